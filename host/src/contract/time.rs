@@ -1,0 +1,275 @@
+//! `Timestamp`: an RFC 3339 UTC instant that insists on an offset when read.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+
+/// At most this much of a bad input is quoted back in an error.
+const QUOTE_MAX: usize = 64;
+
+/// An instant in UTC. Reads RFC 3339 with an offset (`Z` or `±hh:mm`, converted to
+/// UTC); writes `Z` with 0, 3, 6 or 9 fractional digits as needed, so UTC text
+/// with second, milli, micro or nano precision round-trips unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Timestamp(pub DateTime<Utc>);
+
+/// Text that is not an RFC 3339 time with an offset.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("time has no UTC offset: \"{0}\"")]
+    NoOffset(String),
+    #[error("not an RFC 3339 time: \"{text}\" ({reason})")]
+    Invalid { text: String, reason: String },
+}
+
+impl Timestamp {
+    /// The current time, truncated to whole microseconds (the envelope `ts` precision).
+    pub fn now() -> Timestamp {
+        let now = Utc::now();
+        Timestamp::from_unix_micros(now.timestamp_micros()).unwrap_or(Timestamp(now))
+    }
+
+    /// Parses RFC 3339; a time without an offset is [`TimeError::NoOffset`].
+    pub fn parse(text: &str) -> Result<Timestamp, TimeError> {
+        match DateTime::parse_from_rfc3339(text) {
+            Ok(dt) => Ok(Timestamp(dt.with_timezone(&Utc))),
+            Err(e) => {
+                let shown = quote(text).to_owned();
+                let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f")
+                    .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f"));
+                if naive.is_ok() {
+                    Err(TimeError::NoOffset(shown))
+                } else {
+                    Err(TimeError::Invalid {
+                        text: shown,
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Microseconds since the Unix epoch.
+    pub fn to_unix_micros(&self) -> i64 {
+        self.0.timestamp_micros()
+    }
+
+    /// The instant `micros` microseconds after the Unix epoch, if representable.
+    pub fn from_unix_micros(micros: i64) -> Option<Timestamp> {
+        DateTime::from_timestamp_micros(micros).map(Timestamp)
+    }
+
+    /// Milliseconds since the Unix epoch.
+    pub fn to_unix_millis(&self) -> i64 {
+        self.0.timestamp_millis()
+    }
+
+    /// Writes with [`SecondsFormat::AutoSi`](chrono::SecondsFormat::AutoSi)-style
+    /// precision and `Z`: `2025-08-29T04:45:04Z`, `2025-08-29T04:45:04.512345Z`.
+    pub fn auto(&self) -> impl fmt::Display + '_ {
+        Rfc3339 {
+            dt: &self.0,
+            digits: Digits::Auto,
+        }
+    }
+
+    /// Writes with exactly six fractional digits and `Z`, as envelope `ts` is:
+    /// `2025-08-29T04:45:04.838356Z`. Sub-microsecond digits are dropped.
+    pub fn micros(&self) -> impl fmt::Display + '_ {
+        Rfc3339 {
+            dt: &self.0,
+            digits: Digits::Micros,
+        }
+    }
+}
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(dt: DateTime<Utc>) -> Self {
+        Timestamp(dt)
+    }
+}
+
+impl FromStr for Timestamp {
+    type Err = TimeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Timestamp::parse(s)
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.auto().fmt(f)
+    }
+}
+
+fn quote(text: &str) -> &str {
+    match text.char_indices().nth(QUOTE_MAX) {
+        Some((cut, _)) => &text[..cut],
+        None => text,
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Digits {
+    Auto,
+    Micros,
+}
+
+/// Formats without allocating (chrono's own formatter builds a `String`).
+struct Rfc3339<'a> {
+    dt: &'a DateTime<Utc>,
+    digits: Digits,
+}
+
+impl fmt::Display for Rfc3339<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.dt.naive_utc();
+        let (mut sec, mut nano) = (t.second(), t.nanosecond());
+        if nano >= 1_000_000_000 {
+            // chrono's leap-second representation
+            sec += 1;
+            nano -= 1_000_000_000;
+        }
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            sec
+        )?;
+        match self.digits {
+            Digits::Micros => write!(f, ".{:06}", nano / 1_000)?,
+            Digits::Auto if nano == 0 => {}
+            Digits::Auto if nano % 1_000_000 == 0 => write!(f, ".{:03}", nano / 1_000_000)?,
+            Digits::Auto if nano % 1_000 == 0 => write!(f, ".{:06}", nano / 1_000)?,
+            Digits::Auto => write!(f, ".{nano:09}")?,
+        }
+        f.write_str("Z")
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.auto())
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an RFC 3339 time with an offset")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                Timestamp::parse(v).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+/// `#[serde(with = "time::micros")]`: a [`Timestamp`] written with exactly six
+/// fractional digits (the envelope `ts`), read like any other time.
+pub mod micros {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(value: &Timestamp, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&value.micros())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Timestamp, D::Error> {
+        Timestamp::deserialize(deserializer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(text: &str) -> String {
+        Timestamp::parse(text).unwrap().to_string()
+    }
+
+    #[test]
+    fn utc_text_round_trips() {
+        for text in [
+            "2025-08-29T04:45:04Z",
+            "2025-08-29T04:45:04.512345Z",
+            "2025-08-29T04:45:04.512Z",
+            "2025-08-29T04:45:04.512345678Z",
+        ] {
+            assert_eq!(round_trip(text), text);
+        }
+        assert_eq!(
+            round_trip("2025-08-29T04:45:04.700000Z"),
+            "2025-08-29T04:45:04.700Z"
+        );
+    }
+
+    #[test]
+    fn offsets_convert_to_utc() {
+        assert_eq!(
+            round_trip("2025-08-29T10:15:04+05:30"),
+            "2025-08-29T04:45:04Z"
+        );
+        assert_eq!(
+            round_trip("2025-08-29T04:45:04.5-01:00"),
+            "2025-08-29T05:45:04.500Z"
+        );
+    }
+
+    #[test]
+    fn naive_time_is_an_error_naming_it() {
+        let err = Timestamp::parse("2025-08-29T04:45:04").unwrap_err();
+        assert_eq!(err, TimeError::NoOffset("2025-08-29T04:45:04".to_owned()));
+        assert!(err.to_string().contains("time has no UTC offset"));
+        assert!(matches!(
+            Timestamp::parse("2025-08-29 04:45:04.1"),
+            Err(TimeError::NoOffset(_))
+        ));
+        assert!(matches!(
+            Timestamp::parse("yesterday"),
+            Err(TimeError::Invalid { .. })
+        ));
+        assert!(Timestamp::parse("").is_err());
+    }
+
+    #[test]
+    fn micros_format_has_six_digits() {
+        let t = Timestamp::parse("2025-08-29T04:45:04.838356Z").unwrap();
+        assert_eq!(t.micros().to_string(), "2025-08-29T04:45:04.838356Z");
+        let t = Timestamp::parse("2025-08-29T04:45:06Z").unwrap();
+        assert_eq!(t.micros().to_string(), "2025-08-29T04:45:06.000000Z");
+        let t = Timestamp::parse("2025-08-29T04:45:06.123456789Z").unwrap();
+        assert_eq!(t.micros().to_string(), "2025-08-29T04:45:06.123456Z");
+        assert_eq!(Timestamp::now().0.timestamp_subsec_nanos() % 1_000, 0);
+    }
+
+    #[test]
+    fn unix_micros_round_trip() {
+        let t = Timestamp::parse("2025-08-29T04:45:04.838356Z").unwrap();
+        let us = t.to_unix_micros();
+        assert_eq!(us, 1_756_442_704_838_356);
+        assert_eq!(Timestamp::from_unix_micros(us), Some(t));
+        assert_eq!(t.to_unix_millis(), 1_756_442_704_838);
+    }
+
+    #[test]
+    fn serde_uses_auto_precision() {
+        let t: Timestamp = serde_json::from_str("\"2025-08-29T04:45:04Z\"").unwrap();
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"2025-08-29T04:45:04Z\""
+        );
+        assert!(serde_json::from_str::<Timestamp>("\"2025-08-29T04:45:04\"").is_err());
+        assert!(serde_json::from_str::<Timestamp>("12").is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! Deduplication of input events by id, behind one type with two stores: Redis
+//! (`SET NX` with a TTL, pipelined per batch) and an in-process TTL map for the
+//! embedded profile. If Redis is unreachable the in-process store takes over (logged,
+//! counted) and Redis is tried again every second: consuming never stops.
+//!
+//! Keys: `{prefix}:{service}:{broker}:{event id}` with the instance's namespace.
+pub mod memory;
+pub mod redis_store;
+
+use std::time::Duration;
+
+use crate::contract::BrokerNamespace;
+pub use memory::MemoryStore;
+pub use redis_store::RedisStore;
+
+/// Counters of a dedup store.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DedupStats {
+    pub hits: u64,
+    pub marks: u64,
+    /// Times Redis failed and the in-process store answered instead.
+    pub fallbacks: u64,
+}
+
+enum Backend {
+    Memory(MemoryStore),
+    Redis(Box<RedisStore>),
+}
+
+/// The dedup store of one host instance.
+pub struct Dedup {
+    prefix: String,
+    backend: Backend,
+    stats: DedupStats,
+}
+
+impl Dedup {
+    /// The in-process store.
+    pub fn in_memory(key_prefix: &str, service: &str, broker: BrokerNamespace, ttl: Duration) -> Self {
+        Self {
+            prefix: key_base(key_prefix, service, broker),
+            backend: Backend::Memory(MemoryStore::new(ttl)),
+            stats: DedupStats::default(),
+        }
+    }
+
+    /// Redis at `url`, with the in-process store as fallback.
+    pub fn redis(
+        url: &str,
+        key_prefix: &str,
+        service: &str,
+        broker: BrokerNamespace,
+        ttl: Duration,
+    ) -> Result<Self, redis::RedisError> {
+        Ok(Self {
+            prefix: key_base(key_prefix, service, broker),
+            backend: Backend::Redis(Box::new(RedisStore::new(url, ttl)?)),
+            stats: DedupStats::default(),
+        })
+    }
+
+    /// From the `[redis]` configuration.
+    pub fn from_config(c: &crate::config::Config) -> Result<Self, redis::RedisError> {
+        let ttl = Duration::from_secs(c.redis.dedup_ttl_secs.max(1));
+        if c.redis.url.is_empty() {
+            Ok(Self::in_memory(&c.redis.key_prefix, &c.service, c.broker, ttl))
+        } else {
+            Self::redis(&c.redis.url, &c.redis.key_prefix, &c.service, c.broker, ttl)
+        }
+    }
+
+    /// The key of an event id.
+    pub fn key(&self, event_id: &str) -> String {
+        format!("{}:{event_id}", self.prefix)
+    }
+
+    pub fn stats(&self) -> DedupStats {
+        let mut s = self.stats;
+        if let Backend::Redis(r) = &self.backend {
+            s.fallbacks = r.fallbacks();
+        }
+        s
+    }
+
+    /// For each id: was it already processed?
+    pub async fn seen(&mut self, ids: &[&str]) -> Vec<bool> {
+        let keys: Vec<String> = ids.iter().map(|id| self.key(id)).collect();
+        let seen = match &mut self.backend {
+            Backend::Memory(m) => m.seen(&keys),
+            Backend::Redis(r) => r.seen(&keys).await,
+        };
+        self.stats.hits += seen.iter().filter(|s| **s).count() as u64;
+        seen
+    }
+
+    /// Marks ids processed (call only once their outputs are acknowledged).
+    pub async fn mark(&mut self, ids: &[&str]) {
+        let keys: Vec<String> = ids.iter().map(|id| self.key(id)).collect();
+        self.stats.marks += keys.len() as u64;
+        match &mut self.backend {
+            Backend::Memory(m) => m.mark(&keys),
+            Backend::Redis(r) => r.mark(&keys).await,
+        }
+    }
+}
+
+fn key_base(prefix: &str, service: &str, broker: BrokerNamespace) -> String {
+    format!("{prefix}:{service}:{}", broker.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn key_format_uses_the_namespace() {
+        let d = Dedup::in_memory("alpha-panda:dedup", "strategy_runner", BrokerNamespace::Zerodha, Duration::from_secs(60));
+        assert_eq!(d.key("abc"), "alpha-panda:dedup:strategy_runner:zerodha:abc");
+    }
+
+    #[tokio::test]
+    async fn memory_store_marks_and_sees() {
+        let mut d = Dedup::in_memory("p", "s", BrokerNamespace::Paper, Duration::from_secs(60));
+        assert_eq!(d.seen(&["a", "b"]).await, vec![false, false]);
+        d.mark(&["a"]).await;
+        assert_eq!(d.seen(&["a", "b"]).await, vec![true, false]);
+        assert_eq!(d.stats().hits, 1);
+    }
+}

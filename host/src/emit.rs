@@ -1,0 +1,59 @@
+//! Strategy signals into `trading_signal` envelopes: children of the tick envelope
+//! (correlation and trace inherited, causation = tick id, deterministic id), keyed
+//! `{strategy_id}:{instrument_token}`, stamped with the plugin version.
+
+use serde_json::{Map, Value};
+
+use crate::contract::{
+    BrokerNamespace, EventEnvelope, EventType, Lineage, MarketTick, NewEvent, SignalType, Timestamp,
+    TradingSignal,
+};
+use crate::strategy::SetOutput;
+use crate::topics::TopicRegistry;
+use crate::wasm::output::SignalSide;
+
+/// Metadata key carrying the sha256 of the plugin that produced a signal.
+pub const PLUGIN_HASH_KEY: &str = "plugin_sha256";
+
+/// The signal envelope answering `tick` for `out`, made at `ts`.
+pub fn signal_envelope(
+    tick: &EventEnvelope<MarketTick>,
+    out: &SetOutput,
+    namespace: BrokerNamespace,
+    source: &str,
+    ts: Timestamp,
+) -> EventEnvelope<TradingSignal> {
+    let s = &out.signal;
+    let mut metadata = Map::new();
+    for (k, v) in &s.metadata {
+        metadata.insert(k.clone(), Value::String(v.clone()));
+    }
+    metadata.insert(PLUGIN_HASH_KEY.to_owned(), Value::String(out.sha256.clone()));
+    let data = TradingSignal {
+        strategy_id: out.strategy_id.clone(),
+        instrument_token: s.instrument_token,
+        signal_type: match s.side {
+            SignalSide::Buy => SignalType::Buy,
+            SignalSide::Sell => SignalType::Sell,
+        },
+        quantity: s.quantity,
+        price: s.price,
+        timestamp: tick.data.timestamp,
+        confidence: s.confidence,
+        metadata,
+    };
+    tick.child(
+        &Lineage {
+            namespace,
+            strategy_id: &out.strategy_id,
+            index: out.index,
+        },
+        NewEvent {
+            event_type: EventType::TradingSignal,
+            key: TopicRegistry::signal_key(&out.strategy_id, s.instrument_token),
+            source: source.to_owned(),
+            ts,
+            data,
+        },
+    )
+}

@@ -1,0 +1,220 @@
+//! `topics create` and `topics check`: make the live cluster match the registry,
+//! and report every drift from it.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::time::Duration;
+
+use rdkafka::admin::{
+    AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication,
+};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::types::RDKafkaErrorCode;
+
+use super::{settings, KafkaError};
+use crate::topics::TopicSpec;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+/// One difference between the registry and the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Drift {
+    Missing {
+        topic: String,
+    },
+    Partitions {
+        topic: String,
+        expected: i32,
+        found: i32,
+    },
+    Retention {
+        topic: String,
+        expected: i64,
+        found: Option<i64>,
+    },
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Drift::Missing { topic } => write!(f, "{topic}: missing"),
+            Drift::Partitions {
+                topic,
+                expected,
+                found,
+            } => write!(f, "{topic}: {found} partitions, registry says {expected}"),
+            Drift::Retention {
+                topic,
+                expected,
+                found: Some(found),
+            } => write!(f, "{topic}: retention.ms {found}, registry says {expected}"),
+            Drift::Retention {
+                topic, expected, ..
+            } => write!(f, "{topic}: retention.ms unknown, registry says {expected}"),
+        }
+    }
+}
+
+/// What `topics create` did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CreateReport {
+    pub created: Vec<String>,
+    pub existing: Vec<String>,
+}
+
+/// A connected admin client.
+pub struct Admin {
+    client: AdminClient<DefaultClientContext>,
+}
+
+impl Admin {
+    pub fn connect(bootstrap: &str) -> Result<Self, KafkaError> {
+        let client = settings::admin(bootstrap)
+            .create()
+            .map_err(KafkaError::Client)?;
+        Ok(Self { client })
+    }
+
+    /// Creates every missing topic of `specs`; existing ones are left alone.
+    pub async fn create(
+        &self,
+        specs: &[TopicSpec],
+        replication: i32,
+    ) -> Result<CreateReport, KafkaError> {
+        let retention: Vec<String> = specs.iter().map(|s| s.retention_ms.to_string()).collect();
+        let new: Vec<NewTopic<'_>> = specs
+            .iter()
+            .zip(&retention)
+            .map(|(s, r)| {
+                NewTopic::new(&s.name, s.partitions, TopicReplication::Fixed(replication))
+                    .set("retention.ms", r)
+            })
+            .collect();
+        let opts = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+        let results = self
+            .client
+            .create_topics(new.iter(), &opts)
+            .await
+            .map_err(|source| KafkaError::Request {
+                op: "create_topics",
+                source,
+            })?;
+        let mut report = CreateReport::default();
+        for r in results {
+            match r {
+                Ok(name) => report.created.push(name),
+                Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => report.existing.push(name),
+                Err((name, code)) => {
+                    return Err(KafkaError::Topic {
+                        topic: name,
+                        message: format!("create failed: {code}"),
+                    })
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Every drift of the cluster from `specs`, in the order of `specs`.
+    pub async fn check(&self, specs: &[TopicSpec]) -> Result<Vec<Drift>, KafkaError> {
+        let metadata = self
+            .client
+            .inner()
+            .fetch_metadata(None, TIMEOUT)
+            .map_err(|source| KafkaError::Request {
+                op: "metadata",
+                source,
+            })?;
+        let partitions: HashMap<String, i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.error().is_none())
+            .map(|t| (t.name().to_owned(), t.partitions().len() as i32))
+            .collect();
+        let mut drift = Vec::new();
+        let mut present = Vec::new();
+        for spec in specs {
+            match partitions.get(&spec.name) {
+                None => drift.push(Drift::Missing {
+                    topic: spec.name.clone(),
+                }),
+                Some(&found) => {
+                    if found != spec.partitions {
+                        drift.push(Drift::Partitions {
+                            topic: spec.name.clone(),
+                            expected: spec.partitions,
+                            found,
+                        });
+                    }
+                    present.push(spec);
+                }
+            }
+        }
+        let retention = self.retention_of(&present).await?;
+        for spec in present {
+            let found = retention.get(&spec.name).copied().flatten();
+            if found != Some(spec.retention_ms) {
+                drift.push(Drift::Retention {
+                    topic: spec.name.clone(),
+                    expected: spec.retention_ms,
+                    found,
+                });
+            }
+        }
+        Ok(drift)
+    }
+
+    async fn retention_of(
+        &self,
+        specs: &[&TopicSpec],
+    ) -> Result<HashMap<String, Option<i64>>, KafkaError> {
+        let mut out = HashMap::new();
+        if specs.is_empty() {
+            return Ok(out);
+        }
+        let resources: Vec<ResourceSpecifier<'_>> = specs
+            .iter()
+            .map(|s| ResourceSpecifier::Topic(&s.name))
+            .collect();
+        let opts = AdminOptions::new().request_timeout(Some(TIMEOUT));
+        let results = self
+            .client
+            .describe_configs(resources.iter(), &opts)
+            .await
+            .map_err(|source| KafkaError::Request {
+                op: "describe_configs",
+                source,
+            })?;
+        for (spec, result) in specs.iter().zip(results) {
+            let value = result.ok().and_then(|r| {
+                r.get("retention.ms")
+                    .and_then(|e| e.value.as_deref())
+                    .and_then(|v| v.parse::<i64>().ok())
+            });
+            out.insert(spec.name.clone(), value);
+        }
+        Ok(out)
+    }
+
+    /// Deletes topics (tests use it to make drift).
+    pub async fn delete(&self, names: &[&str]) -> Result<(), KafkaError> {
+        let opts = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+        let results = self
+            .client
+            .delete_topics(names, &opts)
+            .await
+            .map_err(|source| KafkaError::Request {
+                op: "delete_topics",
+                source,
+            })?;
+        for r in results {
+            if let Err((name, code)) = r {
+                return Err(KafkaError::Topic {
+                    topic: name,
+                    message: format!("delete failed: {code}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}

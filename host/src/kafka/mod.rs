@@ -1,0 +1,22 @@
+//! Kafka I/O through `rdkafka`: client settings, the embedded broker, and topic
+//! administration.
+pub mod admin;
+pub mod embedded;
+pub mod settings;
+
+/// A Kafka client could not be built or a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KafkaError {
+    #[error("kafka client setup failed: {0}")]
+    Client(#[source] rdkafka::error::KafkaError),
+    #[error("kafka request `{op}` failed: {source}")]
+    Request {
+        op: &'static str,
+        #[source]
+        source: rdkafka::error::KafkaError,
+    },
+    #[error("topic `{topic}`: {message}")]
+    Topic { topic: String, message: String },
+    #[error("embedded broker: {0}")]
+    Embedded(String),
+}

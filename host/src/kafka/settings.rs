@@ -1,0 +1,125 @@
+//! librdkafka settings: the host's defaults for each client role, with the
+//! configuration's pass-through properties applied over them.
+
+use rdkafka::ClientConfig;
+
+use crate::config::{Config, DeliveryMode};
+
+/// Producer defaults from the contract: idempotent, all acks, bounded in-flight,
+/// Java-compatible key partitioning.
+const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
+    ("enable.idempotence", "true"),
+    ("acks", "all"),
+    ("retries", "2147483647"),
+    ("request.timeout.ms", "30000"),
+    ("delivery.timeout.ms", "120000"),
+    ("max.in.flight.requests.per.connection", "5"),
+    ("linger.ms", "5"),
+    ("compression.type", "lz4"),
+    ("partitioner", "murmur2_random"),
+];
+
+/// Consumer defaults: manual commits only, start from the beginning.
+const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
+    ("enable.auto.commit", "false"),
+    ("enable.auto.offset.store", "false"),
+    ("auto.offset.reset", "earliest"),
+    ("session.timeout.ms", "30000"),
+    ("heartbeat.interval.ms", "3000"),
+    ("max.poll.interval.ms", "300000"),
+];
+
+fn base(bootstrap: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap);
+    c.set("client.id", "alpha-panda");
+    c
+}
+
+/// A producer's settings. `bootstrap` is the resolved address list (the embedded
+/// broker's, or the configured one).
+pub fn producer(config: &Config, bootstrap: &str) -> ClientConfig {
+    let mut c = base(bootstrap);
+    for (k, v) in PRODUCER_DEFAULTS {
+        c.set(*k, *v);
+    }
+    if config.delivery.mode == DeliveryMode::ExactlyOnce {
+        c.set("transactional.id", transactional_id(config));
+    }
+    for (k, v) in &config.kafka.producer {
+        c.set(k, v);
+    }
+    c
+}
+
+/// A consumer's settings in `group`.
+pub fn consumer(config: &Config, bootstrap: &str, group: &str) -> ClientConfig {
+    let mut c = base(bootstrap);
+    for (k, v) in CONSUMER_DEFAULTS {
+        c.set(*k, *v);
+    }
+    c.set("group.id", group);
+    if config.delivery.mode == DeliveryMode::ExactlyOnce {
+        c.set("isolation.level", "read_committed");
+    }
+    for (k, v) in &config.kafka.consumer {
+        c.set(k, v);
+    }
+    c
+}
+
+/// An admin client's settings.
+pub fn admin(bootstrap: &str) -> ClientConfig {
+    base(bootstrap)
+}
+
+/// `alpha-panda.{service}.{broker}.{instance}`: stable across restarts of the same
+/// instance, so a restarted producer fences its predecessor.
+pub fn transactional_id(config: &Config) -> String {
+    format!(
+        "alpha-panda.{}.{}.{}",
+        config.service,
+        config.broker.as_str(),
+        config.delivery.instance_id
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str) -> Config {
+        Config::from_toml_with_env(&format!("broker = \"zerodha\"\n{extra}"), "t", Vec::new())
+            .unwrap()
+    }
+
+    #[test]
+    fn producer_has_contract_defaults_and_overrides_win() {
+        let c = config("[kafka.producer]\n\"linger.ms\" = \"9\"\n");
+        let p = producer(&c, "h:1");
+        assert_eq!(p.get("enable.idempotence"), Some("true"));
+        assert_eq!(p.get("acks"), Some("all"));
+        assert_eq!(p.get("partitioner"), Some("murmur2_random"));
+        assert_eq!(p.get("linger.ms"), Some("9"));
+        assert_eq!(p.get("transactional.id"), None);
+    }
+
+    #[test]
+    fn consumer_commits_manually_in_the_broker_group() {
+        let c = config("");
+        let k = consumer(&c, "h:1", "alpha-panda.strategy_runner.zerodha");
+        assert_eq!(k.get("enable.auto.commit"), Some("false"));
+        assert_eq!(k.get("auto.offset.reset"), Some("earliest"));
+        assert_eq!(k.get("group.id"), Some("alpha-panda.strategy_runner.zerodha"));
+    }
+
+    #[test]
+    fn exactly_once_is_transactional_and_read_committed() {
+        let c = config("[delivery]\nmode = \"exactly_once\"\ninstance_id = \"a\"\n");
+        assert_eq!(
+            producer(&c, "h:1").get("transactional.id"),
+            Some("alpha-panda.strategy_runner.zerodha.a")
+        );
+        assert_eq!(consumer(&c, "h:1", "g").get("isolation.level"), Some("read_committed"));
+    }
+}

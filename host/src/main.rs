@@ -1,0 +1,257 @@
+//! The `alpha-panda` command line: parses arguments, sets up logging, calls the
+//! library. Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use alpha_panda::config::Config;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "alpha-panda", version, about = "Runs trading strategies as hot-reloadable, sandboxed Wasm components on a Kafka-API stream")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the plugins over recorded ticks (a backtest): no broker, no Redis.
+    Replay {
+        /// JSON lines of tick envelopes, or CSV instrument_token,timestamp,last_price[,volume_traded].
+        #[arg(long)]
+        ticks: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Where the signal envelopes go (JSON lines); standard output if absent.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Create or check the registry's topics on a live cluster.
+    Topics {
+        #[command(subcommand)]
+        action: TopicsAction,
+    },
+    /// Check or scaffold plugins.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum TopicsAction {
+    /// Create every topic of the registry for both namespaces (idempotent).
+    Create {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// List drift between the registry and the cluster; exit 0 only when there is none.
+    Check {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginAction {
+    /// Validate a component against the WIT world and its manifest.
+    Check {
+        file: PathBuf,
+        /// The manifest (default: FILE with .toml).
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Scaffold a strategy crate that builds out of the box.
+    New {
+        name: String,
+        /// Where the crate goes (default: plugins/NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// A failure with its exit code.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+fn usage(e: impl Into<anyhow::Error>) -> Failure {
+    Failure {
+        code: 2,
+        error: e.into(),
+    }
+}
+
+fn runtime(e: impl Into<anyhow::Error>) -> Failure {
+    Failure {
+        code: 1,
+        error: e.into(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("alpha-panda: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn load_config(path: Option<&PathBuf>) -> Result<Config, Failure> {
+    Config::load(path.map(PathBuf::as_path)).map_err(usage)
+}
+
+fn tokio_rt() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(runtime)
+}
+
+fn dispatch(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Replay { ticks, config, out } => {
+            let config = load_config(config.as_ref())?;
+            replay(&config, &ticks, out.as_ref())
+        }
+        Command::Topics { action } => {
+            let (config, check) = match action {
+                TopicsAction::Create { config } => (config, false),
+                TopicsAction::Check { config } => (config, true),
+            };
+            let config = load_config(config.as_ref())?;
+            tokio_rt()?.block_on(topics(&config, check))
+        }
+        Command::Plugin { action } => match action {
+            PluginAction::Check {
+                file,
+                manifest,
+                config,
+            } => {
+                let config = load_config(config.as_ref())?;
+                let report = alpha_panda::registry::check::check_plugin(
+                    &config,
+                    &file,
+                    manifest.as_deref(),
+                )
+                .map_err(runtime)?;
+                println!("{report}");
+                Ok(())
+            }
+            PluginAction::New { name, dir } => {
+                let dir = dir.unwrap_or_else(|| PathBuf::from("plugins").join(&name));
+                let made = alpha_panda::scaffold::scaffold(&name, &dir).map_err(usage)?;
+                println!("{made}");
+                Ok(())
+            }
+        },
+    }
+}
+
+fn replay(config: &Config, ticks: &PathBuf, out: Option<&PathBuf>) -> Result<(), Failure> {
+    let mut set = alpha_panda::replay::load_strategies(config).map_err(runtime)?;
+    let total = std::fs::metadata(ticks).map(|m| m.len()).unwrap_or(0);
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        Some(bar)
+    } else {
+        None
+    };
+    let mut progress = |n: u64| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+    };
+    let summary = match out {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))
+                .map_err(runtime)?;
+            let mut w = std::io::BufWriter::new(file);
+            alpha_panda::replay::replay(config, &mut set, ticks, &mut w, &mut progress)
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut w = std::io::BufWriter::new(stdout.lock());
+            alpha_panda::replay::replay(config, &mut set, ticks, &mut w, &mut progress)
+        }
+    }
+    .map_err(runtime)?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    eprintln!(
+        "replayed {} ticks through [{}]: {} signals, {} plugin faults",
+        summary.ticks,
+        summary.strategies.join(", "),
+        summary.signals,
+        summary.faults
+    );
+    Ok(())
+}
+
+async fn topics(config: &Config, check: bool) -> Result<(), Failure> {
+    use alpha_panda::kafka::admin::Admin;
+    use alpha_panda::topics::TopicRegistry;
+    if config.kafka.is_embedded() {
+        return Err(usage(anyhow::anyhow!(
+            "kafka.bootstrap_servers is `embedded`: topics create/check need a real cluster (use --config config/redpanda.toml)"
+        )));
+    }
+    let registry = TopicRegistry::new(&config.topics);
+    let specs = registry.all_topics();
+    let admin = Admin::connect(&config.kafka.bootstrap_servers).map_err(runtime)?;
+    if check {
+        let drift = admin.check(&specs).await.map_err(runtime)?;
+        if drift.is_empty() {
+            println!("ok: {} topics match the registry", specs.len());
+            return Ok(());
+        }
+        for d in &drift {
+            println!("drift: {d}");
+        }
+        return Err(runtime(anyhow::anyhow!(
+            "{} drift(s) from the topic registry",
+            drift.len()
+        )));
+    }
+    let report = admin
+        .create(&specs, registry.replication_factor())
+        .await
+        .map_err(runtime)?;
+    for t in &report.created {
+        println!("created {t}");
+    }
+    println!(
+        "{} created, {} already present",
+        report.created.len(),
+        report.existing.len()
+    );
+    Ok(())
+}

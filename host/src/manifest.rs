@@ -1,0 +1,167 @@
+//! Plugin manifests (`plugins/NAME.toml` beside `NAME.wasm`): strategy id, the broker
+//! namespaces it runs in, the instruments it subscribes to, and its parameters.
+//! Unknown keys, wrong types and unknown broker names are refused by name.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::contract::BrokerNamespace;
+
+/// A parameter value as written in `[params]`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Integer(i64),
+    Float(f64),
+    Boolean(bool),
+    Text(String),
+}
+
+/// A parsed, validated manifest.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub strategy_id: String,
+    pub brokers: Vec<BrokerNamespace>,
+    pub instruments: Vec<u32>,
+    #[serde(default)]
+    pub params: BTreeMap<String, ParamValue>,
+}
+
+/// Why a manifest was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("cannot read manifest {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("manifest {path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Manifest {
+    /// Reads and validates the manifest at `path`.
+    pub fn load(path: &Path) -> Result<Self, ManifestError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ManifestError::Invalid {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses manifest text; the error names the key at fault.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let de = toml::Deserializer::new(text);
+        let manifest: Manifest = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let msg = inner.message().to_owned();
+            if path == "." {
+                msg
+            } else {
+                format!("key `{path}`: {msg}")
+            }
+        })?;
+        manifest.validate()?;
+        Ok(manifest)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        let id = &self.strategy_id;
+        if id.is_empty()
+            || id.len() > 64
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+        {
+            return Err(format!(
+                "key `strategy_id`: `{id}` must be 1-64 characters of letters, digits, `_`, `-`, `.`"
+            ));
+        }
+        if self.brokers.is_empty() {
+            return Err("key `brokers`: list at least one of \"paper\", \"zerodha\"".into());
+        }
+        if self.instruments.is_empty() {
+            return Err("key `instruments`: list at least one instrument token".into());
+        }
+        Ok(())
+    }
+
+    /// True when this strategy runs in `broker`.
+    pub fn runs_in(&self, broker: BrokerNamespace) -> bool {
+        self.brokers.contains(&broker)
+    }
+}
+
+/// The manifest path that belongs to `wasm` (`NAME.wasm` → `NAME.toml`).
+pub fn manifest_path_for(wasm: &Path) -> PathBuf {
+    wasm.with_extension("toml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+strategy_id = "momentum_1"
+brokers = ["paper"]
+instruments = [738561, 2714625]
+[params]
+lookback = 20
+threshold = 0.01
+name = "x"
+enabled = true
+"#;
+
+    #[test]
+    fn parses_the_interface_example() {
+        let m = Manifest::parse(GOOD).unwrap();
+        assert_eq!(m.strategy_id, "momentum_1");
+        assert_eq!(m.brokers, vec![BrokerNamespace::Paper]);
+        assert_eq!(m.instruments, vec![738561, 2714625]);
+        assert_eq!(m.params["lookback"], ParamValue::Integer(20));
+        assert_eq!(m.params["threshold"], ParamValue::Float(0.01));
+        assert_eq!(m.params["name"], ParamValue::Text("x".into()));
+        assert_eq!(m.params["enabled"], ParamValue::Boolean(true));
+        assert!(m.runs_in(BrokerNamespace::Paper));
+        assert!(!m.runs_in(BrokerNamespace::Zerodha));
+    }
+
+    fn err(text: &str) -> String {
+        Manifest::parse(text).unwrap_err()
+    }
+
+    #[test]
+    fn refusals_name_the_key() {
+        let e = err("strategy_id = \"a\"\nbrokers = [\"paper\"]\ninstruments = [1]\nlookbak = 3\n");
+        assert!(e.contains("lookbak"), "{e}");
+        let e = err("strategy_id = \"a\"\nbrokers = [\"binance\"]\ninstruments = [1]\n");
+        assert!(e.contains("brokers") && e.contains("binance"), "{e}");
+        let e = err("strategy_id = \"a\"\nbrokers = [\"paper\"]\ninstruments = [\"RELIANCE\"]\n");
+        assert!(e.contains("instruments"), "{e}");
+        let e = err("strategy_id = 5\nbrokers = [\"paper\"]\ninstruments = [1]\n");
+        assert!(e.contains("strategy_id"), "{e}");
+        let e = err("brokers = [\"paper\"]\ninstruments = [1]\n");
+        assert!(e.contains("strategy_id"), "{e}");
+        let e = err("strategy_id = \"a b\"\nbrokers = [\"paper\"]\ninstruments = [1]\n");
+        assert!(e.contains("strategy_id"), "{e}");
+        let e = err("strategy_id = \"a\"\nbrokers = []\ninstruments = [1]\n");
+        assert!(e.contains("brokers"), "{e}");
+        let e = err("strategy_id = \"a\"\nbrokers = [\"paper\"]\ninstruments = [-1]\n");
+        assert!(e.contains("instruments"), "{e}");
+    }
+
+    #[test]
+    fn manifest_sits_beside_the_wasm() {
+        assert_eq!(
+            manifest_path_for(Path::new("plugins/momentum.wasm")),
+            PathBuf::from("plugins/momentum.toml")
+        );
+    }
+}

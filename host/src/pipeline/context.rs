@@ -1,0 +1,43 @@
+//! The consumer's context: logs rebalances and keeps the assignment size for
+//! `/health`.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
+use rdkafka::ClientContext;
+
+use super::stats::PipelineStats;
+
+pub struct HostContext {
+    stats: Arc<PipelineStats>,
+}
+
+impl HostContext {
+    pub fn new(stats: Arc<PipelineStats>) -> Self {
+        Self { stats }
+    }
+}
+
+impl ClientContext for HostContext {}
+
+impl ConsumerContext for HostContext {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        self.stats.rebalances.fetch_add(1, Ordering::Relaxed);
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                let n = tpl.count() as u64;
+                self.stats.assigned_partitions.fetch_add(n, Ordering::Relaxed);
+                tracing::info!(partitions = n, "partitions assigned");
+            }
+            Rebalance::Revoke(tpl) => {
+                let n = tpl.count() as u64;
+                let _ = self.stats.assigned_partitions.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                    Some(v.saturating_sub(n))
+                });
+                tracing::info!(partitions = n, "partitions revoked");
+            }
+            Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
+        }
+    }
+}

@@ -1,0 +1,409 @@
+//! The strategy host on the stream: consume `market.ticks` in the namespace's
+//! group, decode, skip duplicates, run the strategies, write signals to
+//! `{broker}.signals.raw` and poison to `market.ticks.dlq`, and commit a batch's
+//! offsets only once every output of it is acknowledged (in exactly-once mode, in
+//! the same transaction as the outputs).
+//!
+//! - [`stats`]: live counters for the display and `/metrics`.
+//! - [`context`]: rebalance logging and the assignment size.
+//! - [`outbox`]: producing with in-place retries.
+pub mod context;
+pub mod outbox;
+pub mod stats;
+
+use std::collections::{BTreeMap, HashSet};
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::config::{Config, DeliveryMode};
+use crate::contract::{decode_tick, DecodeError, EventEnvelope, MarketTick, Timestamp};
+use crate::dedup::Dedup;
+use crate::dlq::{dlq_envelope, FailedMessage, Failure};
+use crate::emit::signal_envelope;
+use crate::errors::ErrorType;
+use crate::kafka::settings;
+use crate::registry::watcher::PluginWatcher;
+use crate::strategy::{Lifecycle, LiveStrategies};
+use crate::topics::{TopicRegistry, MARKET_TICKS};
+use crate::wasm::output::SignalSide;
+use context::HostContext;
+use outbox::{deliver, OutRecord};
+pub use stats::PipelineStats;
+
+const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why the host stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("kafka: {0}")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    #[error("redis: {0}")]
+    Redis(#[from] redis::RedisError),
+    #[error("message {topic}/{partition}@{offset} could not be written to the DLQ: {error}")]
+    DlqFailed {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        error: String,
+    },
+    #[error("the consumer has no group metadata for the transaction")]
+    NoGroupMetadata,
+    #[error("cannot encode an output envelope: {0}")]
+    Encode(String),
+}
+
+/// Totals of a run.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RunSummary {
+    pub ticks: u64,
+    pub signals: u64,
+    pub dlq: u64,
+    pub duplicates: u64,
+}
+
+/// The running host's parts.
+pub struct Host {
+    config: Config,
+    group: String,
+    signals_topic: String,
+    dlq_topic: String,
+    consumer: StreamConsumer<HostContext>,
+    producer: FutureProducer,
+    dedup: Dedup,
+    live: LiveStrategies,
+    watcher: Option<PluginWatcher>,
+    stats: Arc<PipelineStats>,
+    summary: RunSummary,
+}
+
+/// A decoded, not-yet-seen tick of the batch.
+struct Fresh {
+    msg: usize,
+    env: EventEnvelope<MarketTick>,
+}
+
+impl Host {
+    /// Connects to `bootstrap` and subscribes to `market.ticks`.
+    pub fn connect(
+        config: &Config,
+        bootstrap: &str,
+        live: LiveStrategies,
+        watcher: Option<PluginWatcher>,
+        stats: Arc<PipelineStats>,
+    ) -> Result<Self, PipelineError> {
+        let registry = TopicRegistry::new(&config.topics);
+        let group = registry.group_id(&config.service, config.broker);
+        let consumer: StreamConsumer<HostContext> = settings::consumer(config, bootstrap, &group)
+            .create_with_context(HostContext::new(stats.clone()))?;
+        consumer.subscribe(&[MARKET_TICKS])?;
+        let producer: FutureProducer = settings::producer(config, bootstrap).create()?;
+        if config.delivery.mode == DeliveryMode::ExactlyOnce {
+            producer.init_transactions(TXN_TIMEOUT)?;
+        }
+        let dedup = Dedup::from_config(config)?;
+        stats.plugins_ready.store(true, Ordering::Relaxed);
+        Ok(Self {
+            config: config.clone(),
+            signals_topic: registry.signals_raw(config.broker),
+            dlq_topic: registry.dlq_of(MARKET_TICKS),
+            group,
+            consumer,
+            producer,
+            dedup,
+            live,
+            watcher,
+            stats,
+            summary: RunSummary::default(),
+        })
+    }
+
+    /// Consumes until `shutdown` resolves, then drains: finishes the batch in hand,
+    /// flushes, commits, leaves the group.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<RunSummary, PipelineError> {
+        tokio::pin!(shutdown);
+        let max = self.config.plugins.max_batch;
+        loop {
+            self.apply_updates();
+            let first = tokio::select! {
+                _ = &mut shutdown => break,
+                m = self.consumer.recv() => m,
+                _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
+            };
+            let mut batch = match first {
+                Ok(m) => vec![m.detach()],
+                Err(e) => {
+                    tracing::warn!(error = %e, "consume error");
+                    continue;
+                }
+            };
+            while batch.len() < max {
+                match tokio::time::timeout(Duration::from_millis(1), self.consumer.recv()).await {
+                    Ok(Ok(m)) => batch.push(m.detach()),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "consume error");
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.handle_batch(batch).await?;
+        }
+        tracing::info!("shutting down: flushing the producer and leaving the group");
+        let started = Instant::now();
+        self.producer.flush(Duration::from_secs(self.config.delivery.shutdown_timeout_secs))?;
+        self.consumer.unsubscribe();
+        tracing::info!(
+            ticks = self.summary.ticks,
+            signals = self.summary.signals,
+            dlq = self.summary.dlq,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "stopped cleanly"
+        );
+        Ok(self.summary)
+    }
+
+    fn apply_updates(&mut self) {
+        let Some(w) = &self.watcher else { return };
+        while let Some(update) = w.try_recv() {
+            if let Some(event) = self.live.apply(update) {
+                self.stats.event(describe(&event));
+            }
+        }
+    }
+
+    async fn handle_batch(&mut self, msgs: Vec<OwnedMessage>) -> Result<(), PipelineError> {
+        let eos = self.config.delivery.mode == DeliveryMode::ExactlyOnce;
+        let mut fresh: Vec<Fresh> = Vec::with_capacity(msgs.len());
+        let mut poison: Vec<(usize, Failure)> = Vec::new();
+        for (i, m) in msgs.iter().enumerate() {
+            match m.payload() {
+                None => poison.push((i, poison_failure("empty_value", "message has no value"))),
+                Some(bytes) => match decode_tick(bytes) {
+                    Ok(env) => fresh.push(Fresh { msg: i, env }),
+                    Err(e) => poison.push((i, decode_failure(&e))),
+                },
+            }
+        }
+        self.stats.add_ticks(msgs.len() as u64);
+        self.summary.ticks += msgs.len() as u64;
+
+        // Skip what was processed before, and repeats within the batch.
+        let ids: Vec<&str> = fresh.iter().map(|f| f.env.id.as_str()).collect();
+        let seen = self.dedup.seen(&ids).await;
+        let mut in_batch = HashSet::new();
+        let mut keep = Vec::with_capacity(fresh.len());
+        for (f, s) in fresh.into_iter().zip(seen) {
+            if s || !in_batch.insert(f.env.id.clone()) {
+                continue;
+            }
+            keep.push(f);
+        }
+        let dups = (ids_len(&msgs, &poison) - keep.len()) as u64;
+        self.stats.add_duplicates(dups);
+        self.summary.duplicates += dups;
+
+        let ticks: Vec<&MarketTick> = keep.iter().map(|f| &f.env.data).collect();
+        let processed = self.live.process(&ticks);
+        self.stats.add_faults(processed.faults.len() as u64);
+        for (pos, e) in &processed.unconvertible {
+            poison.push((keep[*pos].msg, poison_failure("abi_range", &e.to_string())));
+        }
+
+        let mut records = Vec::with_capacity(processed.signals.len() + poison.len());
+        let now = Timestamp::now();
+        for s in &processed.signals {
+            let f = &keep[s.tick_pos];
+            let env = signal_envelope(&f.env, s, self.config.broker, &self.config.service, now);
+            let payload = env.to_vec().map_err(|e| PipelineError::Encode(e.to_string()))?;
+            let side = match s.signal.side {
+                SignalSide::Buy => "BUY",
+                SignalSide::Sell => "SELL",
+            };
+            self.stats.signal(
+                &s.strategy_id,
+                side,
+                format!(
+                    "{} {} {} {} @ {}",
+                    s.strategy_id,
+                    side,
+                    s.signal.quantity,
+                    s.signal.instrument_token,
+                    s.signal.price.map(|p| p.to_string()).unwrap_or_else(|| "market".into())
+                ),
+            );
+            records.push(OutRecord {
+                topic: self.signals_topic.clone(),
+                key: Some(env.key.clone().into_bytes()),
+                payload,
+                headers: vec![
+                    ("correlation_id".into(), Some(env.correlation_id.clone().into_bytes())),
+                    ("trace_id".into(), Some(env.trace_id.clone().into_bytes())),
+                ],
+                origin: f.msg,
+            });
+        }
+        for (i, failure) in &poison {
+            records.push(self.dlq_record(&msgs[*i], *i, failure, &now)?);
+        }
+        let signal_count = processed.signals.len() as u64;
+        let dlq_count = poison.len() as u64;
+
+        if eos {
+            self.producer.begin_transaction()?;
+        }
+        let (undelivered, retries) = deliver(&self.producer, records, self.config.delivery.retry_scale).await;
+        self.stats.add_retries(retries);
+        let mut exhausted_dlq = 0u64;
+        if !undelivered.is_empty() {
+            // Inputs whose outputs could not be written go to the DLQ; if even that
+            // fails, stop without committing so nothing is lost.
+            let mut origins: BTreeMap<usize, (ErrorType, String, u32)> = BTreeMap::new();
+            for u in &undelivered {
+                if u.record.topic == self.dlq_topic {
+                    let m = &msgs[u.record.origin];
+                    return Err(PipelineError::DlqFailed {
+                        topic: m.topic().to_owned(),
+                        partition: m.partition(),
+                        offset: m.offset(),
+                        error: u.error.clone(),
+                    });
+                }
+                origins.entry(u.record.origin).or_insert((u.error_type, u.error.clone(), u.attempts));
+            }
+            let mut dlq = Vec::new();
+            for (i, (t, err, attempts)) in origins {
+                let failure = Failure {
+                    error_type: t,
+                    error_class: "produce_failed".into(),
+                    message: err,
+                    retries: attempts,
+                    exhausted: true,
+                };
+                dlq.push(self.dlq_record(&msgs[i], i, &failure, &now)?);
+            }
+            exhausted_dlq = dlq.len() as u64;
+            let (still, _) = deliver(&self.producer, dlq, self.config.delivery.retry_scale).await;
+            if let Some(u) = still.first() {
+                let m = &msgs[u.record.origin];
+                return Err(PipelineError::DlqFailed {
+                    topic: m.topic().to_owned(),
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    error: u.error.clone(),
+                });
+            }
+        }
+        self.stats.add_dlq(dlq_count + exhausted_dlq);
+        self.summary.dlq += dlq_count + exhausted_dlq;
+        self.summary.signals += signal_count;
+
+        let offsets = next_offsets(&msgs)?;
+        if eos {
+            let meta = self
+                .consumer
+                .group_metadata()
+                .ok_or(PipelineError::NoGroupMetadata)?;
+            self.producer.send_offsets_to_transaction(&offsets, &meta, TXN_TIMEOUT)?;
+            self.producer.commit_transaction(TXN_TIMEOUT)?;
+        } else {
+            self.consumer.commit(&offsets, CommitMode::Async)?;
+        }
+        self.stats.add_commit();
+        let done: Vec<&str> = keep.iter().map(|f| f.env.id.as_str()).collect();
+        self.dedup.mark(&done).await;
+        Ok(())
+    }
+
+    fn dlq_record(
+        &self,
+        m: &OwnedMessage,
+        origin: usize,
+        failure: &Failure,
+        now: &Timestamp,
+    ) -> Result<OutRecord, PipelineError> {
+        let headers: Vec<(String, Option<Vec<u8>>)> = m
+            .headers()
+            .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
+            .unwrap_or_default();
+        let failed = FailedMessage {
+            topic: m.topic(),
+            partition: m.partition(),
+            offset: m.offset(),
+            timestamp_ms: m.timestamp().to_millis(),
+            key: m.key(),
+            value: m.payload(),
+            headers: &headers,
+        };
+        let env = dlq_envelope(&failed, failure, &self.config.service, &self.group, *now);
+        tracing::warn!(
+            topic = m.topic(),
+            partition = m.partition(),
+            offset = m.offset(),
+            error_class = %failure.error_class,
+            "message to the DLQ: {}",
+            failure.message
+        );
+        Ok(OutRecord {
+            topic: self.dlq_topic.clone(),
+            key: m.key().map(<[u8]>::to_vec),
+            payload: env.to_vec().map_err(|e| PipelineError::Encode(e.to_string()))?,
+            headers,
+            origin,
+        })
+    }
+}
+
+fn ids_len(msgs: &[OwnedMessage], poison: &[(usize, Failure)]) -> usize {
+    msgs.len() - poison.len()
+}
+
+fn poison_failure(class: &str, message: &str) -> Failure {
+    Failure {
+        error_type: ErrorType::Poison,
+        error_class: class.to_owned(),
+        message: message.to_owned(),
+        retries: 0,
+        exhausted: false,
+    }
+}
+
+fn decode_failure(e: &DecodeError) -> Failure {
+    poison_failure(e.class(), &e.to_string())
+}
+
+/// For each partition of the batch, the offset after its last message.
+fn next_offsets(msgs: &[OwnedMessage]) -> Result<TopicPartitionList, PipelineError> {
+    let mut last: BTreeMap<(String, i32), i64> = BTreeMap::new();
+    for m in msgs {
+        let e = last.entry((m.topic().to_owned(), m.partition())).or_insert(m.offset());
+        *e = (*e).max(m.offset());
+    }
+    let mut tpl = TopicPartitionList::new();
+    for ((topic, partition), offset) in last {
+        tpl.add_partition_offset(&topic, partition, Offset::Offset(offset + 1))?;
+    }
+    Ok(tpl)
+}
+
+fn describe(event: &Lifecycle) -> String {
+    match event {
+        Lifecycle::Loaded { strategy_id, sha256 } => format!("loaded {strategy_id} ({})", short(sha256)),
+        Lifecycle::Reloaded { strategy_id, old, new } => {
+            format!("reloaded {strategy_id} {} -> {}", short(old), short(new))
+        }
+        Lifecycle::Unloaded { strategy_id } => format!("unloaded {strategy_id}"),
+        Lifecycle::Refused { plugin, reason } => format!("refused {plugin}: {reason}"),
+        Lifecycle::Skipped { plugin } => format!("skipped {plugin} (not enabled for this namespace)"),
+    }
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}

@@ -1,0 +1,92 @@
+//! Live counters of a running host, shared by the pipeline, the terminal display
+//! and the metrics endpoint.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// How many recent signals the display keeps.
+const RECENT: usize = 8;
+
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    pub ticks_consumed: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub signals: AtomicU64,
+    pub dlq_records: AtomicU64,
+    pub plugin_faults: AtomicU64,
+    pub produce_retries: AtomicU64,
+    pub commits: AtomicU64,
+    pub assigned_partitions: AtomicU64,
+    pub rebalances: AtomicU64,
+    pub plugins_ready: AtomicBool,
+    per_strategy: Mutex<BTreeMap<(String, &'static str), u64>>,
+    recent: Mutex<VecDeque<String>>,
+    events: Mutex<VecDeque<String>>,
+}
+
+fn add(a: &AtomicU64, n: u64) {
+    a.fetch_add(n, Ordering::Relaxed);
+}
+
+impl PipelineStats {
+    pub fn add_ticks(&self, n: u64) {
+        add(&self.ticks_consumed, n);
+    }
+    pub fn add_duplicates(&self, n: u64) {
+        add(&self.duplicates, n);
+    }
+    pub fn add_dlq(&self, n: u64) {
+        add(&self.dlq_records, n);
+    }
+    pub fn add_faults(&self, n: u64) {
+        add(&self.plugin_faults, n);
+    }
+    pub fn add_retries(&self, n: u64) {
+        add(&self.produce_retries, n);
+    }
+    pub fn add_commit(&self) {
+        add(&self.commits, 1);
+    }
+
+    /// Records a produced signal.
+    pub fn signal(&self, strategy_id: &str, side: &'static str, line: String) {
+        add(&self.signals, 1);
+        if let Ok(mut m) = self.per_strategy.lock() {
+            *m.entry((strategy_id.to_owned(), side)).or_insert(0) += 1;
+        }
+        if let Ok(mut r) = self.recent.lock() {
+            if r.len() == RECENT {
+                r.pop_front();
+            }
+            r.push_back(line);
+        }
+    }
+
+    /// Records a plugin lifecycle event for the display.
+    pub fn event(&self, line: String) {
+        if let Ok(mut r) = self.events.lock() {
+            if r.len() == RECENT {
+                r.pop_front();
+            }
+            r.push_back(line);
+        }
+    }
+
+    pub fn get(a: &AtomicU64) -> u64 {
+        a.load(Ordering::Relaxed)
+    }
+
+    /// Signals per (strategy, side).
+    pub fn per_strategy(&self) -> BTreeMap<(String, &'static str), u64> {
+        self.per_strategy.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    pub fn recent_signals(&self) -> Vec<String> {
+        self.recent.lock().map(|r| r.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    pub fn recent_events(&self) -> Vec<String> {
+        self.events.lock().map(|r| r.iter().cloned().collect()).unwrap_or_default()
+    }
+}

@@ -1,0 +1,275 @@
+//! Follows the plugins folder while the host runs. File-system events are debounced
+//! (`notify-debouncer-full`); each touched plugin is then read, checked, compiled
+//! and initialized on this watcher's thread, off the tick path, and handed to the
+//! tick loop as a [`PluginUpdate`]. A file that fails to load while it is still being
+//! written is retried once the writes settle; only a file that stays broken is
+//! reported as refused. Identical content is never loaded twice.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use notify::RecursiveMode;
+use notify_debouncer_full::{new_debouncer, DebounceEventResult};
+use sha2::{Digest, Sha256};
+
+use super::scan::{load_plugin, scan_dir, LoadedPlugin, PluginFiles};
+use crate::strategy::slot::Prepared;
+use crate::strategy::StrategySlot;
+use crate::wasm::StrategyEngine;
+
+/// A change to apply at the next tick boundary.
+pub enum PluginUpdate {
+    /// A new or changed plugin, checked and initialized, ready to swap in.
+    Load {
+        name: String,
+        sha256: String,
+        prepared: Box<Prepared>,
+    },
+    /// `NAME.wasm` was deleted.
+    Remove { name: String },
+    /// A file that stays broken; the running version (if any) keeps running.
+    Refused { name: String, reason: String },
+}
+
+impl std::fmt::Debug for PluginUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PluginUpdate::Load { name, sha256, .. } => write!(f, "Load({name}, {sha256})"),
+            PluginUpdate::Remove { name } => write!(f, "Remove({name})"),
+            PluginUpdate::Refused { name, reason } => write!(f, "Refused({name}: {reason})"),
+        }
+    }
+}
+
+/// Why the watcher could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot watch {}: {message}", path.display())]
+pub struct WatchError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// The running watcher; dropping it stops watching.
+pub struct PluginWatcher {
+    updates: Receiver<PluginUpdate>,
+    _debouncer: notify_debouncer_full::Debouncer<notify::RecommendedWatcher, notify_debouncer_full::RecommendedCache>,
+}
+
+/// What is loaded from a plugin name: the fingerprint of its files.
+type Fingerprints = HashMap<String, [u8; 32]>;
+
+fn fingerprint(files: &PluginFiles) -> Option<[u8; 32]> {
+    let wasm = std::fs::read(&files.wasm).ok()?;
+    let manifest = std::fs::read(&files.manifest).unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update((wasm.len() as u64).to_le_bytes());
+    h.update(&wasm);
+    h.update(&manifest);
+    Some(h.finalize().into())
+}
+
+fn load_and_prepare(engine: &StrategyEngine, files: &PluginFiles) -> Result<(LoadedPlugin, Prepared), String> {
+    let loaded = load_plugin(engine, files).map_err(|e| e.to_string())?;
+    let prepared = StrategySlot::prepare(engine, &loaded.component, &loaded.manifest)
+        .map_err(|e| format!("{}: {e}", files.wasm.display()))?;
+    Ok((loaded, prepared))
+}
+
+impl PluginWatcher {
+    /// Loads every plugin in `dir` now (returned in name order), then watches `dir`.
+    pub fn start(
+        dir: &Path,
+        engine: StrategyEngine,
+        debounce: Duration,
+    ) -> Result<(Vec<PluginUpdate>, PluginWatcher), WatchError> {
+        let err = |m: String| WatchError {
+            path: dir.to_owned(),
+            message: m,
+        };
+        let mut known: Fingerprints = HashMap::new();
+        let mut initial = Vec::new();
+        for files in scan_dir(dir).map_err(|e| err(e.to_string()))? {
+            initial.push(load_one(&engine, &files, &mut known));
+        }
+        let (event_tx, event_rx) = mpsc::channel::<DebounceEventResult>();
+        let mut debouncer = new_debouncer(debounce, None, event_tx).map_err(|e| err(e.to_string()))?;
+        debouncer
+            .watch(dir, RecursiveMode::NonRecursive)
+            .map_err(|e| err(e.to_string()))?;
+        let (tx, rx) = mpsc::channel();
+        let dir = dir.to_owned();
+        std::thread::Builder::new()
+            .name("plugin-watcher".into())
+            .spawn(move || watch_loop(&dir, &engine, debounce, event_rx, tx, known))
+            .map_err(|e| err(e.to_string()))?;
+        Ok((
+            initial,
+            PluginWatcher {
+                updates: rx,
+                _debouncer: debouncer,
+            },
+        ))
+    }
+
+    /// The next update, if one is ready.
+    pub fn try_recv(&self) -> Option<PluginUpdate> {
+        self.updates.try_recv().ok()
+    }
+
+    /// Waits up to `timeout` for an update.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<PluginUpdate> {
+        self.updates.recv_timeout(timeout).ok()
+    }
+}
+
+fn load_one(engine: &StrategyEngine, files: &PluginFiles, known: &mut Fingerprints) -> PluginUpdate {
+    let fp = fingerprint(files);
+    match load_and_prepare(engine, files) {
+        Ok((loaded, prepared)) => {
+            if let Some(fp) = fp {
+                known.insert(files.name.clone(), fp);
+            }
+            PluginUpdate::Load {
+                name: files.name.clone(),
+                sha256: loaded.component.sha256().to_owned(),
+                prepared: Box::new(prepared),
+            }
+        }
+        Err(reason) => PluginUpdate::Refused {
+            name: files.name.clone(),
+            reason,
+        },
+    }
+}
+
+/// The plugin name a changed path belongs to (`NAME.wasm` or `NAME.toml`).
+fn plugin_name(path: &Path) -> Option<String> {
+    let ext = path.extension()?.to_str()?;
+    if ext != "wasm" && ext != "toml" {
+        return None;
+    }
+    let stem = path.file_stem()?.to_str()?;
+    if stem.starts_with('.') || stem.is_empty() {
+        return None;
+    }
+    Some(stem.to_owned())
+}
+
+fn watch_loop(
+    dir: &Path,
+    engine: &StrategyEngine,
+    debounce: Duration,
+    events: Receiver<DebounceEventResult>,
+    tx: Sender<PluginUpdate>,
+    mut known: Fingerprints,
+) {
+    // Names whose last load failed, with the time to try again if nothing changes.
+    let settle = (debounce * 4).max(Duration::from_millis(500));
+    let mut retry: HashMap<String, Instant> = HashMap::new();
+    loop {
+        let wait = retry
+            .values()
+            .min()
+            .map(|t| t.saturating_duration_since(Instant::now()))
+            .unwrap_or(Duration::from_secs(3600));
+        let mut touched: HashSet<String> = HashSet::new();
+        let mut due_retry: Vec<String> = Vec::new();
+        match events.recv_timeout(wait) {
+            Ok(Ok(batch)) => {
+                for ev in batch {
+                    for p in &ev.paths {
+                        if let Some(n) = plugin_name(p) {
+                            touched.insert(n);
+                        }
+                    }
+                }
+            }
+            Ok(Err(errors)) => {
+                for e in errors {
+                    tracing::warn!(error = %e, "plugin folder watch error");
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        let now = Instant::now();
+        retry.retain(|name, at| {
+            if touched.contains(name) {
+                // Still being written: wait for it to settle again.
+                *at = now + settle;
+                true
+            } else if *at <= now {
+                due_retry.push(name.clone());
+                false
+            } else {
+                true
+            }
+        });
+        let mut names: Vec<String> = touched.into_iter().filter(|n| !retry.contains_key(n)).collect();
+        names.sort();
+        for name in names {
+            let files = PluginFiles {
+                name: name.clone(),
+                wasm: dir.join(format!("{name}.wasm")),
+                manifest: dir.join(format!("{name}.toml")),
+            };
+            if !files.wasm.exists() {
+                if known.remove(&name).is_some() && tx.send(PluginUpdate::Remove { name }).is_err() {
+                    return;
+                }
+                continue;
+            }
+            let fp = fingerprint(&files);
+            if fp.is_some() && known.get(&name) == fp.as_ref() {
+                continue;
+            }
+            match load_one(engine, &files, &mut known) {
+                PluginUpdate::Refused { name, reason } => {
+                    tracing::debug!(plugin = %name, %reason, "plugin did not load; retrying once its files settle");
+                    retry.insert(name, Instant::now() + settle);
+                }
+                update => {
+                    if tx.send(update).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+        for name in due_retry {
+            let files = PluginFiles {
+                name: name.clone(),
+                wasm: dir.join(format!("{name}.wasm")),
+                manifest: dir.join(format!("{name}.toml")),
+            };
+            if !files.wasm.exists() {
+                if known.remove(&name).is_some() && tx.send(PluginUpdate::Remove { name }).is_err() {
+                    return;
+                }
+                continue;
+            }
+            let fp = fingerprint(&files);
+            if fp.is_some() && known.get(&name) == fp.as_ref() {
+                continue;
+            }
+            if tx.send(load_one(engine, &files, &mut known)).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_plugin_files_only() {
+        assert_eq!(plugin_name(Path::new("p/momentum.wasm")).as_deref(), Some("momentum"));
+        assert_eq!(plugin_name(Path::new("p/momentum.toml")).as_deref(), Some("momentum"));
+        assert_eq!(plugin_name(Path::new("p/.momentum.wasm.tmp")), None);
+        assert_eq!(plugin_name(Path::new("p/.cache/x.cwasm")), None);
+        assert_eq!(plugin_name(Path::new("p/readme.md")), None);
+    }
+}

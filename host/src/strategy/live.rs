@@ -1,0 +1,122 @@
+//! The strategies of a running host: applies the watcher's updates at tick
+//! boundaries (load, reload with state carried over, unload, refusal), keeps the
+//! plugin-name → strategy-id map, and logs one structured line per lifecycle event.
+
+use std::collections::HashMap;
+
+use super::set::{Processed, StrategySet};
+use crate::contract::{BrokerNamespace, MarketTick};
+use crate::registry::watcher::PluginUpdate;
+
+/// Counters of lifecycle events.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct LifecycleCounts {
+    pub loads: u64,
+    pub reloads: u64,
+    pub refusals: u64,
+    pub unloads: u64,
+}
+
+/// What applying an update did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lifecycle {
+    Loaded { strategy_id: String, sha256: String },
+    Reloaded { strategy_id: String, old: String, new: String },
+    Unloaded { strategy_id: String },
+    Refused { plugin: String, reason: String },
+    /// The plugin is not enabled for this namespace.
+    Skipped { plugin: String },
+}
+
+/// Strategies that follow the plugins folder.
+pub struct LiveStrategies {
+    set: StrategySet,
+    broker: BrokerNamespace,
+    names: HashMap<String, String>,
+    counts: LifecycleCounts,
+}
+
+impl LiveStrategies {
+    pub fn new(set: StrategySet, broker: BrokerNamespace) -> Self {
+        Self {
+            set,
+            broker,
+            names: HashMap::new(),
+            counts: LifecycleCounts::default(),
+        }
+    }
+
+    pub fn set(&self) -> &StrategySet {
+        &self.set
+    }
+
+    pub fn set_mut(&mut self) -> &mut StrategySet {
+        &mut self.set
+    }
+
+    pub fn counts(&self) -> LifecycleCounts {
+        self.counts
+    }
+
+    /// Runs the strategies over a batch of ticks.
+    pub fn process(&mut self, ticks: &[&MarketTick]) -> Processed {
+        self.set.process(ticks)
+    }
+
+    fn unload(&mut self, plugin: &str) -> Option<Lifecycle> {
+        let id = self.names.remove(plugin)?;
+        self.set.remove(&id);
+        self.counts.unloads += 1;
+        tracing::info!(strategy_id = %id, plugin, "plugin unloaded");
+        Some(Lifecycle::Unloaded { strategy_id: id })
+    }
+
+    /// Applies one update at this tick boundary.
+    pub fn apply(&mut self, update: PluginUpdate) -> Option<Lifecycle> {
+        match update {
+            PluginUpdate::Remove { name } => self.unload(&name),
+            PluginUpdate::Refused { name, reason } => {
+                self.counts.refusals += 1;
+                let old = self.names.get(&name).and_then(|id| self.set.get(id)).map(|s| s.sha256().to_owned());
+                tracing::error!(plugin = %name, old_sha256 = old.as_deref().unwrap_or("-"), %reason, "plugin refused; the running version (if any) keeps running");
+                Some(Lifecycle::Refused { plugin: name, reason })
+            }
+            PluginUpdate::Load { name, sha256, prepared } => {
+                let id = prepared.manifest().strategy_id.clone();
+                if !prepared.manifest().runs_in(self.broker) {
+                    let _ = self.unload(&name);
+                    tracing::info!(plugin = %name, strategy_id = %id, broker = self.broker.as_str(), "plugin not enabled for this namespace");
+                    return Some(Lifecycle::Skipped { plugin: name });
+                }
+                // A manifest that renamed its strategy unloads the old id.
+                if let Some(old_id) = self.names.get(&name).filter(|old| **old != id).cloned() {
+                    self.set.remove(&old_id);
+                }
+                let old = self.set.get(&id).map(|s| s.sha256().to_owned());
+                match self.set.swap(*prepared) {
+                    Ok(()) => {
+                        self.names.insert(name, id.clone());
+                        match old {
+                            Some(old) => {
+                                self.counts.reloads += 1;
+                                tracing::info!(strategy_id = %id, old_sha256 = %old, new_sha256 = %sha256, "plugin reloaded with its state");
+                                Some(Lifecycle::Reloaded { strategy_id: id, old, new: sha256 })
+                            }
+                            None => {
+                                self.counts.loads += 1;
+                                tracing::info!(strategy_id = %id, sha256 = %sha256, "plugin loaded");
+                                Some(Lifecycle::Loaded { strategy_id: id, sha256 })
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        self.counts.refusals += 1;
+                        let reason = e.to_string();
+                        tracing::error!(strategy_id = %id, old_sha256 = old.as_deref().unwrap_or("-"), new_sha256 = %sha256, %reason, "plugin swap refused; the old version keeps running");
+                        Some(Lifecycle::Refused { plugin: name, reason })
+                    }
+                }
+            }
+        }
+    }
+}

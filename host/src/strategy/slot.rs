@@ -1,0 +1,497 @@
+//! One running strategy. It owns the live instance, the last snapshot and the
+//! batches fed since (the journal). A trap kills the instance; the slot rebuilds it
+//! exactly (fresh instance, restore, replay the journal with outputs suppressed),
+//! re-runs the failed batch one tick at a time to find the faulting tick, skips that
+//! tick, and carries on. Too many faults in a window quarantine the strategy.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use crate::manifest::{Manifest, ParamValue};
+use crate::wasm::bindings::types::{self, InitConfig, TickBatch};
+use crate::wasm::convert::sub_batch;
+use crate::wasm::output::{self, OutputLimits, StrategySignal};
+use crate::wasm::{Fault, Instance, LoadError, PluginComponent, StrategyEngine};
+
+/// Snapshot cadence, fault policy and output limits of a slot.
+#[derive(Debug, Clone)]
+pub struct SlotConfig {
+    pub output: OutputLimits,
+    pub snapshot_every_ticks: u64,
+    pub snapshot_every: Duration,
+    pub fault_limit: u32,
+    pub fault_window: Duration,
+}
+
+impl Default for SlotConfig {
+    fn default() -> Self {
+        Self {
+            output: OutputLimits::default(),
+            snapshot_every_ticks: 10_000,
+            snapshot_every: Duration::from_secs(5),
+            fault_limit: 5,
+            fault_window: Duration::from_secs(60),
+        }
+    }
+}
+
+impl SlotConfig {
+    pub fn from_config(p: &crate::config::PluginsConfig) -> Self {
+        Self {
+            output: OutputLimits {
+                max_signals_per_tick: p.max_signals_per_tick,
+                max_metadata_bytes: p.max_metadata_bytes,
+            },
+            snapshot_every_ticks: p.snapshot_every_ticks.max(1),
+            snapshot_every: Duration::from_millis(p.snapshot_every_ms.max(1)),
+            fault_limit: p.fault_limit.max(1),
+            fault_window: Duration::from_secs(p.fault_window_secs.max(1)),
+        }
+    }
+}
+
+/// Counters of one slot.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SlotStats {
+    pub ticks: u64,
+    pub signals: u64,
+    pub faults: u64,
+    pub recoveries: u64,
+    pub snapshots: u64,
+}
+
+/// What one batch produced.
+#[derive(Debug, Default)]
+pub struct SlotOutput {
+    pub signals: Vec<StrategySignal>,
+    pub faults: Vec<(u32, Fault)>,
+}
+
+/// A loaded strategy.
+pub struct StrategySlot {
+    engine: StrategyEngine,
+    component: PluginComponent,
+    manifest: Manifest,
+    instruments: Vec<u32>,
+    init: InitConfig,
+    config: SlotConfig,
+    instance: Instance,
+    snapshot: Vec<u8>,
+    journal: Vec<TickBatch>,
+    journal_ticks: u64,
+    snapshot_at: Instant,
+    recent_faults: VecDeque<Instant>,
+    quarantined: bool,
+    stats: SlotStats,
+}
+
+/// A stable seed per strategy id: the only randomness a strategy gets.
+pub fn seed_for(strategy_id: &str) -> u64 {
+    // FNV-1a: stable across builds and platforms.
+    strategy_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+fn init_config(m: &Manifest, instruments: &[u32]) -> InitConfig {
+    let params = m
+        .params
+        .iter()
+        .map(|(k, v)| {
+            let v = match v {
+                ParamValue::Integer(i) => types::ParamValue::Integer(*i),
+                ParamValue::Float(f) => types::ParamValue::Float(*f),
+                ParamValue::Boolean(b) => types::ParamValue::Boolean(*b),
+                ParamValue::Text(s) => types::ParamValue::Text(s.clone()),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    InitConfig {
+        strategy_id: m.strategy_id.clone(),
+        instruments: instruments.to_vec(),
+        params,
+        seed: seed_for(&m.strategy_id),
+    }
+}
+
+/// A fresh instance with `init` done.
+fn instantiate(
+    engine: &StrategyEngine,
+    component: &PluginComponent,
+    init: &InitConfig,
+) -> Result<Instance, LoadError> {
+    let mut instance = Instance::new(engine, component, &init.strategy_id, init.seed)?;
+    match instance.init(init) {
+        Ok(Ok(())) => Ok(instance),
+        Ok(Err(msg)) => Err(LoadError::Init(msg)),
+        Err(fault) => Err(LoadError::Init(format!("init faulted: {fault}"))),
+    }
+}
+
+impl StrategySlot {
+    /// Instantiates and initializes the strategy; its first snapshot is taken at once.
+    pub fn start(
+        engine: &StrategyEngine,
+        component: PluginComponent,
+        manifest: Manifest,
+        config: SlotConfig,
+    ) -> Result<Self, LoadError> {
+        let mut instruments = manifest.instruments.clone();
+        instruments.sort_unstable();
+        instruments.dedup();
+        let init = init_config(&manifest, &instruments);
+        let mut instance = instantiate(engine, &component, &init)?;
+        let snapshot = instance
+            .snapshot()
+            .map_err(|f| LoadError::Init(format!("first snapshot faulted: {f}")))?;
+        Ok(Self {
+            engine: engine.clone(),
+            component,
+            manifest,
+            instruments,
+            init,
+            config,
+            instance,
+            snapshot,
+            journal: Vec::new(),
+            journal_ticks: 0,
+            snapshot_at: Instant::now(),
+            recent_faults: VecDeque::new(),
+            quarantined: false,
+            stats: SlotStats::default(),
+        })
+    }
+
+    pub fn strategy_id(&self) -> &str {
+        &self.manifest.strategy_id
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Hex sha256 of the running component.
+    pub fn sha256(&self) -> &str {
+        self.component.sha256()
+    }
+
+    /// Instruments subscribed to, sorted.
+    pub fn instruments(&self) -> &[u32] {
+        &self.instruments
+    }
+
+    pub fn subscribes(&self, instrument: u32) -> bool {
+        self.instruments.binary_search(&instrument).is_ok()
+    }
+
+    pub fn is_quarantined(&self) -> bool {
+        self.quarantined
+    }
+
+    /// Lifts a quarantine (an operator command, or a new file).
+    pub fn release(&mut self) {
+        self.quarantined = false;
+        self.recent_faults.clear();
+    }
+
+    pub fn stats(&self) -> &SlotStats {
+        &self.stats
+    }
+
+    /// Feeds a batch; signals carry `tick_index` into this batch.
+    pub fn run(&mut self, batch: TickBatch) -> SlotOutput {
+        let mut out = SlotOutput::default();
+        if self.quarantined || batch.ticks.is_empty() {
+            return out;
+        }
+        let n = batch.ticks.len();
+        match self.instance.on_ticks(&batch) {
+            Ok(result) => {
+                self.accept(result, n, None, &mut out);
+                self.journal_ticks += n as u64;
+                self.journal.push(batch);
+            }
+            Err(fault) => {
+                self.rebuild();
+                if n == 1 {
+                    self.record_fault(0, fault, &mut out);
+                } else {
+                    self.run_one_by_one(&batch, &mut out);
+                }
+            }
+        }
+        self.stats.ticks += n as u64;
+        self.stats.signals += out.signals.len() as u64;
+        self.maybe_snapshot();
+        out
+    }
+
+    fn accept(
+        &mut self,
+        result: types::BatchOutput,
+        n: usize,
+        remap: Option<u32>,
+        out: &mut SlotOutput,
+    ) {
+        let checked = output::check(result, n, &self.instruments, &self.config.output);
+        for mut s in checked.signals {
+            if let Some(i) = remap {
+                s.tick_index = i;
+            }
+            out.signals.push(s);
+        }
+        for (idx, fault) in checked.faults {
+            self.record_fault(remap.unwrap_or(idx), fault, out);
+        }
+    }
+
+    /// Finds the faulting tick(s) of a batch that trapped, running each tick alone.
+    fn run_one_by_one(&mut self, batch: &TickBatch, out: &mut SlotOutput) {
+        for i in 0..batch.ticks.len() {
+            if self.quarantined {
+                return;
+            }
+            let one = sub_batch(batch, &[i]);
+            match self.instance.on_ticks(&one) {
+                Ok(result) => {
+                    self.accept(result, 1, Some(i as u32), out);
+                    self.journal_ticks += 1;
+                    self.journal.push(one);
+                }
+                Err(fault) => {
+                    self.record_fault(i as u32, fault, out);
+                    self.rebuild();
+                }
+            }
+        }
+    }
+
+    fn record_fault(&mut self, tick_index: u32, fault: Fault, out: &mut SlotOutput) {
+        self.stats.faults += 1;
+        tracing::warn!(
+            strategy_id = %self.manifest.strategy_id,
+            sha256 = %self.component.sha256(),
+            tick_index,
+            kind = fault.kind(),
+            "plugin fault: {fault}"
+        );
+        let now = Instant::now();
+        self.recent_faults.push_back(now);
+        while self
+            .recent_faults
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > self.config.fault_window)
+        {
+            self.recent_faults.pop_front();
+        }
+        if self.recent_faults.len() >= self.config.fault_limit as usize && !self.quarantined {
+            self.quarantined = true;
+            tracing::error!(
+                strategy_id = %self.manifest.strategy_id,
+                sha256 = %self.component.sha256(),
+                faults = self.recent_faults.len(),
+                "plugin quarantined: {} faults within {:?}; drop a new file or release it to re-enable",
+                self.recent_faults.len(),
+                self.config.fault_window
+            );
+        }
+        out.faults.push((tick_index, fault));
+    }
+
+    /// Rebuilds the instance after a trap: restore the last snapshot and replay the
+    /// journal with outputs and logs suppressed. If that fails, start over from
+    /// `init` and say so.
+    fn rebuild(&mut self) {
+        self.stats.recoveries += 1;
+        match self.restore_and_replay() {
+            Ok(instance) => {
+                self.instance = instance;
+                tracing::info!(
+                    strategy_id = %self.manifest.strategy_id,
+                    sha256 = %self.component.sha256(),
+                    replayed = self.journal_ticks,
+                    "plugin recovered: state restored from snapshot and journal"
+                );
+            }
+            Err(why) => {
+                tracing::error!(
+                    strategy_id = %self.manifest.strategy_id,
+                    sha256 = %self.component.sha256(),
+                    "plugin state could not be rebuilt ({why}); restarting it from init"
+                );
+                match instantiate(&self.engine, &self.component, &self.init) {
+                    Ok(mut fresh) => {
+                        self.snapshot = fresh.snapshot().unwrap_or_default();
+                        self.instance = fresh;
+                        self.journal.clear();
+                        self.journal_ticks = 0;
+                    }
+                    Err(e) => {
+                        self.quarantined = true;
+                        tracing::error!(
+                            strategy_id = %self.manifest.strategy_id,
+                            "plugin quarantined: cannot instantiate: {e}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn restore_and_replay(&self) -> Result<Instance, String> {
+        let mut fresh = instantiate(&self.engine, &self.component, &self.init).map_err(|e| e.to_string())?;
+        fresh.set_logging(false);
+        match fresh.restore(&self.snapshot) {
+            Ok(Ok(())) => {}
+            Ok(Err(msg)) => return Err(format!("restore refused: {msg}")),
+            Err(f) => return Err(format!("restore faulted: {f}")),
+        }
+        for batch in &self.journal {
+            fresh
+                .on_ticks(batch)
+                .map_err(|f| format!("replay faulted: {f}"))?;
+        }
+        fresh.set_logging(true);
+        Ok(fresh)
+    }
+
+    fn maybe_snapshot(&mut self) {
+        if self.quarantined {
+            return;
+        }
+        if self.journal_ticks < self.config.snapshot_every_ticks
+            && self.snapshot_at.elapsed() < self.config.snapshot_every
+        {
+            return;
+        }
+        self.take_snapshot();
+    }
+
+    /// Snapshots the instance now and clears the journal.
+    pub fn take_snapshot(&mut self) {
+        match self.instance.snapshot() {
+            Ok(bytes) => {
+                self.snapshot = bytes;
+                self.journal.clear();
+                self.journal_ticks = 0;
+                self.snapshot_at = Instant::now();
+                self.stats.snapshots += 1;
+            }
+            Err(fault) => {
+                let mut sink = SlotOutput::default();
+                self.record_fault(0, fault, &mut sink);
+                self.rebuild();
+            }
+        }
+    }
+
+    /// The live instance's state (for a hot swap).
+    pub fn snapshot_now(&mut self) -> Result<Vec<u8>, Fault> {
+        self.instance.snapshot()
+    }
+
+    /// Builds, off the tick path, an instance of `component` ready to take over
+    /// (instantiated and initialized; state comes at [`StrategySlot::swap`]).
+    pub fn prepare(
+        engine: &StrategyEngine,
+        component: &PluginComponent,
+        manifest: &Manifest,
+    ) -> Result<Prepared, LoadError> {
+        let mut instruments = manifest.instruments.clone();
+        instruments.sort_unstable();
+        instruments.dedup();
+        let init = init_config(manifest, &instruments);
+        let instance = instantiate(engine, component, &init)?;
+        Ok(Prepared {
+            component: component.clone(),
+            manifest: manifest.clone(),
+            instruments,
+            init,
+            instance,
+        })
+    }
+
+    /// Swaps in a prepared version at a tick boundary: the old instance's state is
+    /// restored into the new one. On any failure the old version keeps running and
+    /// the error says why.
+    pub fn swap(&mut self, mut next: Prepared) -> Result<(), LoadError> {
+        // A dead or quarantined old instance hands over its last snapshot, and the
+        // ticks since are replayed into the new version.
+        let (state, replay) = match self.instance.snapshot() {
+            Ok(state) => (state, false),
+            Err(_) => (self.snapshot.clone(), true),
+        };
+        match next.instance.restore(&state) {
+            Ok(Ok(())) => {}
+            Ok(Err(msg)) => {
+                return Err(LoadError::Init(format!(
+                    "new version refused the old state: {msg}"
+                )))
+            }
+            Err(f) => return Err(LoadError::Init(format!("new version faulted in restore: {f}"))),
+        }
+        if replay {
+            next.instance.set_logging(false);
+            for batch in &self.journal {
+                next.instance
+                    .on_ticks(batch)
+                    .map_err(|f| LoadError::Init(format!("new version faulted replaying: {f}")))?;
+            }
+            next.instance.set_logging(true);
+        }
+        let state = if replay {
+            next.instance
+                .snapshot()
+                .map_err(|f| LoadError::Init(format!("new version could not snapshot: {f}")))?
+        } else {
+            state
+        };
+        self.component = next.component;
+        self.manifest = next.manifest;
+        self.instruments = next.instruments;
+        self.init = next.init;
+        self.instance = next.instance;
+        self.snapshot = state;
+        self.journal.clear();
+        self.journal_ticks = 0;
+        self.snapshot_at = Instant::now();
+        self.release();
+        Ok(())
+    }
+}
+
+/// A new version, instantiated and initialized, waiting for its swap.
+pub struct Prepared {
+    component: PluginComponent,
+    manifest: Manifest,
+    instruments: Vec<u32>,
+    init: InitConfig,
+    instance: Instance,
+}
+
+impl Prepared {
+
+    pub fn sha256(&self) -> &str {
+        self.component.sha256()
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn component(&self) -> &PluginComponent {
+        &self.component
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seed_for;
+
+    #[test]
+    fn seeds_are_stable_and_distinct() {
+        assert_eq!(seed_for("momentum_1"), seed_for("momentum_1"));
+        assert_ne!(seed_for("momentum_1"), seed_for("momentum_2"));
+    }
+}

@@ -1,0 +1,259 @@
+//! The topic registry: the single source of every topic name, DLQ name, partition
+//! count, retention, key rule and consumer group id. Bootstrap, checks and every
+//! service read it; nothing else spells a topic name.
+
+use crate::config::TopicsConfig;
+use crate::contract::BrokerNamespace;
+
+/// The shared tick topic, read by every broker namespace.
+pub const MARKET_TICKS: &str = "market.ticks";
+/// Suffix of every dead-letter topic: `<topic>.dlq`.
+pub const DLQ_SUFFIX: &str = ".dlq";
+
+/// The per-namespace topic kinds, in bootstrap order.
+const BROKER_TOPICS: [&str; 8] = [
+    "signals.raw",
+    "signals.validated",
+    "signals.rejected",
+    "orders.submitted",
+    "orders.ack",
+    "orders.filled",
+    "orders.failed",
+    "pnl.snapshots",
+];
+
+/// How a topic's messages are keyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRule {
+    /// `"{instrument_token}"`.
+    InstrumentToken,
+    /// `"{strategy_id}:{instrument_token}"`.
+    StrategyInstrument,
+    /// Whatever the producing service chose (orders, PnL).
+    Producer,
+    /// The original message's key bytes, unchanged.
+    Original,
+}
+
+/// One topic as the registry wants it on the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    pub retention_ms: i64,
+    pub key: KeyRule,
+}
+
+/// The registry, built from the `[topics]` configuration.
+#[derive(Debug, Clone)]
+pub struct TopicRegistry {
+    config: TopicsConfig,
+}
+
+impl TopicRegistry {
+    pub fn new(config: &TopicsConfig) -> Self {
+        Self {
+            config: config.clone(),
+        }
+    }
+
+    /// The replication factor new topics get.
+    pub fn replication_factor(&self) -> i32 {
+        self.config.replication_factor
+    }
+
+    /// `market.ticks`.
+    pub fn market_ticks(&self) -> &'static str {
+        MARKET_TICKS
+    }
+
+    /// `{broker}.signals.raw`: where the strategy host writes.
+    pub fn signals_raw(&self, broker: BrokerNamespace) -> String {
+        broker_topic(broker, "signals.raw")
+    }
+
+    /// The one DLQ rule: `<topic>.dlq`.
+    pub fn dlq_of(&self, topic: &str) -> String {
+        format!("{topic}{DLQ_SUFFIX}")
+    }
+
+    /// The original topic of a DLQ topic, if `topic` is one.
+    pub fn original_of_dlq<'a>(&self, topic: &'a str) -> Option<&'a str> {
+        topic.strip_suffix(DLQ_SUFFIX).filter(|t| !t.is_empty())
+    }
+
+    /// `alpha-panda.{service}.{broker}`: never shared between namespaces.
+    pub fn group_id(&self, service: &str, broker: BrokerNamespace) -> String {
+        format!("alpha-panda.{service}.{}", broker.as_str())
+    }
+
+    /// The key of a tick on `market.ticks`.
+    pub fn tick_key(instrument_token: u32) -> String {
+        instrument_token.to_string()
+    }
+
+    /// The key of a signal on `{broker}.signals.*`.
+    pub fn signal_key(strategy_id: &str, instrument_token: u32) -> String {
+        format!("{strategy_id}:{instrument_token}")
+    }
+
+    /// Every topic of the namespaces, DLQs included, in bootstrap order.
+    pub fn topics_for(&self, namespaces: &[BrokerNamespace]) -> Vec<TopicSpec> {
+        let c = &self.config;
+        let mut base = vec![TopicSpec {
+            name: MARKET_TICKS.to_owned(),
+            partitions: c.market_ticks.partitions,
+            retention_ms: c.market_ticks.retention_ms,
+            key: KeyRule::InstrumentToken,
+        }];
+        for &ns in namespaces {
+            for kind in BROKER_TOPICS {
+                let (partitions, retention_ms, key) = match kind {
+                    "signals.raw" | "signals.validated" => (
+                        c.signals.partitions,
+                        c.signals.retention_ms,
+                        KeyRule::StrategyInstrument,
+                    ),
+                    "signals.rejected" => (
+                        c.signals_rejected.partitions,
+                        c.signals_rejected.retention_ms,
+                        KeyRule::StrategyInstrument,
+                    ),
+                    _ => (
+                        c.orders.partitions,
+                        match ns {
+                            BrokerNamespace::Paper => c.orders.retention_ms_paper,
+                            BrokerNamespace::Zerodha => c.orders.retention_ms_zerodha,
+                        },
+                        KeyRule::Producer,
+                    ),
+                };
+                base.push(TopicSpec {
+                    name: broker_topic(ns, kind),
+                    partitions,
+                    retention_ms,
+                    key,
+                });
+            }
+        }
+        let dlqs: Vec<TopicSpec> = base.iter().map(|t| self.dlq_spec(t)).collect();
+        base.extend(dlqs);
+        base
+    }
+
+    /// Every topic of the configured namespaces.
+    pub fn all_topics(&self) -> Vec<TopicSpec> {
+        self.topics_for(&self.config.namespaces)
+    }
+
+    /// A DLQ has half the base's partitions (at least one) and its own retention.
+    fn dlq_spec(&self, base: &TopicSpec) -> TopicSpec {
+        TopicSpec {
+            name: self.dlq_of(&base.name),
+            partitions: (base.partitions / 2).max(1),
+            retention_ms: self.config.dlq_retention_ms,
+            key: KeyRule::Original,
+        }
+    }
+}
+
+fn broker_topic(broker: BrokerNamespace, kind: &str) -> String {
+    format!("{}.{kind}", broker.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> TopicRegistry {
+        TopicRegistry::new(&TopicsConfig::default())
+    }
+
+    fn find<'a>(all: &'a [TopicSpec], name: &str) -> &'a TopicSpec {
+        all.iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("{name} missing from the registry"))
+    }
+
+    #[test]
+    fn every_topic_of_both_brokers_with_contract_numbers() {
+        let all = registry().all_topics();
+        // 1 shared + 8 per broker, each with its DLQ.
+        assert_eq!(all.len(), (1 + 8 * 2) * 2);
+        let day = 86_400_000;
+        let expect = [
+            ("market.ticks", 12, 3_600_000),
+            ("paper.signals.raw", 6, day),
+            ("zerodha.signals.validated", 6, day),
+            ("paper.signals.rejected", 3, day),
+            ("paper.orders.submitted", 3, 7 * day),
+            ("paper.orders.failed", 3, 7 * day),
+            ("zerodha.orders.ack", 3, 30 * day),
+            ("zerodha.orders.filled", 3, 30 * day),
+            ("paper.pnl.snapshots", 3, 7 * day),
+            ("zerodha.pnl.snapshots", 3, 30 * day),
+            ("market.ticks.dlq", 6, 7 * day),
+            ("paper.signals.raw.dlq", 3, 7 * day),
+            ("paper.signals.rejected.dlq", 1, 7 * day),
+            ("zerodha.orders.failed.dlq", 1, 7 * day),
+        ];
+        for (name, partitions, retention) in expect {
+            let t = find(&all, name);
+            assert_eq!((t.partitions, t.retention_ms), (partitions, retention), "{name}");
+        }
+        let mut names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), all.len(), "no topic twice");
+    }
+
+    #[test]
+    fn one_dlq_rule() {
+        let r = registry();
+        assert_eq!(r.dlq_of("market.ticks"), "market.ticks.dlq");
+        assert_eq!(r.original_of_dlq("paper.signals.raw.dlq"), Some("paper.signals.raw"));
+        assert_eq!(r.original_of_dlq("market.ticks"), None);
+        assert_eq!(r.original_of_dlq(".dlq"), None);
+        for t in r.all_topics() {
+            if t.key == KeyRule::Original {
+                assert!(t.name.ends_with(".dlq"));
+                assert!(!t.name.ends_with(".dlq.dlq"));
+            }
+        }
+    }
+
+    #[test]
+    fn group_ids_contain_the_broker_and_differ() {
+        let r = registry();
+        let paper = r.group_id("strategy_runner", BrokerNamespace::Paper);
+        let zerodha = r.group_id("strategy_runner", BrokerNamespace::Zerodha);
+        assert_eq!(paper, "alpha-panda.strategy_runner.paper");
+        assert_eq!(zerodha, "alpha-panda.strategy_runner.zerodha");
+        assert_ne!(paper, zerodha);
+    }
+
+    #[test]
+    fn keys_for_ticks_and_signals() {
+        assert_eq!(TopicRegistry::tick_key(738561), "738561");
+        assert_eq!(
+            TopicRegistry::signal_key("momentum_1", 738561),
+            "momentum_1:738561"
+        );
+        let r = registry();
+        assert_eq!(r.signals_raw(BrokerNamespace::Zerodha), "zerodha.signals.raw");
+        let all = r.all_topics();
+        assert_eq!(find(&all, "market.ticks").key, KeyRule::InstrumentToken);
+        assert_eq!(find(&all, "paper.signals.raw").key, KeyRule::StrategyInstrument);
+    }
+
+    #[test]
+    fn configured_numbers_are_used() {
+        let mut c = TopicsConfig::default();
+        c.market_ticks.partitions = 4;
+        c.namespaces = vec![BrokerNamespace::Zerodha];
+        let all = TopicRegistry::new(&c).all_topics();
+        assert_eq!(find(&all, "market.ticks").partitions, 4);
+        assert_eq!(find(&all, "market.ticks.dlq").partitions, 2);
+        assert!(all.iter().all(|t| !t.name.starts_with("paper.")));
+    }
+}

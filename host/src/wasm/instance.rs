@@ -1,0 +1,229 @@
+//! One live plugin instance in its own store. Every call gets an epoch deadline;
+//! any trap, timeout or memory exhaustion becomes a [`Fault`] and leaves the
+//! instance dead (wasmtime poisons the store), so the owner must rebuild it.
+
+use std::time::Duration;
+
+use wasmtime::Store;
+
+use super::bindings::types::{BatchOutput, InitConfig, TickBatch};
+use super::bindings::Plugin;
+use super::component::{LoadError, PluginComponent};
+use super::engine::{StrategyEngine, EPOCH_PERIOD};
+use super::sandbox::StoreState;
+
+/// Longest deadline a single call may get, however large the batch.
+const MAX_CALL_DEADLINE: Duration = Duration::from_secs(2);
+
+/// What went wrong inside a plugin call.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Fault {
+    #[error("call exceeded its CPU deadline of {0:?}")]
+    Timeout(Duration),
+    #[error("memory limit exceeded: {0}")]
+    OutOfMemory(String),
+    #[error("plugin panicked: {0}")]
+    Panic(String),
+    #[error("plugin trapped: {0}")]
+    Trap(String),
+    #[error("invalid output: {0}")]
+    InvalidOutput(String),
+    #[error("strategy error: {0}")]
+    Strategy(String),
+    #[error("instance is dead after an earlier fault")]
+    Dead,
+}
+
+impl Fault {
+    /// A short stable name, for metrics labels.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Fault::Timeout(_) => "timeout",
+            Fault::OutOfMemory(_) => "out_of_memory",
+            Fault::Panic(_) => "panic",
+            Fault::Trap(_) => "trap",
+            Fault::InvalidOutput(_) => "invalid_output",
+            Fault::Strategy(_) => "strategy_error",
+            Fault::Dead => "dead",
+        }
+    }
+
+    /// True when the instance cannot be called again.
+    pub fn kills_instance(&self) -> bool {
+        !matches!(self, Fault::InvalidOutput(_) | Fault::Strategy(_))
+    }
+}
+
+/// A live instance: a store and the bindings of one component.
+pub struct Instance {
+    store: Store<StoreState>,
+    plugin: Plugin,
+    call_timeout: Duration,
+    dead: bool,
+}
+
+impl Instance {
+    /// Instantiates `component` in a fresh store (no `init` yet).
+    pub fn new(
+        engine: &StrategyEngine,
+        component: &PluginComponent,
+        strategy_id: &str,
+        seed: u64,
+    ) -> Result<Self, LoadError> {
+        let limits = engine.limits();
+        let state = StoreState::new(strategy_id, seed, limits.memory_limit_bytes);
+        let mut store = Store::new(engine.engine(), state);
+        store.limiter(|s| &mut s.limits);
+        store.epoch_deadline_trap();
+        store.set_epoch_deadline(deadline_ticks(limits.call_timeout, 1));
+        let plugin = component
+            .pre()
+            .instantiate(&mut store)
+            .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
+        Ok(Self {
+            store,
+            plugin,
+            call_timeout: limits.call_timeout,
+            dead: false,
+        })
+    }
+
+    pub fn is_dead(&self) -> bool {
+        self.dead
+    }
+
+    fn arm(&mut self, units: usize) -> Result<(), Fault> {
+        if self.dead {
+            return Err(Fault::Dead);
+        }
+        self.store
+            .set_epoch_deadline(deadline_ticks(self.call_timeout, units));
+        self.store.data_mut().start_call();
+        Ok(())
+    }
+
+    fn fail(&mut self, err: wasmtime::Error, units: usize) -> Fault {
+        self.dead = true;
+        classify(&err, self.store.data().stderr_text(), budget(self.call_timeout, units))
+    }
+
+    /// Hands the parameters over. `Ok(Err(_))` is the plugin refusing them.
+    pub fn init(&mut self, config: &InitConfig) -> Result<Result<(), String>, Fault> {
+        self.arm(100)?;
+        match self.plugin.alpha_panda_strategy_strategy().call_init(&mut self.store, config) {
+            Ok(Ok(())) => Ok(Ok(())),
+            Ok(Err(e)) => Ok(Err(match e.param {
+                Some(p) => format!("parameter `{p}`: {}", e.message),
+                None => e.message,
+            })),
+            Err(e) => Err(self.fail(e, 100)),
+        }
+    }
+
+    /// Runs a batch of ticks.
+    pub fn on_ticks(&mut self, batch: &TickBatch) -> Result<BatchOutput, Fault> {
+        let units = batch.ticks.len().max(1);
+        self.arm(units)?;
+        match self
+            .plugin
+            .alpha_panda_strategy_strategy()
+            .call_on_ticks(&mut self.store, batch)
+        {
+            Ok(out) => Ok(out),
+            Err(e) => Err(self.fail(e, units)),
+        }
+    }
+
+    /// The plugin's state as bytes.
+    pub fn snapshot(&mut self) -> Result<Vec<u8>, Fault> {
+        self.arm(100)?;
+        match self
+            .plugin
+            .alpha_panda_strategy_strategy()
+            .call_snapshot(&mut self.store)
+        {
+            Ok(s) => Ok(s),
+            Err(e) => Err(self.fail(e, 100)),
+        }
+    }
+
+    /// Restores a snapshot. `Ok(Err(_))` is the plugin refusing the bytes.
+    pub fn restore(&mut self, state: &[u8]) -> Result<Result<(), String>, Fault> {
+        self.arm(100)?;
+        match self
+            .plugin
+            .alpha_panda_strategy_strategy()
+            .call_restore(&mut self.store, state)
+        {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.fail(e, 100)),
+        }
+    }
+
+    /// Turns the plugin's own log lines on or off (off while replaying after a fault).
+    pub fn set_logging(&mut self, on: bool) {
+        self.store.data_mut().log_enabled = on;
+    }
+}
+
+fn budget(timeout: Duration, units: usize) -> Duration {
+    timeout
+        .saturating_mul(u32::try_from(units).unwrap_or(u32::MAX))
+        .min(MAX_CALL_DEADLINE)
+        .max(timeout)
+}
+
+/// Epoch ticks for `units` ticks of work, plus one for the partial current period.
+fn deadline_ticks(timeout: Duration, units: usize) -> u64 {
+    let b = budget(timeout, units);
+    (b.as_micros() / EPOCH_PERIOD.as_micros().max(1)) as u64 + 1
+}
+
+fn classify(err: &wasmtime::Error, stderr: String, budget: Duration) -> Fault {
+    let text = format!("{err:#}");
+    if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
+        return match trap {
+            wasmtime::Trap::Interrupt => Fault::Timeout(budget),
+            wasmtime::Trap::UnreachableCodeReached => {
+                if stderr.is_empty() {
+                    Fault::Panic("unreachable code reached (no message)".into())
+                } else {
+                    Fault::Panic(last_lines(&stderr))
+                }
+            }
+            wasmtime::Trap::MemoryOutOfBounds | wasmtime::Trap::HeapMisaligned
+                if text.contains("memory") && text.contains("limit") =>
+            {
+                Fault::OutOfMemory(text)
+            }
+            other => Fault::Trap(format!("{other}")),
+        };
+    }
+    if text.contains("memory") && (text.contains("limit") || text.contains("grow")) {
+        return Fault::OutOfMemory(first_line(&text));
+    }
+    Fault::Trap(first_line(&text))
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().to_owned()
+}
+
+fn last_lines(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().filter(|l| !l.trim().is_empty()).collect();
+    let start = lines.len().saturating_sub(3);
+    lines[start..].join(" | ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_scales_with_batch_and_is_capped() {
+        let t = Duration::from_millis(10);
+        assert_eq!(deadline_ticks(t, 1), 11);
+        assert_eq!(deadline_ticks(t, 10), 101);
+        assert_eq!(deadline_ticks(t, 1_000_000), 2001);
+    }
+}

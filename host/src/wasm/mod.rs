@@ -1,0 +1,28 @@
+//! The sandboxed Wasm engine: load and check a strategy component, instantiate it
+//! in its own store with a memory cap, a CPU deadline and no ambient capability,
+//! and call it with batches of ticks.
+//!
+//! - [`bindings`]: host-side bindings generated from `wit/` (the only contract).
+//! - [`engine`]: the wasmtime engine, the linker, the epoch ticker, the compiled cache.
+//! - [`component`]: checking a component (non-component, WIT version, imports) before use.
+//! - [`sandbox`]: per-store state: empty WASI, pinned clocks and randomness, limits, logging.
+//! - [`instance`]: one live instance and its calls; traps become [`Fault`]s.
+//! - [`convert`]: market ticks into the WIT tick batch.
+//! - [`output`]: validation of what a plugin returns.
+pub mod bindings;
+pub mod component;
+pub mod convert;
+pub mod engine;
+pub mod instance;
+pub mod output;
+pub mod sandbox;
+
+pub use component::{LoadError, PluginComponent};
+pub use engine::{EngineLimits, StrategyEngine};
+pub use instance::{Fault, Instance};
+pub use output::{OutputLimits, StrategySignal};
+
+/// The WIT package this host implements.
+pub const WIT_PACKAGE: &str = "alpha-panda:strategy";
+/// Its version: a plugin built against another one is refused.
+pub const WIT_VERSION: &str = "0.1.0";

@@ -1,0 +1,111 @@
+//! `alpha-panda topics create` and `topics check` against a real broker (tansu, or
+//! the cluster of ALPHA_PANDA_TEST_BOOTSTRAP).
+
+use std::process::Command;
+use std::time::Duration;
+
+use alpha_panda::kafka::admin::Admin;
+use alpha_panda_tests::broker::shared_bootstrap;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::ClientConfig;
+
+fn cli(args: &[&str], config: &std::path::Path) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_alpha-panda"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .expect("run alpha-panda");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+async fn recreate(bootstrap: &str, name: &str, partitions: i32, retention_ms: i64) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let r = retention_ms.to_string();
+    let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1)).set("retention.ms", &r);
+    for attempt in 0..50 {
+        let res = admin.create_topics([&topic], &opts).await.unwrap();
+        match &res[0] {
+            Ok(_) => return,
+            Err((_, code)) if attempt < 49 => {
+                eprintln!("recreate {name}: {code}, retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("recreate {name}: {e:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_is_idempotent_and_check_reports_exact_drift() {
+    let bootstrap = shared_bootstrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cluster.toml");
+    std::fs::write(
+        &config,
+        format!("broker = \"paper\"\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\n"),
+    )
+    .unwrap();
+
+    let (code, out, err) = cli(&["topics", "create"], &config);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = cli(&["topics", "create"], &config);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("0 created, 34 already present"), "second create is a no-op: {out}");
+
+    let (code, out, err) = cli(&["topics", "check"], &config);
+    assert_eq!(code, 0, "check after create is clean: {out}{err}");
+    assert!(out.contains("34 topics match"), "{out}");
+
+    // Make three drifts: a missing topic, a wrong partition count, a wrong retention.
+    let admin = Admin::connect(&bootstrap).unwrap();
+    admin
+        .delete(&["zerodha.pnl.snapshots.dlq", "paper.orders.ack", "paper.signals.rejected"])
+        .await
+        .unwrap();
+    recreate(&bootstrap, "paper.orders.ack", 5, 7 * 86_400_000).await;
+    recreate(&bootstrap, "paper.signals.rejected", 3, 1000).await;
+
+    let (code, out, err) = cli(&["topics", "check"], &config);
+    assert_eq!(code, 1, "drift exits non-zero: {out}{err}");
+    let mut drift: Vec<&str> = out.lines().filter(|l| l.starts_with("drift:")).collect();
+    drift.sort();
+    assert_eq!(
+        drift,
+        vec![
+            "drift: paper.orders.ack: 5 partitions, registry says 3",
+            "drift: paper.signals.rejected: retention.ms 1000, registry says 86400000",
+            "drift: zerodha.pnl.snapshots.dlq: missing",
+        ],
+        "{out}"
+    );
+}
+
+#[test]
+fn embedded_profile_is_refused_for_topics_with_usage_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("embedded.toml");
+    std::fs::write(&config, "broker = \"paper\"\n").unwrap();
+    let (code, _, err) = cli(&["topics", "check"], &config);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("embedded"), "{err}");
+}
+
+#[test]
+fn bad_config_exits_2_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "broker = \"paper\"\n[kafka]\nbootstrap = \"x\"\n").unwrap();
+    let (code, _, err) = cli(&["topics", "check"], &config);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("kafka.bootstrap"), "{err}");
+}

@@ -1,0 +1,32 @@
+//! The integration-test harness: a real Kafka-API broker (`tansu`, one per test
+//! binary, or the cluster named by `ALPHA_PANDA_TEST_BOOTSTRAP`), Redis (the
+//! machine's, isolated by key prefix, or a private `redis-server`), and paths to the
+//! built plugins. Everything it starts stops when the test process ends.
+//!
+//! - [`broker`]: start and stop a tansu broker on a free port.
+//! - [`redis_server`]: the shared Redis with a unique prefix, or a private server.
+//! - [`paths`]: the workspace, the sample and test plugins.
+pub mod broker;
+pub mod paths;
+pub mod redis_server;
+
+use std::net::TcpListener;
+
+/// A TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free local port")
+}
+
+/// A name unique to this process and call, for topics, groups and key prefixes.
+pub fn unique(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}

@@ -1,0 +1,260 @@
+//! The build and test driver (`cargo xtask …`): builds the Wasm plugins, installs
+//! what the tests need on a fresh machine, and runs every check CI runs.
+//!
+//! - `cargo xtask run [ARGS…]`: build the sample plugins, then `alpha-panda run ARGS…`.
+//! - `cargo xtask plugins`: build every plugin to `plugins/NAME.wasm` (and the test plugins).
+//! - `cargo xtask test`: set up (wasm target, tansu, Redis), build plugins, fmt, clippy, tests.
+//! - `cargo xtask bench`: the benchmarks of `BENCHMARKS.md`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+const WASM_TARGET: &str = "wasm32-wasip2";
+const TANSU_VERSION: &str = "0.6.0";
+const PLUGIN_PROFILE: &str = "plugin";
+
+/// Sample strategies: `plugins/NAME/` crates, built to `plugins/NAME.wasm`.
+const SAMPLE_PLUGINS: &[&str] = &["momentum", "mean_reversion"];
+/// Test plugins: `tests/plugins/NAME/` crates, built to `tests/plugins/NAME.wasm`.
+const TEST_PLUGINS_DIR: &str = "tests/plugins";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("plugins") => build_plugins(),
+        Some("test") => test(),
+        Some("setup") => setup(),
+        Some("bench") => bench(&args[1..]),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <run [ARGS…] | plugins | setup | test | bench [NAME]>\n\
+                 run      build the sample plugins and start alpha-panda on the embedded profile\n\
+                 plugins  build every plugin to .wasm\n\
+                 setup    add the wasm target, install tansu {TANSU_VERSION}, start Redis\n\
+                 test     setup + plugins + fmt + clippy + every test"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root());
+    c
+}
+
+fn status(mut cmd: Command, what: &str) -> Result<()> {
+    let started = Instant::now();
+    eprintln!("xtask: {what}");
+    let st = cmd.status().with_context(|| format!("cannot start: {what}"))?;
+    if !st.success() {
+        bail!("{what} failed ({st})");
+    }
+    eprintln!("xtask: {what}: ok in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn run(args: &[String]) -> Result<()> {
+    ensure_wasm_target()?;
+    build_plugins()?;
+    let mut c = cargo();
+    c.args(["run", "--release", "--quiet", "-p", "alpha-panda", "--", "run"]);
+    c.args(args);
+    status(c, "alpha-panda run")
+}
+
+fn setup() -> Result<()> {
+    ensure_wasm_target()?;
+    ensure_tansu()?;
+    ensure_redis()
+}
+
+fn test() -> Result<()> {
+    setup()?;
+    build_plugins()?;
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    status(fmt, "cargo fmt --check")?;
+    let mut clippy = cargo();
+    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    status(clippy, "cargo clippy -D warnings")?;
+    let mut t = cargo();
+    t.args(["test", "--workspace"]);
+    status(t, "cargo test --workspace")
+}
+
+fn bench(args: &[String]) -> Result<()> {
+    ensure_wasm_target()?;
+    build_plugins()?;
+    let mut c = cargo();
+    c.args(["bench", "-p", "alpha-panda"]);
+    if let Some(name) = args.first() {
+        c.args(["--bench", name]);
+    }
+    status(c, "cargo bench")
+}
+
+fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("rustup is needed to add the wasm32-wasip2 target")?;
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == WASM_TARGET)
+    {
+        return Ok(());
+    }
+    let mut c = Command::new("rustup");
+    c.args(["target", "add", WASM_TARGET]);
+    status(c, "rustup target add wasm32-wasip2")
+}
+
+fn tansu_version() -> Option<String> {
+    let out = Command::new("tansu").arg("--version").output().ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+fn ensure_tansu() -> Result<()> {
+    if std::env::var_os("ALPHA_PANDA_TEST_BOOTSTRAP").is_some() {
+        eprintln!("xtask: ALPHA_PANDA_TEST_BOOTSTRAP is set: tests use that cluster, not tansu");
+        return Ok(());
+    }
+    if tansu_version().is_some_and(|v| v.contains(TANSU_VERSION)) {
+        return Ok(());
+    }
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.args([
+        "install",
+        "tansu",
+        "--version",
+        TANSU_VERSION,
+        "--locked",
+        "--features",
+        "dynostore,libsql",
+    ]);
+    status(c, "cargo install tansu 0.6.0 (once per machine, 15-25 min)")?;
+    match tansu_version() {
+        Some(v) if v.contains(TANSU_VERSION) => Ok(()),
+        other => bail!("tansu installed but `tansu --version` says {other:?}"),
+    }
+}
+
+fn redis_ping(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"PING\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG"))
+}
+
+fn ensure_redis() -> Result<()> {
+    if redis_ping(6379) {
+        return Ok(());
+    }
+    if Command::new("redis-server").arg("--version").output().is_err() {
+        let mut update = Command::new("apt-get");
+        update.args(["update", "-qq"]);
+        status(update, "apt-get update")?;
+        let mut install = Command::new("apt-get");
+        install.args(["install", "-y", "-qq", "redis-server"]);
+        status(install, "apt-get install redis-server")?;
+    }
+    let mut c = Command::new("redis-server");
+    c.args([
+        "--daemonize",
+        "yes",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        "6379",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]);
+    status(c, "start redis-server on 127.0.0.1:6379")?;
+    for _ in 0..50 {
+        if redis_ping(6379) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("redis-server started but does not answer PING on 127.0.0.1:6379")
+}
+
+/// Plugin crates under `dir`: folders holding a Cargo.toml.
+fn crates_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+fn build_plugins() -> Result<()> {
+    ensure_wasm_target()?;
+    let root = root();
+    let test_dir = root.join(TEST_PLUGINS_DIR);
+    let test_plugins = crates_in(&test_dir);
+    let mut c = cargo();
+    c.args(["build", "--profile", PLUGIN_PROFILE, "--target", WASM_TARGET]);
+    for p in SAMPLE_PLUGINS.iter().copied().chain(test_plugins.iter().map(String::as_str)) {
+        c.args(["-p", p]);
+    }
+    status(c, "build plugins for wasm32-wasip2")?;
+    let out_dir = target_dir().join(WASM_TARGET).join(PLUGIN_PROFILE);
+    for p in SAMPLE_PLUGINS {
+        install_wasm(&out_dir, p, &root.join("plugins"))?;
+    }
+    for p in &test_plugins {
+        install_wasm(&out_dir, p, &test_dir)?;
+    }
+    Ok(())
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Copies `NAME.wasm` next to its manifest, atomically (write aside, then rename),
+/// so a running host never sees half a file.
+fn install_wasm(out_dir: &Path, name: &str, dest_dir: &Path) -> Result<()> {
+    let file = format!("{}.wasm", name.replace('-', "_"));
+    let src = out_dir.join(&file);
+    let dest = dest_dir.join(&file);
+    let tmp = dest_dir.join(format!(".{file}.tmp"));
+    std::fs::copy(&src, &tmp).with_context(|| format!("copy {}", src.display()))?;
+    std::fs::rename(&tmp, &dest).with_context(|| format!("install {}", dest.display()))?;
+    Ok(())
+}
