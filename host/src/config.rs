@@ -136,7 +136,8 @@ pub struct PluginsConfig {
     pub max_wasm_bytes: u64,
     /// If not empty, only components whose sha256 (hex) is listed are loaded.
     pub allowed_sha256: Vec<String>,
-    /// Compiled components are cached here by content hash (empty: `<dir>/.cache`).
+    /// Compiled components are cached here by content hash (default
+    /// `.alpha-panda/cache`, outside the watched folder).
     pub cache_dir: Option<PathBuf>,
     /// Debounce of file-system events before a plugin file is (re)loaded.
     pub debounce_ms: u64,
@@ -168,7 +169,7 @@ impl PluginsConfig {
     pub fn cache_dir(&self) -> PathBuf {
         self.cache_dir
             .clone()
-            .unwrap_or_else(|| self.dir.join(".cache"))
+            .unwrap_or_else(|| PathBuf::from(".alpha-panda/cache"))
     }
 }
 
@@ -317,7 +318,10 @@ impl Config {
                 })?,
                 p.display().to_string(),
             ),
-            None => (EMBEDDED_DEFAULT.to_owned(), "config/default.toml".to_owned()),
+            None => (
+                EMBEDDED_DEFAULT.to_owned(),
+                "config/default.toml".to_owned(),
+            ),
         };
         Self::from_toml_with_env(&text, &origin, std::env::vars())
     }
@@ -363,11 +367,17 @@ impl Config {
             return bad("service", "must be a non-empty name without spaces");
         }
         if self.kafka.bootstrap_servers.trim().is_empty() {
-            return bad("kafka.bootstrap_servers", "must be `embedded` or a host:port list");
+            return bad(
+                "kafka.bootstrap_servers",
+                "must be `embedded` or a host:port list",
+            );
         }
         let url = &self.redis.url;
         if !(url.is_empty() || url.starts_with("redis://") || url.starts_with("rediss://")) {
-            return bad("redis.url", "must be empty or start with redis:// or rediss://");
+            return bad(
+                "redis.url",
+                "must be empty or start with redis:// or rediss://",
+            );
         }
         if self.plugins.call_timeout_ms == 0 {
             return bad("plugins.call_timeout_ms", "must be at least 1");
@@ -379,7 +389,10 @@ impl Config {
             return bad("plugins.max_batch", "must be at least 1");
         }
         for class in [
-            ("topics.market_ticks.partitions", self.topics.market_ticks.partitions),
+            (
+                "topics.market_ticks.partitions",
+                self.topics.market_ticks.partitions,
+            ),
             ("topics.signals.partitions", self.topics.signals.partitions),
             (
                 "topics.signals_rejected.partitions",
@@ -416,9 +429,8 @@ fn apply_env(table: &mut toml::Table, var: &str, value: &str) -> Result<(), Conf
             message: "empty key segment".to_owned(),
         });
     }
-    let is_librdkafka = path.len() == 3
-        && path[0] == "kafka"
-        && (path[1] == "producer" || path[1] == "consumer");
+    let is_librdkafka =
+        path.len() == 3 && path[0] == "kafka" && (path[1] == "producer" || path[1] == "consumer");
     let mut node = table;
     for (i, seg) in path.iter().enumerate() {
         let last = i + 1 == path.len();
@@ -452,7 +464,9 @@ fn apply_env(table: &mut toml::Table, var: &str, value: &str) -> Result<(), Conf
 fn parse_env_value(value: &str) -> toml::Value {
     let doc = format!("v = {value}");
     match toml::from_str::<toml::Table>(&doc) {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(value.to_owned())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(value.to_owned())),
         Err(_) => toml::Value::String(value.to_owned()),
     }
 }
@@ -527,7 +541,10 @@ mod tests {
         assert_eq!(c.kafka.bootstrap_servers, "127.0.0.1:9092");
         assert_eq!(c.broker, BrokerNamespace::Zerodha);
         assert_eq!(c.plugins.call_timeout_ms, 25);
-        assert_eq!(c.kafka.producer.get("linger.ms").map(String::as_str), Some("7"));
+        assert_eq!(
+            c.kafka.producer.get("linger.ms").map(String::as_str),
+            Some("7")
+        );
     }
 
     #[test]
@@ -544,8 +561,14 @@ mod tests {
     #[test]
     fn invalid_values_are_refused() {
         for (text, key) in [
-            ("broker = \"paper\"\n[redis]\nurl = \"http://x\"\n", "redis.url"),
-            ("broker = \"paper\"\n[plugins]\ncall_timeout_ms = 0\n", "plugins.call_timeout_ms"),
+            (
+                "broker = \"paper\"\n[redis]\nurl = \"http://x\"\n",
+                "redis.url",
+            ),
+            (
+                "broker = \"paper\"\n[plugins]\ncall_timeout_ms = 0\n",
+                "plugins.call_timeout_ms",
+            ),
             (
                 "broker = \"paper\"\n[topics.market_ticks]\npartitions = 0\nretention_ms = 1\n",
                 "topics.market_ticks.partitions",

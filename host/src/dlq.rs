@@ -131,7 +131,12 @@ impl OriginalMessage {
     pub fn headers(&self) -> Result<RawHeaders, base64::DecodeError> {
         self.headers
             .iter()
-            .map(|h| Ok((h.key.clone(), h.value_b64.as_ref().map(|v| B64.decode(v)).transpose()?)))
+            .map(|h| {
+                Ok((
+                    h.key.clone(),
+                    h.value_b64.as_ref().map(|v| B64.decode(v)).transpose()?,
+                ))
+            })
             .collect()
     }
 }
@@ -145,7 +150,10 @@ pub fn dlq_envelope(
     consumer_group: &str,
     now: Timestamp,
 ) -> EventEnvelope<DlqRecord> {
-    let poison = matches!(failure.error_type, ErrorType::Poison | ErrorType::Authentication);
+    let poison = matches!(
+        failure.error_type,
+        ErrorType::Poison | ErrorType::Authentication
+    );
     let record = DlqRecord {
         dlq_metadata: DlqMetadata {
             original_topic: m.topic.to_owned(),
@@ -213,9 +221,15 @@ mod tests {
             retries: 0,
             exhausted: false,
         };
-        dlq_envelope(&m, &f, "strategy_runner", "alpha-panda.strategy_runner.paper", Timestamp::now())
-            .to_vec()
-            .unwrap()
+        dlq_envelope(
+            &m,
+            &f,
+            "strategy_runner",
+            "alpha-panda.strategy_runner.paper",
+            Timestamp::now(),
+        )
+        .to_vec()
+        .unwrap()
     }
 
     #[test]
@@ -248,7 +262,10 @@ mod tests {
     fn utf8_values_keep_their_text() {
         let bytes = build(b"{\"not\":\"a tick\"}", Some(b"738561"), &[]);
         let env: EventEnvelope<DlqRecord> = serde_json::from_slice(&bytes).unwrap();
-        assert_eq!(env.data.original_message.value_text.as_deref(), Some("{\"not\":\"a tick\"}"));
+        assert_eq!(
+            env.data.original_message.value_text.as_deref(),
+            Some("{\"not\":\"a tick\"}")
+        );
         assert_eq!(env.key, "738561");
     }
 }

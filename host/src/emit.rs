@@ -5,8 +5,8 @@
 use serde_json::{Map, Value};
 
 use crate::contract::{
-    BrokerNamespace, EventEnvelope, EventType, Lineage, MarketTick, NewEvent, SignalType, Timestamp,
-    TradingSignal,
+    BrokerNamespace, EventEnvelope, EventType, Lineage, MarketTick, NewEvent, SignalType,
+    Timestamp, TradingSignal,
 };
 use crate::strategy::SetOutput;
 use crate::topics::TopicRegistry;
@@ -28,7 +28,10 @@ pub fn signal_envelope(
     for (k, v) in &s.metadata {
         metadata.insert(k.clone(), Value::String(v.clone()));
     }
-    metadata.insert(PLUGIN_HASH_KEY.to_owned(), Value::String(out.sha256.clone()));
+    metadata.insert(
+        PLUGIN_HASH_KEY.to_owned(),
+        Value::String(out.sha256.clone()),
+    );
     let data = TradingSignal {
         strategy_id: out.strategy_id.clone(),
         instrument_token: s.instrument_token,

@@ -75,14 +75,21 @@ impl RetryPolicy {
 pub fn classify_kafka(err: &rdkafka::error::KafkaError) -> ErrorType {
     use rdkafka::types::RDKafkaErrorCode as C;
     match err.rdkafka_error_code() {
-        Some(C::SaslAuthenticationFailed | C::TopicAuthorizationFailed | C::ClusterAuthorizationFailed | C::GroupAuthorizationFailed | C::Authentication) => {
-            ErrorType::Authentication
-        }
+        Some(
+            C::SaslAuthenticationFailed
+            | C::TopicAuthorizationFailed
+            | C::ClusterAuthorizationFailed
+            | C::GroupAuthorizationFailed
+            | C::Authentication,
+        ) => ErrorType::Authentication,
         Some(C::ThrottlingQuotaExceeded | C::PolicyViolation) => ErrorType::RateLimit,
         Some(C::MessageSizeTooLarge | C::InvalidRecord | C::InvalidMessage) => ErrorType::Poison,
-        Some(C::UnknownTopicOrPartition | C::UnknownTopic | C::AllBrokersDown | C::BrokerTransportFailure) => {
-            ErrorType::Infrastructure
-        }
+        Some(
+            C::UnknownTopicOrPartition
+            | C::UnknownTopic
+            | C::AllBrokersDown
+            | C::BrokerTransportFailure,
+        ) => ErrorType::Infrastructure,
         _ => ErrorType::Transient,
     }
 }
@@ -94,7 +101,10 @@ mod tests {
     #[test]
     fn contract_table() {
         let t = ErrorType::Transient.policy();
-        assert_eq!((t.attempts, t.base, t.max), (5, Duration::from_secs(1), Duration::from_secs(30)));
+        assert_eq!(
+            (t.attempts, t.base, t.max),
+            (5, Duration::from_secs(1), Duration::from_secs(30))
+        );
         assert_eq!(ErrorType::Poison.policy().attempts, 0);
         assert_eq!(ErrorType::Authentication.policy().attempts, 0);
         assert_eq!(ErrorType::Infrastructure.policy().attempts, 3);

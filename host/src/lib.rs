@@ -7,18 +7,22 @@
 //! - [`contract`]: the wire format: envelopes, event types, payloads, child derivation.
 //! - [`topics`]: the topic registry: names, partitions, retention, keys, groups.
 //! - [`kafka`]: client settings, the embedded broker, topic administration.
+pub mod app;
 pub mod config;
 pub mod contract;
-pub mod kafka;
-pub mod topics;
-pub mod manifest;
-pub mod wasm;
-pub mod strategy;
+pub mod dedup;
+pub mod dlq;
+pub mod dlq_replay;
 pub mod emit;
+pub mod errors;
+pub mod feed;
+pub mod kafka;
+pub mod manifest;
+pub mod metrics;
+pub mod pipeline;
 pub mod registry;
 pub mod replay;
 pub mod scaffold;
-pub mod dlq;
-pub mod errors;
-pub mod dedup;
-pub mod pipeline;
+pub mod strategy;
+pub mod topics;
+pub mod wasm;

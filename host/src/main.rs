@@ -6,11 +6,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use alpha_panda::config::Config;
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "alpha-panda", version, about = "Runs trading strategies as hot-reloadable, sandboxed Wasm components on a Kafka-API stream")]
+#[command(
+    name = "alpha-panda",
+    version,
+    about = "Runs trading strategies as hot-reloadable, sandboxed Wasm components on a Kafka-API stream"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,6 +21,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The strategy host: consume ticks, run the plugins, route signals. Without
+    /// --config it runs the embedded profile (in-process broker and paper feed).
+    Run {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Market feeds that write ticks to market.ticks.
+    Feed {
+        #[command(subcommand)]
+        source: FeedSource,
+    },
+    /// Dead-letter topics.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
     /// Run the plugins over recorded ticks (a backtest): no broker, no Redis.
     Replay {
         /// JSON lines of tick envelopes, or CSV instrument_token,timestamp,last_price[,volume_traded].
@@ -38,6 +57,35 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         action: PluginAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum FeedSource {
+    /// Synthetic ticks: a seeded random walk per instrument (realistic NSE tokens).
+    Paper {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Ticks per second (0 = as fast as acknowledged).
+        #[arg(long)]
+        rate: Option<u64>,
+        /// Ticks to write (0 = until stopped).
+        #[arg(long)]
+        count: Option<u64>,
+        /// Re-publish recorded tick envelopes (JSON lines) instead.
+        #[arg(long)]
+        from: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqAction {
+    /// Re-publish DLQ records onto their original topic, with their original ids.
+    Replay {
+        #[arg(long)]
+        topic: String,
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -101,7 +149,8 @@ fn main() -> ExitCode {
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
-            eprintln!("alpha-panda: {:#}", f.error);
+            // Every error of the library names its cause in its own message.
+            eprintln!("alpha-panda: {}", f.error);
             ExitCode::from(f.code)
         }
     }
@@ -130,6 +179,36 @@ fn tokio_rt() -> Result<tokio::runtime::Runtime, Failure> {
 
 fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
+        Command::Run { config } => {
+            let config = load_config(config.as_ref())?;
+            let summary = tokio_rt()?
+                .block_on(alpha_panda::app::run(config, shutdown_signal()))
+                .map_err(runtime)?;
+            tracing::info!(?summary, "bye");
+            Ok(())
+        }
+        Command::Feed {
+            source:
+                FeedSource::Paper {
+                    config,
+                    rate,
+                    count,
+                    from,
+                },
+        } => {
+            let config = load_config(config.as_ref())?;
+            tokio_rt()?.block_on(feed(&config, rate, count, from))
+        }
+        Command::Dlq {
+            action: DlqAction::Replay { topic, config },
+        } => {
+            let config = load_config(config.as_ref())?;
+            let report = tokio_rt()?
+                .block_on(alpha_panda::dlq_replay::replay(&config, &topic))
+                .map_err(runtime)?;
+            println!("{report}");
+            Ok(())
+        }
         Command::Replay { ticks, config, out } => {
             let config = load_config(config.as_ref())?;
             replay(&config, &ticks, out.as_ref())
@@ -149,12 +228,9 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                 config,
             } => {
                 let config = load_config(config.as_ref())?;
-                let report = alpha_panda::registry::check::check_plugin(
-                    &config,
-                    &file,
-                    manifest.as_deref(),
-                )
-                .map_err(runtime)?;
+                let report =
+                    alpha_panda::registry::check::check_plugin(&config, &file, manifest.as_deref())
+                        .map_err(runtime)?;
                 println!("{report}");
                 Ok(())
             }
@@ -191,7 +267,7 @@ fn replay(config: &Config, ticks: &PathBuf, out: Option<&PathBuf>) -> Result<(),
     let summary = match out {
         Some(path) => {
             let file = std::fs::File::create(path)
-                .with_context(|| format!("cannot create {}", path.display()))
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))
                 .map_err(runtime)?;
             let mut w = std::io::BufWriter::new(file);
             alpha_panda::replay::replay(config, &mut set, ticks, &mut w, &mut progress)
@@ -213,6 +289,69 @@ fn replay(config: &Config, ticks: &PathBuf, out: Option<&PathBuf>) -> Result<(),
         summary.signals,
         summary.faults
     );
+    Ok(())
+}
+
+/// Resolves on the first SIGINT or SIGTERM; a second one exits at once.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        std::future::pending::<()>().await;
+        return;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+    tracing::info!("signal received: draining (a second signal exits at once)");
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        eprintln!("alpha-panda: second signal, exiting now");
+        std::process::exit(130);
+    });
+}
+
+async fn feed(
+    config: &Config,
+    rate: Option<u64>,
+    count: Option<u64>,
+    from: Option<PathBuf>,
+) -> Result<(), Failure> {
+    if config.kafka.is_embedded() {
+        return Err(usage(anyhow::anyhow!(
+            "kafka.bootstrap_servers is `embedded`: `feed paper` writes to a real cluster (use --config config/redpanda.toml); `alpha-panda run` has its own feed"
+        )));
+    }
+    let producer: rdkafka::producer::FutureProducer =
+        alpha_panda::kafka::settings::producer(config, &config.kafka.bootstrap_servers)
+            .create()
+            .map_err(runtime)?;
+    let written = match from {
+        Some(path) => alpha_panda::feed::run_file(&producer, &path)
+            .await
+            .map_err(runtime)?,
+        None => {
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let rate = rate.unwrap_or(config.feed.rate);
+            let count = count.unwrap_or(config.feed.count);
+            let run = alpha_panda::feed::run_paper(&producer, config.feed.seed, rate, count, &rx);
+            tokio::pin!(run);
+            tokio::select! {
+                r = &mut run => r.map_err(runtime)?,
+                _ = shutdown_signal() => {
+                    let _ = tx.send(true);
+                    run.await.map_err(runtime)?
+                }
+            }
+        }
+    };
+    println!("wrote {written} ticks to market.ticks");
     Ok(())
 }
 

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 /// Why nothing was scaffolded.
 #[derive(Debug, thiserror::Error)]
 pub enum ScaffoldError {
-    #[error("plugin name `{0}` must be lower-case letters, digits and `_`, starting with a letter")]
+    #[error(
+        "plugin name `{0}` must be lower-case letters, digits and `_`, starting with a letter"
+    )]
     BadName(String),
     #[error("{} already exists: choose another name or --dir", .0.display())]
     Exists(PathBuf),

@@ -199,7 +199,11 @@ mod tests {
         ];
         for (name, partitions, retention) in expect {
             let t = find(&all, name);
-            assert_eq!((t.partitions, t.retention_ms), (partitions, retention), "{name}");
+            assert_eq!(
+                (t.partitions, t.retention_ms),
+                (partitions, retention),
+                "{name}"
+            );
         }
         let mut names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
         names.sort();
@@ -211,7 +215,10 @@ mod tests {
     fn one_dlq_rule() {
         let r = registry();
         assert_eq!(r.dlq_of("market.ticks"), "market.ticks.dlq");
-        assert_eq!(r.original_of_dlq("paper.signals.raw.dlq"), Some("paper.signals.raw"));
+        assert_eq!(
+            r.original_of_dlq("paper.signals.raw.dlq"),
+            Some("paper.signals.raw")
+        );
         assert_eq!(r.original_of_dlq("market.ticks"), None);
         assert_eq!(r.original_of_dlq(".dlq"), None);
         for t in r.all_topics() {
@@ -240,10 +247,16 @@ mod tests {
             "momentum_1:738561"
         );
         let r = registry();
-        assert_eq!(r.signals_raw(BrokerNamespace::Zerodha), "zerodha.signals.raw");
+        assert_eq!(
+            r.signals_raw(BrokerNamespace::Zerodha),
+            "zerodha.signals.raw"
+        );
         let all = r.all_topics();
         assert_eq!(find(&all, "market.ticks").key, KeyRule::InstrumentToken);
-        assert_eq!(find(&all, "paper.signals.raw").key, KeyRule::StrategyInstrument);
+        assert_eq!(
+            find(&all, "paper.signals.raw").key,
+            KeyRule::StrategyInstrument
+        );
     }
 
     #[test]

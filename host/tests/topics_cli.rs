@@ -60,7 +60,10 @@ async fn create_is_idempotent_and_check_reports_exact_drift() {
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = cli(&["topics", "create"], &config);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("0 created, 34 already present"), "second create is a no-op: {out}");
+    assert!(
+        out.contains("0 created, 34 already present"),
+        "second create is a no-op: {out}"
+    );
 
     let (code, out, err) = cli(&["topics", "check"], &config);
     assert_eq!(code, 0, "check after create is clean: {out}{err}");
@@ -69,7 +72,11 @@ async fn create_is_idempotent_and_check_reports_exact_drift() {
     // Make three drifts: a missing topic, a wrong partition count, a wrong retention.
     let admin = Admin::connect(&bootstrap).unwrap();
     admin
-        .delete(&["zerodha.pnl.snapshots.dlq", "paper.orders.ack", "paper.signals.rejected"])
+        .delete(&[
+            "zerodha.pnl.snapshots.dlq",
+            "paper.orders.ack",
+            "paper.signals.rejected",
+        ])
         .await
         .unwrap();
     recreate(&bootstrap, "paper.orders.ack", 5, 7 * 86_400_000).await;

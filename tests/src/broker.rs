@@ -56,9 +56,9 @@ impl Broker {
         .stdout(Stdio::from(log_file.try_clone().expect("log")))
         .stderr(Stdio::from(log_file));
         die_with_parent(&mut cmd);
-        let child = cmd
-            .spawn()
-            .expect("cannot start `tansu`: run the test command (cargo xtask test), which installs it");
+        let child = cmd.spawn().expect(
+            "cannot start `tansu`: run the test command (cargo xtask test), which installs it",
+        );
         let broker = Broker {
             child: Some(child),
             port,
@@ -78,7 +78,10 @@ impl Broker {
             std::thread::sleep(Duration::from_millis(50));
         }
         let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-        panic!("tansu did not listen on {} within {limit:?}:\n{log}", self.port);
+        panic!(
+            "tansu did not listen on {} within {limit:?}:\n{log}",
+            self.port
+        );
     }
 
     /// The `host:port` clients connect to.

@@ -65,11 +65,16 @@ fn cargo() -> Command {
 fn status(mut cmd: Command, what: &str) -> Result<()> {
     let started = Instant::now();
     eprintln!("xtask: {what}");
-    let st = cmd.status().with_context(|| format!("cannot start: {what}"))?;
+    let st = cmd
+        .status()
+        .with_context(|| format!("cannot start: {what}"))?;
     if !st.success() {
         bail!("{what} failed ({st})");
     }
-    eprintln!("xtask: {what}: ok in {:.1}s", started.elapsed().as_secs_f64());
+    eprintln!(
+        "xtask: {what}: ok in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -77,7 +82,15 @@ fn run(args: &[String]) -> Result<()> {
     ensure_wasm_target()?;
     build_plugins()?;
     let mut c = cargo();
-    c.args(["run", "--release", "--quiet", "-p", "alpha-panda", "--", "run"]);
+    c.args([
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        "alpha-panda",
+        "--",
+        "run",
+    ]);
     c.args(args);
     status(c, "alpha-panda run")
 }
@@ -95,7 +108,14 @@ fn test() -> Result<()> {
     fmt.args(["fmt", "--all", "--check"]);
     status(fmt, "cargo fmt --check")?;
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     status(clippy, "cargo clippy -D warnings")?;
     let mut t = cargo();
     t.args(["test", "--workspace"]);
@@ -176,7 +196,11 @@ fn ensure_redis() -> Result<()> {
     if redis_ping(6379) {
         return Ok(());
     }
-    if Command::new("redis-server").arg("--version").output().is_err() {
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
         let mut update = Command::new("apt-get");
         update.args(["update", "-qq"]);
         status(update, "apt-get update")?;
@@ -226,8 +250,18 @@ fn build_plugins() -> Result<()> {
     let test_dir = root.join(TEST_PLUGINS_DIR);
     let test_plugins = crates_in(&test_dir);
     let mut c = cargo();
-    c.args(["build", "--profile", PLUGIN_PROFILE, "--target", WASM_TARGET]);
-    for p in SAMPLE_PLUGINS.iter().copied().chain(test_plugins.iter().map(String::as_str)) {
+    c.args([
+        "build",
+        "--profile",
+        PLUGIN_PROFILE,
+        "--target",
+        WASM_TARGET,
+    ]);
+    for p in SAMPLE_PLUGINS
+        .iter()
+        .copied()
+        .chain(test_plugins.iter().map(String::as_str))
+    {
         c.args(["-p", p]);
     }
     status(c, "build plugins for wasm32-wasip2")?;

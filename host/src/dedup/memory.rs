@@ -27,7 +27,9 @@ impl MemoryStore {
     }
 
     pub fn contains(&self, key: &str) -> bool {
-        self.entries.get(key).is_some_and(|exp| *exp > Instant::now())
+        self.entries
+            .get(key)
+            .is_some_and(|exp| *exp > Instant::now())
     }
 
     pub fn mark(&mut self, keys: &[String]) {

@@ -36,7 +36,12 @@ pub struct Dedup {
 
 impl Dedup {
     /// The in-process store.
-    pub fn in_memory(key_prefix: &str, service: &str, broker: BrokerNamespace, ttl: Duration) -> Self {
+    pub fn in_memory(
+        key_prefix: &str,
+        service: &str,
+        broker: BrokerNamespace,
+        ttl: Duration,
+    ) -> Self {
         Self {
             prefix: key_base(key_prefix, service, broker),
             backend: Backend::Memory(MemoryStore::new(ttl)),
@@ -63,7 +68,12 @@ impl Dedup {
     pub fn from_config(c: &crate::config::Config) -> Result<Self, redis::RedisError> {
         let ttl = Duration::from_secs(c.redis.dedup_ttl_secs.max(1));
         if c.redis.url.is_empty() {
-            Ok(Self::in_memory(&c.redis.key_prefix, &c.service, c.broker, ttl))
+            Ok(Self::in_memory(
+                &c.redis.key_prefix,
+                &c.service,
+                c.broker,
+                ttl,
+            ))
         } else {
             Self::redis(&c.redis.url, &c.redis.key_prefix, &c.service, c.broker, ttl)
         }
@@ -114,8 +124,16 @@ mod tests {
 
     #[tokio::test]
     async fn key_format_uses_the_namespace() {
-        let d = Dedup::in_memory("alpha-panda:dedup", "strategy_runner", BrokerNamespace::Zerodha, Duration::from_secs(60));
-        assert_eq!(d.key("abc"), "alpha-panda:dedup:strategy_runner:zerodha:abc");
+        let d = Dedup::in_memory(
+            "alpha-panda:dedup",
+            "strategy_runner",
+            BrokerNamespace::Zerodha,
+            Duration::from_secs(60),
+        );
+        assert_eq!(
+            d.key("abc"),
+            "alpha-panda:dedup:strategy_runner:zerodha:abc"
+        );
     }
 
     #[tokio::test]

@@ -48,7 +48,12 @@ impl RedisStore {
             .set_connection_timeout(Some(TIMEOUT))
             .set_response_timeout(Some(TIMEOUT))
             .set_number_of_retries(1);
-        match tokio::time::timeout(TIMEOUT * 2, self.client.get_connection_manager_with_config(config)).await {
+        match tokio::time::timeout(
+            TIMEOUT * 2,
+            self.client.get_connection_manager_with_config(config),
+        )
+        .await
+        {
             Ok(Ok(c)) => {
                 if self.down_until.take().is_some() {
                     tracing::info!("redis reachable again: dedup back on redis");
@@ -69,7 +74,10 @@ impl RedisStore {
 
     fn went_down(&mut self, why: &str) {
         if self.down_until.is_none() {
-            tracing::warn!(error = why, "redis unreachable: dedup falls back to the in-process store");
+            tracing::warn!(
+                error = why,
+                "redis unreachable: dedup falls back to the in-process store"
+            );
         }
         self.fallbacks += 1;
         self.conn = None;
@@ -106,7 +114,13 @@ impl RedisStore {
         let mut pipe = redis::pipe();
         let ttl = self.ttl.as_secs().max(1);
         for k in keys {
-            pipe.cmd("SET").arg(k).arg(1).arg("NX").arg("EX").arg(ttl).ignore();
+            pipe.cmd("SET")
+                .arg(k)
+                .arg(1)
+                .arg("NX")
+                .arg("EX")
+                .arg(ttl)
+                .ignore();
         }
         match tokio::time::timeout(TIMEOUT * 2, pipe.query_async::<()>(&mut conn)).await {
             Ok(Ok(())) => {}

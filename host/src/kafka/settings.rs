@@ -110,7 +110,10 @@ mod tests {
         let k = consumer(&c, "h:1", "alpha-panda.strategy_runner.zerodha");
         assert_eq!(k.get("enable.auto.commit"), Some("false"));
         assert_eq!(k.get("auto.offset.reset"), Some("earliest"));
-        assert_eq!(k.get("group.id"), Some("alpha-panda.strategy_runner.zerodha"));
+        assert_eq!(
+            k.get("group.id"),
+            Some("alpha-panda.strategy_runner.zerodha")
+        );
     }
 
     #[test]
@@ -120,6 +123,9 @@ mod tests {
             producer(&c, "h:1").get("transactional.id"),
             Some("alpha-panda.strategy_runner.zerodha.a")
         );
-        assert_eq!(consumer(&c, "h:1", "g").get("isolation.level"), Some("read_committed"));
+        assert_eq!(
+            consumer(&c, "h:1", "g").get("isolation.level"),
+            Some("read_committed")
+        );
     }
 }

@@ -27,14 +27,18 @@ impl ConsumerContext for HostContext {
         match rebalance {
             Rebalance::Assign(tpl) => {
                 let n = tpl.count() as u64;
-                self.stats.assigned_partitions.fetch_add(n, Ordering::Relaxed);
+                self.stats
+                    .assigned_partitions
+                    .fetch_add(n, Ordering::Relaxed);
                 tracing::info!(partitions = n, "partitions assigned");
             }
             Rebalance::Revoke(tpl) => {
                 let n = tpl.count() as u64;
-                let _ = self.stats.assigned_partitions.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
-                    Some(v.saturating_sub(n))
-                });
+                let _ = self.stats.assigned_partitions.fetch_update(
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                    |v| Some(v.saturating_sub(n)),
+                );
                 tracing::info!(partitions = n, "partitions revoked");
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),

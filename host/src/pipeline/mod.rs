@@ -100,8 +100,9 @@ impl Host {
     ) -> Result<Self, PipelineError> {
         let registry = TopicRegistry::new(&config.topics);
         let group = registry.group_id(&config.service, config.broker);
-        let consumer: StreamConsumer<HostContext> = settings::consumer(config, bootstrap, &group)
-            .create_with_context(HostContext::new(stats.clone()))?;
+        let consumer: StreamConsumer<HostContext> =
+            settings::consumer(config, bootstrap, &group)
+                .create_with_context(HostContext::new(stats.clone()))?;
         consumer.subscribe(&[MARKET_TICKS])?;
         let producer: FutureProducer = settings::producer(config, bootstrap).create()?;
         if config.delivery.mode == DeliveryMode::ExactlyOnce {
@@ -126,7 +127,10 @@ impl Host {
 
     /// Consumes until `shutdown` resolves, then drains: finishes the batch in hand,
     /// flushes, commits, leaves the group.
-    pub async fn run(mut self, shutdown: impl Future<Output = ()>) -> Result<RunSummary, PipelineError> {
+    pub async fn run(
+        mut self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<RunSummary, PipelineError> {
         tokio::pin!(shutdown);
         let max = self.config.plugins.max_batch;
         loop {
@@ -157,7 +161,9 @@ impl Host {
         }
         tracing::info!("shutting down: flushing the producer and leaving the group");
         let started = Instant::now();
-        self.producer.flush(Duration::from_secs(self.config.delivery.shutdown_timeout_secs))?;
+        self.producer.flush(Duration::from_secs(
+            self.config.delivery.shutdown_timeout_secs,
+        ))?;
         self.consumer.unsubscribe();
         tracing::info!(
             ticks = self.summary.ticks,
@@ -221,7 +227,9 @@ impl Host {
         for s in &processed.signals {
             let f = &keep[s.tick_pos];
             let env = signal_envelope(&f.env, s, self.config.broker, &self.config.service, now);
-            let payload = env.to_vec().map_err(|e| PipelineError::Encode(e.to_string()))?;
+            let payload = env
+                .to_vec()
+                .map_err(|e| PipelineError::Encode(e.to_string()))?;
             let side = match s.signal.side {
                 SignalSide::Buy => "BUY",
                 SignalSide::Sell => "SELL",
@@ -235,7 +243,10 @@ impl Host {
                     side,
                     s.signal.quantity,
                     s.signal.instrument_token,
-                    s.signal.price.map(|p| p.to_string()).unwrap_or_else(|| "market".into())
+                    s.signal
+                        .price
+                        .map(|p| p.to_string())
+                        .unwrap_or_else(|| "market".into())
                 ),
             );
             records.push(OutRecord {
@@ -243,7 +254,10 @@ impl Host {
                 key: Some(env.key.clone().into_bytes()),
                 payload,
                 headers: vec![
-                    ("correlation_id".into(), Some(env.correlation_id.clone().into_bytes())),
+                    (
+                        "correlation_id".into(),
+                        Some(env.correlation_id.clone().into_bytes()),
+                    ),
                     ("trace_id".into(), Some(env.trace_id.clone().into_bytes())),
                 ],
                 origin: f.msg,
@@ -258,7 +272,8 @@ impl Host {
         if eos {
             self.producer.begin_transaction()?;
         }
-        let (undelivered, retries) = deliver(&self.producer, records, self.config.delivery.retry_scale).await;
+        let (undelivered, retries) =
+            deliver(&self.producer, records, self.config.delivery.retry_scale).await;
         self.stats.add_retries(retries);
         let mut exhausted_dlq = 0u64;
         if !undelivered.is_empty() {
@@ -275,7 +290,11 @@ impl Host {
                         error: u.error.clone(),
                     });
                 }
-                origins.entry(u.record.origin).or_insert((u.error_type, u.error.clone(), u.attempts));
+                origins.entry(u.record.origin).or_insert((
+                    u.error_type,
+                    u.error.clone(),
+                    u.attempts,
+                ));
             }
             let mut dlq = Vec::new();
             for (i, (t, err, attempts)) in origins {
@@ -310,7 +329,8 @@ impl Host {
                 .consumer
                 .group_metadata()
                 .ok_or(PipelineError::NoGroupMetadata)?;
-            self.producer.send_offsets_to_transaction(&offsets, &meta, TXN_TIMEOUT)?;
+            self.producer
+                .send_offsets_to_transaction(&offsets, &meta, TXN_TIMEOUT)?;
             self.producer.commit_transaction(TXN_TIMEOUT)?;
         } else {
             self.consumer.commit(&offsets, CommitMode::Async)?;
@@ -330,7 +350,11 @@ impl Host {
     ) -> Result<OutRecord, PipelineError> {
         let headers: Vec<(String, Option<Vec<u8>>)> = m
             .headers()
-            .map(|h| h.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect())
+            .map(|h| {
+                h.iter()
+                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
             .unwrap_or_default();
         let failed = FailedMessage {
             topic: m.topic(),
@@ -353,7 +377,9 @@ impl Host {
         Ok(OutRecord {
             topic: self.dlq_topic.clone(),
             key: m.key().map(<[u8]>::to_vec),
-            payload: env.to_vec().map_err(|e| PipelineError::Encode(e.to_string()))?,
+            payload: env
+                .to_vec()
+                .map_err(|e| PipelineError::Encode(e.to_string()))?,
             headers,
             origin,
         })
@@ -382,7 +408,9 @@ fn decode_failure(e: &DecodeError) -> Failure {
 fn next_offsets(msgs: &[OwnedMessage]) -> Result<TopicPartitionList, PipelineError> {
     let mut last: BTreeMap<(String, i32), i64> = BTreeMap::new();
     for m in msgs {
-        let e = last.entry((m.topic().to_owned(), m.partition())).or_insert(m.offset());
+        let e = last
+            .entry((m.topic().to_owned(), m.partition()))
+            .or_insert(m.offset());
         *e = (*e).max(m.offset());
     }
     let mut tpl = TopicPartitionList::new();
@@ -394,13 +422,22 @@ fn next_offsets(msgs: &[OwnedMessage]) -> Result<TopicPartitionList, PipelineErr
 
 fn describe(event: &Lifecycle) -> String {
     match event {
-        Lifecycle::Loaded { strategy_id, sha256 } => format!("loaded {strategy_id} ({})", short(sha256)),
-        Lifecycle::Reloaded { strategy_id, old, new } => {
+        Lifecycle::Loaded {
+            strategy_id,
+            sha256,
+        } => format!("loaded {strategy_id} ({})", short(sha256)),
+        Lifecycle::Reloaded {
+            strategy_id,
+            old,
+            new,
+        } => {
             format!("reloaded {strategy_id} {} -> {}", short(old), short(new))
         }
         Lifecycle::Unloaded { strategy_id } => format!("unloaded {strategy_id}"),
         Lifecycle::Refused { plugin, reason } => format!("refused {plugin}: {reason}"),
-        Lifecycle::Skipped { plugin } => format!("skipped {plugin} (not enabled for this namespace)"),
+        Lifecycle::Skipped { plugin } => {
+            format!("skipped {plugin} (not enabled for this namespace)")
+        }
     }
 }
 

@@ -52,11 +52,16 @@ fn jitter() -> f64 {
 }
 
 /// Sends `records` once and returns the ones that failed, with their error.
-async fn send_once(producer: &FutureProducer, records: Vec<OutRecord>) -> Vec<(OutRecord, KafkaError)> {
+async fn send_once(
+    producer: &FutureProducer,
+    records: Vec<OutRecord>,
+) -> Vec<(OutRecord, KafkaError)> {
     let mut pending = Vec::with_capacity(records.len());
     let mut failed = Vec::new();
     for r in records {
-        let mut fr = FutureRecord::to(&r.topic).payload(&r.payload).headers(headers(&r.headers));
+        let mut fr = FutureRecord::to(&r.topic)
+            .payload(&r.payload)
+            .headers(headers(&r.headers));
         if let Some(k) = &r.key {
             fr = fr.key(k);
         }
@@ -111,7 +116,12 @@ pub async fn deliver(
             .map(|(_, t)| t.policy().scaled(retry_scale).delay(attempt, jitter()))
             .max()
             .unwrap_or(Duration::ZERO);
-        tracing::warn!(records = again.len(), attempt = attempt + 1, ?delay, "retrying produce");
+        tracing::warn!(
+            records = again.len(),
+            attempt = attempt + 1,
+            ?delay,
+            "retrying produce"
+        );
         tokio::time::sleep(delay).await;
         retries += again.len() as u64;
         attempt += 1;

@@ -79,14 +79,23 @@ impl PipelineStats {
 
     /// Signals per (strategy, side).
     pub fn per_strategy(&self) -> BTreeMap<(String, &'static str), u64> {
-        self.per_strategy.lock().map(|m| m.clone()).unwrap_or_default()
+        self.per_strategy
+            .lock()
+            .map(|m| m.clone())
+            .unwrap_or_default()
     }
 
     pub fn recent_signals(&self) -> Vec<String> {
-        self.recent.lock().map(|r| r.iter().cloned().collect()).unwrap_or_default()
+        self.recent
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     pub fn recent_events(&self) -> Vec<String> {
-        self.events.lock().map(|r| r.iter().cloned().collect()).unwrap_or_default()
+        self.events
+            .lock()
+            .map(|r| r.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }

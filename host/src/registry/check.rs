@@ -43,11 +43,12 @@ pub fn check_plugin(
     wasm: &Path,
     manifest: Option<&Path>,
 ) -> Result<CheckReport, PluginError> {
-    let engine = StrategyEngine::new(EngineLimits::from_config(&config.plugins), None)
-        .map_err(|source| PluginError::Component {
+    let engine = StrategyEngine::new(EngineLimits::from_config(&config.plugins), None).map_err(
+        |source| PluginError::Component {
             path: wasm.to_owned(),
             source,
-        })?;
+        },
+    )?;
     let files = PluginFiles {
         name: wasm
             .file_stem()

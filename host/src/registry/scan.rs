@@ -72,7 +72,10 @@ pub fn scan_dir(dir: &Path) -> Result<Vec<PluginFiles>, PluginError> {
 }
 
 /// Reads the manifest and compiles and checks the component.
-pub fn load_plugin(engine: &StrategyEngine, files: &PluginFiles) -> Result<LoadedPlugin, PluginError> {
+pub fn load_plugin(
+    engine: &StrategyEngine,
+    files: &PluginFiles,
+) -> Result<LoadedPlugin, PluginError> {
     let manifest = Manifest::load(&files.manifest)?;
     let component = engine
         .load_file(&files.wasm)

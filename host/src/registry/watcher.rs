@@ -54,7 +54,10 @@ pub struct WatchError {
 /// The running watcher; dropping it stops watching.
 pub struct PluginWatcher {
     updates: Receiver<PluginUpdate>,
-    _debouncer: notify_debouncer_full::Debouncer<notify::RecommendedWatcher, notify_debouncer_full::RecommendedCache>,
+    _debouncer: notify_debouncer_full::Debouncer<
+        notify::RecommendedWatcher,
+        notify_debouncer_full::RecommendedCache,
+    >,
 }
 
 /// What is loaded from a plugin name: the fingerprint of its files.
@@ -70,7 +73,10 @@ fn fingerprint(files: &PluginFiles) -> Option<[u8; 32]> {
     Some(h.finalize().into())
 }
 
-fn load_and_prepare(engine: &StrategyEngine, files: &PluginFiles) -> Result<(LoadedPlugin, Prepared), String> {
+fn load_and_prepare(
+    engine: &StrategyEngine,
+    files: &PluginFiles,
+) -> Result<(LoadedPlugin, Prepared), String> {
     let loaded = load_plugin(engine, files).map_err(|e| e.to_string())?;
     let prepared = StrategySlot::prepare(engine, &loaded.component, &loaded.manifest)
         .map_err(|e| format!("{}: {e}", files.wasm.display()))?;
@@ -94,7 +100,8 @@ impl PluginWatcher {
             initial.push(load_one(&engine, &files, &mut known));
         }
         let (event_tx, event_rx) = mpsc::channel::<DebounceEventResult>();
-        let mut debouncer = new_debouncer(debounce, None, event_tx).map_err(|e| err(e.to_string()))?;
+        let mut debouncer =
+            new_debouncer(debounce, None, event_tx).map_err(|e| err(e.to_string()))?;
         debouncer
             .watch(dir, RecursiveMode::NonRecursive)
             .map_err(|e| err(e.to_string()))?;
@@ -124,7 +131,11 @@ impl PluginWatcher {
     }
 }
 
-fn load_one(engine: &StrategyEngine, files: &PluginFiles, known: &mut Fingerprints) -> PluginUpdate {
+fn load_one(
+    engine: &StrategyEngine,
+    files: &PluginFiles,
+    known: &mut Fingerprints,
+) -> PluginUpdate {
     let fp = fingerprint(files);
     match load_and_prepare(engine, files) {
         Ok((loaded, prepared)) => {
@@ -207,7 +218,10 @@ fn watch_loop(
                 true
             }
         });
-        let mut names: Vec<String> = touched.into_iter().filter(|n| !retry.contains_key(n)).collect();
+        let mut names: Vec<String> = touched
+            .into_iter()
+            .filter(|n| !retry.contains_key(n))
+            .collect();
         names.sort();
         for name in names {
             let files = PluginFiles {
@@ -216,7 +230,8 @@ fn watch_loop(
                 manifest: dir.join(format!("{name}.toml")),
             };
             if !files.wasm.exists() {
-                if known.remove(&name).is_some() && tx.send(PluginUpdate::Remove { name }).is_err() {
+                if known.remove(&name).is_some() && tx.send(PluginUpdate::Remove { name }).is_err()
+                {
                     return;
                 }
                 continue;
@@ -244,7 +259,8 @@ fn watch_loop(
                 manifest: dir.join(format!("{name}.toml")),
             };
             if !files.wasm.exists() {
-                if known.remove(&name).is_some() && tx.send(PluginUpdate::Remove { name }).is_err() {
+                if known.remove(&name).is_some() && tx.send(PluginUpdate::Remove { name }).is_err()
+                {
                     return;
                 }
                 continue;
@@ -266,8 +282,14 @@ mod tests {
 
     #[test]
     fn names_of_plugin_files_only() {
-        assert_eq!(plugin_name(Path::new("p/momentum.wasm")).as_deref(), Some("momentum"));
-        assert_eq!(plugin_name(Path::new("p/momentum.toml")).as_deref(), Some("momentum"));
+        assert_eq!(
+            plugin_name(Path::new("p/momentum.wasm")).as_deref(),
+            Some("momentum")
+        );
+        assert_eq!(
+            plugin_name(Path::new("p/momentum.toml")).as_deref(),
+            Some("momentum")
+        );
         assert_eq!(plugin_name(Path::new("p/.momentum.wasm.tmp")), None);
         assert_eq!(plugin_name(Path::new("p/.cache/x.cwasm")), None);
         assert_eq!(plugin_name(Path::new("p/readme.md")), None);

@@ -134,7 +134,8 @@ impl TickReader {
         let mut tick = MarketTick::new(token, price, ts);
         if let Some(v) = fields.get(3).filter(|v| !v.is_empty()) {
             tick.volume_traded = Some(
-                u64::from_str(v).map_err(|_| self.bad(format!("volume_traded `{v}` is not a u64")))?,
+                u64::from_str(v)
+                    .map_err(|_| self.bad(format!("volume_traded `{v}` is not a u64")))?,
             );
         }
         let id = Uuid::new_v5(

@@ -102,13 +102,7 @@ pub fn replay(
         summary.faults += processed.faults.len() as u64;
         for s in &processed.signals {
             let tick = &batch[s.tick_pos];
-            let env = signal_envelope(
-                tick,
-                s,
-                config.broker,
-                &config.service,
-                tick.data.timestamp,
-            );
+            let env = signal_envelope(tick, s, config.broker, &config.service, tick.data.timestamp);
             line.clear();
             env.write_to(&mut line)
                 .map_err(|e| std::io::Error::other(e.to_string()))?;

@@ -20,12 +20,26 @@ pub struct LifecycleCounts {
 /// What applying an update did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lifecycle {
-    Loaded { strategy_id: String, sha256: String },
-    Reloaded { strategy_id: String, old: String, new: String },
-    Unloaded { strategy_id: String },
-    Refused { plugin: String, reason: String },
+    Loaded {
+        strategy_id: String,
+        sha256: String,
+    },
+    Reloaded {
+        strategy_id: String,
+        old: String,
+        new: String,
+    },
+    Unloaded {
+        strategy_id: String,
+    },
+    Refused {
+        plugin: String,
+        reason: String,
+    },
     /// The plugin is not enabled for this namespace.
-    Skipped { plugin: String },
+    Skipped {
+        plugin: String,
+    },
 }
 
 /// Strategies that follow the plugins folder.
@@ -77,11 +91,22 @@ impl LiveStrategies {
             PluginUpdate::Remove { name } => self.unload(&name),
             PluginUpdate::Refused { name, reason } => {
                 self.counts.refusals += 1;
-                let old = self.names.get(&name).and_then(|id| self.set.get(id)).map(|s| s.sha256().to_owned());
+                let old = self
+                    .names
+                    .get(&name)
+                    .and_then(|id| self.set.get(id))
+                    .map(|s| s.sha256().to_owned());
                 tracing::error!(plugin = %name, old_sha256 = old.as_deref().unwrap_or("-"), %reason, "plugin refused; the running version (if any) keeps running");
-                Some(Lifecycle::Refused { plugin: name, reason })
+                Some(Lifecycle::Refused {
+                    plugin: name,
+                    reason,
+                })
             }
-            PluginUpdate::Load { name, sha256, prepared } => {
+            PluginUpdate::Load {
+                name,
+                sha256,
+                prepared,
+            } => {
                 let id = prepared.manifest().strategy_id.clone();
                 if !prepared.manifest().runs_in(self.broker) {
                     let _ = self.unload(&name);
@@ -100,12 +125,19 @@ impl LiveStrategies {
                             Some(old) => {
                                 self.counts.reloads += 1;
                                 tracing::info!(strategy_id = %id, old_sha256 = %old, new_sha256 = %sha256, "plugin reloaded with its state");
-                                Some(Lifecycle::Reloaded { strategy_id: id, old, new: sha256 })
+                                Some(Lifecycle::Reloaded {
+                                    strategy_id: id,
+                                    old,
+                                    new: sha256,
+                                })
                             }
                             None => {
                                 self.counts.loads += 1;
                                 tracing::info!(strategy_id = %id, sha256 = %sha256, "plugin loaded");
-                                Some(Lifecycle::Loaded { strategy_id: id, sha256 })
+                                Some(Lifecycle::Loaded {
+                                    strategy_id: id,
+                                    sha256,
+                                })
                             }
                         }
                     }
@@ -113,7 +145,10 @@ impl LiveStrategies {
                         self.counts.refusals += 1;
                         let reason = e.to_string();
                         tracing::error!(strategy_id = %id, old_sha256 = old.as_deref().unwrap_or("-"), new_sha256 = %sha256, %reason, "plugin swap refused; the old version keeps running");
-                        Some(Lifecycle::Refused { plugin: name, reason })
+                        Some(Lifecycle::Refused {
+                            plugin: name,
+                            reason,
+                        })
                     }
                 }
             }

@@ -67,7 +67,11 @@ impl StrategySet {
     }
 
     /// Starts a strategy; replaces nothing (use [`StrategySet::swap`] for that).
-    pub fn insert(&mut self, component: PluginComponent, manifest: Manifest) -> Result<(), LoadError> {
+    pub fn insert(
+        &mut self,
+        component: PluginComponent,
+        manifest: Manifest,
+    ) -> Result<(), LoadError> {
         let id = manifest.strategy_id.clone();
         let slot = StrategySlot::start(&self.engine, component, manifest, self.config.clone())?;
         self.slots.insert(id, slot);

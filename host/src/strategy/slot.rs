@@ -340,7 +340,8 @@ impl StrategySlot {
     }
 
     fn restore_and_replay(&self) -> Result<Instance, String> {
-        let mut fresh = instantiate(&self.engine, &self.component, &self.init).map_err(|e| e.to_string())?;
+        let mut fresh =
+            instantiate(&self.engine, &self.component, &self.init).map_err(|e| e.to_string())?;
         fresh.set_logging(false);
         match fresh.restore(&self.snapshot) {
             Ok(Ok(())) => {}
@@ -429,7 +430,11 @@ impl StrategySlot {
                     "new version refused the old state: {msg}"
                 )))
             }
-            Err(f) => return Err(LoadError::Init(format!("new version faulted in restore: {f}"))),
+            Err(f) => {
+                return Err(LoadError::Init(format!(
+                    "new version faulted in restore: {f}"
+                )))
+            }
         }
         if replay {
             next.instance.set_logging(false);
@@ -471,7 +476,6 @@ pub struct Prepared {
 }
 
 impl Prepared {
-
     pub fn sha256(&self) -> &str {
         self.component.sha256()
     }

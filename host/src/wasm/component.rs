@@ -182,8 +182,14 @@ mod tests {
 
     #[test]
     fn version_of_our_names() {
-        assert_eq!(our_version("alpha-panda:strategy/host@0.1.0"), Some("0.1.0"));
-        assert_eq!(our_version("alpha-panda:strategy/strategy@9.0.0"), Some("9.0.0"));
+        assert_eq!(
+            our_version("alpha-panda:strategy/host@0.1.0"),
+            Some("0.1.0")
+        );
+        assert_eq!(
+            our_version("alpha-panda:strategy/strategy@9.0.0"),
+            Some("9.0.0")
+        );
         assert_eq!(our_version("wasi:io/streams@0.2.6"), None);
         assert_eq!(our_version("alpha-panda:strategyx/host@0.1.0"), None);
     }

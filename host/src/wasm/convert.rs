@@ -31,7 +31,10 @@ pub fn decimal_to_wit(d: Decimal, field: &'static str) -> Result<types::Decimal,
         })
 }
 
-fn opt_dec(d: Option<Decimal>, field: &'static str) -> Result<Option<types::Decimal>, ConvertError> {
+fn opt_dec(
+    d: Option<Decimal>,
+    field: &'static str,
+) -> Result<Option<types::Decimal>, ConvertError> {
     d.map(|d| decimal_to_wit(d, field)).transpose()
 }
 
@@ -97,7 +100,11 @@ impl BatchBuilder {
         (self.batch.symbols.len() - 1) as u32
     }
 
-    fn levels(&mut self, levels: &[contract::DepthLevel], side: &'static str) -> Result<Span, ConvertError> {
+    fn levels(
+        &mut self,
+        levels: &[contract::DepthLevel],
+        side: &'static str,
+    ) -> Result<Span, ConvertError> {
         let start = self.batch.levels.len() as u32;
         for l in levels {
             self.batch.levels.push(DepthLevel {
@@ -226,7 +233,11 @@ mod tests {
         b.push(&t).unwrap();
         let batch = b.batch();
         assert_eq!(batch.ticks.len(), 2);
-        assert_eq!(batch.symbols, vec!["RELIANCE".to_owned()], "symbols interned");
+        assert_eq!(
+            batch.symbols,
+            vec!["RELIANCE".to_owned()],
+            "symbols interned"
+        );
         let w = &batch.ticks[1];
         assert_eq!(w.instrument_token, 738561);
         assert_eq!((w.last_price.mantissa, w.last_price.scale), (250155, 2));
@@ -246,11 +257,15 @@ mod tests {
     fn sub_batch_keeps_depth_and_symbols() {
         let mut b = BatchBuilder::new();
         let t = full_tick();
-        b.push(&MarketTick::new(1, Decimal::ONE, t.timestamp)).unwrap();
+        b.push(&MarketTick::new(1, Decimal::ONE, t.timestamp))
+            .unwrap();
         b.push(&t).unwrap();
         let sub = sub_batch(b.batch(), &[1]);
         assert_eq!(sub.ticks.len(), 1);
-        assert_eq!((sub.ticks[0].depth_buy.start, sub.ticks[0].depth_buy.len), (0, 2));
+        assert_eq!(
+            (sub.ticks[0].depth_buy.start, sub.ticks[0].depth_buy.len),
+            (0, 2)
+        );
         assert_eq!(sub.levels.len(), 3);
         assert_eq!(sub.symbols, vec!["RELIANCE".to_owned()]);
     }

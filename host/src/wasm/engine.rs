@@ -120,7 +120,8 @@ impl StrategyEngine {
 
     /// Only components whose sha256 (hex) is listed load; empty allows any.
     pub fn with_allow_list(mut self, hashes: Vec<String>) -> Self {
-        self.allowed_sha256 = Arc::new(hashes.into_iter().map(|h| h.to_ascii_lowercase()).collect());
+        self.allowed_sha256 =
+            Arc::new(hashes.into_iter().map(|h| h.to_ascii_lowercase()).collect());
         self
     }
 
@@ -189,8 +190,8 @@ impl StrategyEngine {
                 return Ok((c, CompileSource::Cache));
             }
         }
-        let component =
-            Component::new(&self.engine, bytes).map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        let component = Component::new(&self.engine, bytes)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
         if let Some(path) = cached {
             if let Err(e) = write_cache(&component, &path) {
                 tracing::warn!(path = %path.display(), error = %e, "compiled cache not written");

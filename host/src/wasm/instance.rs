@@ -104,13 +104,21 @@ impl Instance {
 
     fn fail(&mut self, err: wasmtime::Error, units: usize) -> Fault {
         self.dead = true;
-        classify(&err, self.store.data().stderr_text(), budget(self.call_timeout, units))
+        classify(
+            &err,
+            self.store.data().stderr_text(),
+            budget(self.call_timeout, units),
+        )
     }
 
     /// Hands the parameters over. `Ok(Err(_))` is the plugin refusing them.
     pub fn init(&mut self, config: &InitConfig) -> Result<Result<(), String>, Fault> {
         self.arm(100)?;
-        match self.plugin.alpha_panda_strategy_strategy().call_init(&mut self.store, config) {
+        match self
+            .plugin
+            .alpha_panda_strategy_strategy()
+            .call_init(&mut self.store, config)
+        {
             Ok(Ok(())) => Ok(Ok(())),
             Ok(Err(e)) => Ok(Err(match e.param {
                 Some(p) => format!("parameter `{p}`: {}", e.message),

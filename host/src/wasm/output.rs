@@ -86,7 +86,12 @@ fn check_price(p: &Price) -> Result<Decimal, String> {
 
 /// Checks `out` for a batch of `batch_len` ticks whose plugin subscribes to
 /// `instruments` (sorted).
-pub fn check(out: BatchOutput, batch_len: usize, instruments: &[u32], limits: &OutputLimits) -> Checked {
+pub fn check(
+    out: BatchOutput,
+    batch_len: usize,
+    instruments: &[u32],
+    limits: &OutputLimits,
+) -> Checked {
     let mut checked = Checked::default();
     let mut bad: Vec<u32> = Vec::new();
     let mut per_tick: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
@@ -94,7 +99,9 @@ pub fn check(out: BatchOutput, batch_len: usize, instruments: &[u32], limits: &O
         if !bad.contains(&e.tick_index) {
             bad.push(e.tick_index);
         }
-        checked.faults.push((e.tick_index, Fault::Strategy(e.message)));
+        checked
+            .faults
+            .push((e.tick_index, Fault::Strategy(e.message)));
     }
     for s in out.signals {
         let idx = s.tick_index;
@@ -108,9 +115,10 @@ pub fn check(out: BatchOutput, batch_len: usize, instruments: &[u32], limits: &O
             Ok(sig) => checked.signals.push(sig),
             Err(reason) => {
                 bad.push(idx);
-                checked
-                    .faults
-                    .push((idx.min(batch_len.saturating_sub(1) as u32), Fault::InvalidOutput(reason)));
+                checked.faults.push((
+                    idx.min(batch_len.saturating_sub(1) as u32),
+                    Fault::InvalidOutput(reason),
+                ));
             }
         }
     }
@@ -214,7 +222,10 @@ mod tests {
     fn valid_signal_keeps_exact_price_text() {
         let c = run(vec![sig(0)]);
         assert!(c.faults.is_empty());
-        assert_eq!(c.signals[0].price.map(|p| p.to_string()).as_deref(), Some("2501.55"));
+        assert_eq!(
+            c.signals[0].price.map(|p| p.to_string()).as_deref(),
+            Some("2501.55")
+        );
     }
 
     #[test]

@@ -58,7 +58,9 @@ impl StoreState {
             .wall_clock(FrozenClock)
             .monotonic_clock(FrozenClock)
             .secure_random(rand::rngs::StdRng::seed_from_u64(seed))
-            .insecure_random(rand::rngs::StdRng::seed_from_u64(seed ^ 0x9e37_79b9_7f4a_7c15))
+            .insecure_random(rand::rngs::StdRng::seed_from_u64(
+                seed ^ 0x9e37_79b9_7f4a_7c15,
+            ))
             .insecure_random_seed(u128::from(seed))
             .allow_tcp(false)
             .allow_udp(false)

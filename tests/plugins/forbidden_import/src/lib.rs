@@ -1,9 +1,11 @@
 //! A plugin that imports an interface the host does not provide (`evil:net/socket`):
 //! the host must refuse it at load and name the import.
 
-wit_bindgen::generate!({ world: "evil", path: "wit" });
+wit_bindgen::generate!({ world: "evil", path: "wit", generate_all });
 
-use exports::alpha_panda::strategy::strategy::{BatchOutput, Guest, InitConfig, InitError, TickBatch};
+use exports::alpha_panda::strategy::strategy::{
+    BatchOutput, Guest, InitConfig, InitError, TickBatch,
+};
 
 struct Plugin;
 
@@ -11,12 +13,18 @@ impl Guest for Plugin {
     fn init(config: InitConfig) -> Result<(), InitError> {
         // Referenced so the import stays in the component.
         if config.seed == 42 && evil::net::socket::connect("10.0.0.1:80") {
-            return Err(InitError { param: None, message: "connected".into() });
+            return Err(InitError {
+                param: None,
+                message: "connected".into(),
+            });
         }
         Ok(())
     }
     fn on_ticks(_batch: TickBatch) -> BatchOutput {
-        BatchOutput { signals: Vec::new(), errors: Vec::new() }
+        BatchOutput {
+            signals: Vec::new(),
+            errors: Vec::new(),
+        }
     }
     fn snapshot() -> Vec<u8> {
         Vec::new()

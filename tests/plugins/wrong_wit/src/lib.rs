@@ -3,7 +3,9 @@
 
 wit_bindgen::generate!({ world: "plugin", path: "wit" });
 
-use exports::alpha_panda::strategy::strategy::{BatchOutput, Guest, InitConfig, InitError, TickBatch};
+use exports::alpha_panda::strategy::strategy::{
+    BatchOutput, Guest, InitConfig, InitError, TickBatch,
+};
 
 struct Plugin;
 
@@ -12,7 +14,10 @@ impl Guest for Plugin {
         Ok(())
     }
     fn on_ticks(_batch: TickBatch) -> BatchOutput {
-        BatchOutput { signals: Vec::new(), errors: Vec::new() }
+        BatchOutput {
+            signals: Vec::new(),
+            errors: Vec::new(),
+        }
     }
     fn snapshot() -> Vec<u8> {
         Vec::new()

@@ -1,0 +1,137 @@
+//! `GET /metrics` (Prometheus text format, via the `prometheus` crate) and
+//! `GET /health` (200 only when the consumer has its assignment and the plugins are
+//! loaded). Values are read from [`PipelineStats`] at scrape time; nothing secret
+//! is ever exported.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use prometheus::{Encoder, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::pipeline::PipelineStats;
+
+fn counter(registry: &Registry, name: &str, help: &str, value: u64) {
+    let g = IntGauge::new(name, help).ok();
+    if let Some(g) = g {
+        g.set(i64::try_from(value).unwrap_or(i64::MAX));
+        let _ = registry.register(Box::new(g));
+    }
+}
+
+/// The metrics text at this moment.
+pub fn render(stats: &PipelineStats) -> String {
+    let registry = Registry::new_custom(Some("alpha_panda".into()), None).unwrap_or_default();
+    let get = PipelineStats::get;
+    counter(
+        &registry,
+        "ticks_consumed_total",
+        "Tick messages consumed",
+        get(&stats.ticks_consumed),
+    );
+    counter(
+        &registry,
+        "dedup_hits_total",
+        "Duplicate ticks skipped",
+        get(&stats.duplicates),
+    );
+    counter(
+        &registry,
+        "signals_total",
+        "Signals produced",
+        get(&stats.signals),
+    );
+    counter(
+        &registry,
+        "dlq_records_total",
+        "Records written to a DLQ",
+        get(&stats.dlq_records),
+    );
+    counter(
+        &registry,
+        "plugin_faults_total",
+        "Plugin faults",
+        get(&stats.plugin_faults),
+    );
+    counter(
+        &registry,
+        "produce_retries_total",
+        "Produce retries",
+        get(&stats.produce_retries),
+    );
+    counter(
+        &registry,
+        "commits_total",
+        "Offset commits",
+        get(&stats.commits),
+    );
+    counter(
+        &registry,
+        "rebalances_total",
+        "Consumer group rebalances",
+        get(&stats.rebalances),
+    );
+    counter(
+        &registry,
+        "assigned_partitions",
+        "Partitions assigned to this host",
+        get(&stats.assigned_partitions),
+    );
+    if let Ok(per) = IntCounterVec::new(
+        Opts::new("strategy_signals_total", "Signals per strategy and side"),
+        &["strategy_id", "side"],
+    ) {
+        for ((id, side), n) in stats.per_strategy() {
+            per.with_label_values(&[id.as_str(), side]).inc_by(n);
+        }
+        let _ = registry.register(Box::new(per));
+    }
+    let mut buf = Vec::new();
+    let _ = TextEncoder::new().encode(&registry.gather(), &mut buf);
+    String::from_utf8(buf).unwrap_or_default()
+}
+
+/// True when the host can serve: partitions assigned and plugins loaded.
+pub fn healthy(stats: &PipelineStats) -> bool {
+    stats.assigned_partitions.load(Ordering::Relaxed) > 0
+        && stats.plugins_ready.load(Ordering::Relaxed)
+}
+
+/// Serves `/metrics` and `/health` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, stats: Arc<PipelineStats>) {
+    loop {
+        let Ok((mut sock, _)) = listener.accept().await else {
+            continue;
+        };
+        let stats = stats.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            let n =
+                match tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf))
+                    .await
+                {
+                    Ok(Ok(n)) => n,
+                    _ => return,
+                };
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let path = request.split_whitespace().nth(1).unwrap_or("/");
+            let (status, body, ctype) = match path {
+                "/metrics" => ("200 OK", render(&stats), "text/plain; version=0.0.4"),
+                "/health" if healthy(&stats) => ("200 OK", "ready\n".to_owned(), "text/plain"),
+                "/health" => (
+                    "503 Service Unavailable",
+                    "not ready\n".to_owned(),
+                    "text/plain",
+                ),
+                _ => ("404 Not Found", "not found\n".to_owned(), "text/plain"),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = sock.write_all(head.as_bytes()).await;
+            let _ = sock.write_all(body.as_bytes()).await;
+        });
+    }
+}
