@@ -1,0 +1,226 @@
+//! Hostile plugins against the sandbox: each is stopped or refused with the right
+//! message, the host survives, and the other strategies are unaffected.
+
+mod common;
+
+use alpha_panda::contract::MarketTick;
+use alpha_panda::strategy::SlotConfig;
+use alpha_panda::wasm::{Fault, LoadError};
+use alpha_panda_tests::paths;
+use common::*;
+
+const TOKEN: u32 = 738561;
+
+fn run_mode(mode: &str, ticks: usize) -> (Vec<Fault>, usize) {
+    let engine = engine();
+    let manifest = hostile_manifest("h", mode, -1, &[TOKEN], "");
+    let mut set = set_with(
+        &engine,
+        SlotConfig::default(),
+        &[(paths::test_wasm("hostile"), manifest)],
+    );
+    let ticks: Vec<MarketTick> = (0..ticks).map(|i| tick(TOKEN, "100.5", i as i64)).collect();
+    let refs: Vec<&MarketTick> = ticks.iter().collect();
+    let out = set.process(&refs);
+    (
+        out.faults.into_iter().map(|f| f.fault).collect(),
+        out.signals.len(),
+    )
+}
+
+#[test]
+fn infinite_loop_is_stopped_by_the_deadline() {
+    let started = std::time::Instant::now();
+    let (faults, signals) = run_mode("loop", 2);
+    assert_eq!(signals, 0);
+    assert_eq!(faults.len(), 2, "{faults:?}");
+    assert!(
+        faults.iter().all(|f| matches!(f, Fault::Timeout(_))),
+        "{faults:?}"
+    );
+    // Two ticks: a batch deadline, then one deadline per tick while bisecting.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+#[test]
+fn allocation_past_the_cap_is_a_memory_fault() {
+    let (faults, signals) = run_mode("alloc", 1);
+    assert_eq!(signals, 0);
+    assert!(matches!(&faults[..], [Fault::OutOfMemory(_)]), "{faults:?}");
+}
+
+#[test]
+fn panic_is_a_fault_with_its_message() {
+    let (faults, _) = run_mode("panic", 1);
+    match &faults[..] {
+        [Fault::Panic(msg)] => assert!(msg.contains("hostile plugin panics"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn signal_flood_is_capped() {
+    let (faults, signals) = run_mode("flood", 1);
+    assert_eq!(signals, 0);
+    match &faults[..] {
+        [Fault::InvalidOutput(msg)] => assert!(msg.contains("more than 16 signals"), "{msg}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn nan_price_is_refused() {
+    let (faults, signals) = run_mode("nan", 1);
+    assert_eq!(signals, 0);
+    let msg = match &faults[..] {
+        [Fault::Strategy(m)] | [Fault::InvalidOutput(m)] => m.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(msg.contains("NaN"), "{msg}");
+}
+
+#[test]
+fn no_file_socket_env_or_clock() {
+    let engine = engine();
+    let manifest = hostile_manifest("h", "escape", -1, &[TOKEN], "");
+    let mut set = set_with(
+        &engine,
+        SlotConfig::default(),
+        &[(paths::test_wasm("hostile"), manifest)],
+    );
+    let t = tick(TOKEN, "100", 0);
+    let out = set.process(&[&t]);
+    assert!(out.faults.is_empty(), "{:?}", out.faults);
+    let meta: std::collections::HashMap<_, _> =
+        out.signals[0].signal.metadata.iter().cloned().collect();
+    assert!(meta["file"].starts_with("denied"), "{meta:?}");
+    assert!(meta["socket"].starts_with("denied"), "{meta:?}");
+    assert_eq!(meta["env_vars"], "0", "{meta:?}");
+    assert_eq!(
+        meta["clock_secs"], "0",
+        "the wall clock is frozen at the epoch: {meta:?}"
+    );
+}
+
+#[test]
+fn forbidden_import_is_refused_by_name() {
+    let err = engine()
+        .load_file(&paths::test_wasm("forbidden_import"))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        LoadError::ForbiddenImport {
+            name: "evil:net/socket".into()
+        }
+    );
+    assert!(err.to_string().contains("evil:net/socket"));
+}
+
+#[test]
+fn other_wit_version_is_refused_naming_it() {
+    let err = engine()
+        .load_file(&paths::test_wasm("wrong_wit"))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        LoadError::WrongVersion {
+            found: "0.2.0".into()
+        }
+    );
+    assert!(
+        err.to_string().contains("alpha-panda:strategy@0.2.0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn non_components_are_refused() {
+    let engine = engine();
+    assert_eq!(
+        engine.load_bytes(b"not wasm at all").unwrap_err(),
+        LoadError::NotWasm
+    );
+    // The smallest valid core module.
+    assert_eq!(
+        engine.load_bytes(b"\0asm\x01\0\0\0").unwrap_err(),
+        LoadError::CoreModule
+    );
+    let mut truncated = std::fs::read(paths::test_wasm("hostile")).unwrap();
+    truncated.truncate(truncated.len() / 2);
+    assert!(matches!(
+        engine.load_bytes(&truncated).unwrap_err(),
+        LoadError::Compile(_)
+    ));
+}
+
+#[test]
+fn failing_init_names_the_parameter() {
+    let engine = engine();
+    let (c, m) = load(
+        &engine,
+        &paths::test_wasm("hostile"),
+        &hostile_manifest("h", "counter", -1, &[TOKEN], "speed = 3\n"),
+    );
+    let err = match alpha_panda::strategy::StrategySlot::start(
+        &engine,
+        c.clone(),
+        m,
+        SlotConfig::default(),
+    ) {
+        Err(e) => e,
+        Ok(_) => panic!("an unknown parameter must be refused"),
+    };
+    assert!(
+        matches!(&err, LoadError::Init(msg) if msg.contains("speed")),
+        "{err}"
+    );
+    let (_, m) = load(
+        &engine,
+        &paths::test_wasm("hostile"),
+        &hostile_manifest("h", "counter", -1, &[TOKEN], "version = \"two\"\n"),
+    );
+    let err = alpha_panda::strategy::StrategySlot::start(&engine, c, m, SlotConfig::default())
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("version"), "{err}");
+}
+
+#[test]
+fn a_faulting_plugin_does_not_change_other_strategies() {
+    let engine = engine();
+    let ticks = paper_ticks(11, 600);
+    let refs: Vec<&MarketTick> = ticks.iter().map(|e| &e.data).collect();
+    let momentum = sample("momentum");
+    let mut alone = set_with(&engine, SlotConfig::default(), std::slice::from_ref(&momentum));
+    let all_tokens = [738561, 81153, 2714625, 408065, 341249, 256265];
+    let mut mixed = set_with(
+        &engine,
+        SlotConfig::default(),
+        &[
+            momentum,
+            (
+                paths::test_wasm("hostile"),
+                hostile_manifest("a_panic", "panic", -1, &all_tokens, ""),
+            ),
+            (
+                paths::test_wasm("hostile"),
+                hostile_manifest("b_loop", "loop", -1, &all_tokens, ""),
+            ),
+        ],
+    );
+    let mut expected = Vec::new();
+    let mut got = Vec::new();
+    for chunk in refs.chunks(64) {
+        expected.extend(alone.process(chunk).signals);
+        let out = mixed.process(chunk);
+        got.extend(
+            out.signals
+                .into_iter()
+                .filter(|s| s.strategy_id == "momentum_1"),
+        );
+    }
+    assert!(!expected.is_empty());
+    assert_eq!(got, expected);
+    assert!(mixed.get("a_panic").unwrap().is_quarantined());
+    assert!(mixed.get("b_loop").unwrap().is_quarantined());
+}
