@@ -6,15 +6,21 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use prometheus::{Encoder, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 use crate::pipeline::PipelineStats;
 
 fn counter(registry: &Registry, name: &str, help: &str, value: u64) {
-    let g = IntGauge::new(name, help).ok();
-    if let Some(g) = g {
+    if let Ok(c) = IntCounter::new(name, help) {
+        c.inc_by(value);
+        let _ = registry.register(Box::new(c));
+    }
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str, value: u64) {
+    if let Ok(g) = IntGauge::new(name, help) {
         g.set(i64::try_from(value).unwrap_or(i64::MAX));
         let _ = registry.register(Box::new(g));
     }

@@ -36,19 +36,45 @@ pub fn scaffold(name: &str, dir: &Path) -> Result<String, ScaffoldError> {
         return Err(ScaffoldError::Exists(manifest));
     }
     let sdk = sdk_dependency(dir);
+    let type_name: String = name
+        .split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
     let files = [
         (dir.join("Cargo.toml"), cargo_toml(name, &sdk)),
-        (dir.join("src/lib.rs"), LIB_RS.replace("{{name}}", name)),
+        (
+            dir.join("src/lib.rs"),
+            LIB_RS
+                .replace("{{name}}", name)
+                .replace("{{Type}}", &type_name),
+        ),
         (manifest.clone(), MANIFEST.replace("{{name}}", name)),
     ];
     for (path, text) in &files {
         write(path, text)?;
     }
+    let next = if sdk.contains("workspace = true") {
+        format!(
+            "next: cargo test -p {name}          (its unit test)\n      cargo xtask plugins          (builds {}/{name}.wasm; a running host loads it)",
+            parent.display()
+        )
+    } else {
+        format!(
+            "next: cd {} && cargo test\n      cargo build --release --target wasm32-wasip2\n      cp target/wasm32-wasip2/release/{name}.wasm {}/",
+            dir.display(),
+            parent.display()
+        )
+    };
     Ok(format!(
-        "created strategy crate {} and manifest {}\nnext: cargo xtask plugins   (builds {}/{name}.wasm)\n      cargo test -p {name}",
+        "created strategy crate {} and manifest {}\n{next}",
         dir.display(),
-        manifest.display(),
-        parent.display()
+        manifest.display()
     ))
 }
 
@@ -63,22 +89,29 @@ fn write(path: &Path, text: &str) -> Result<(), ScaffoldError> {
     std::fs::write(path, text).map_err(err)
 }
 
-/// Inside this workspace the SDK is a workspace dependency; elsewhere a path is
-/// written to the SDK next to the running binary's workspace, if known.
+/// Inside the alpha-panda workspace the SDK is a workspace dependency. Elsewhere the
+/// crate is its own workspace and points at the SDK this binary was built from, if
+/// that source is still there, or at the published crate.
 fn sdk_dependency(dir: &Path) -> String {
-    let mut here = dir
+    let parent = dir
         .parent()
+        .filter(|p| !p.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    if here.as_os_str().is_empty() {
-        here = PathBuf::from(".");
-    }
-    for ancestor in here.ancestors() {
+    let parent = std::fs::canonicalize(&parent).unwrap_or(parent);
+    for ancestor in parent.ancestors() {
         if ancestor.join("sdk/Cargo.toml").is_file() && ancestor.join("Cargo.toml").is_file() {
             return "alpha-panda-sdk = { workspace = true }".to_owned();
         }
     }
-    "alpha-panda-sdk = \"0.1\"".to_owned()
+    let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
+    match std::fs::canonicalize(&built_from) {
+        Ok(sdk) if sdk.join("Cargo.toml").is_file() => format!(
+            "alpha-panda-sdk = {{ path = \"{}\" }}\n\n# Not part of another workspace.\n[workspace]",
+            sdk.display()
+        ),
+        _ => "alpha-panda-sdk = \"0.1\"\n\n[workspace]".to_owned(),
+    }
 }
 
 fn cargo_toml(name: &str, sdk: &str) -> String {
@@ -93,8 +126,8 @@ publish = false
 crate-type = ["cdylib", "rlib"]
 
 [dependencies]
-{sdk}
 serde = {{ version = "1", features = ["derive"] }}
+{sdk}
 "#
     )
 }
@@ -102,52 +135,57 @@ serde = {{ version = "1", features = ["derive"] }}
 const LIB_RS: &str = r#"//! {{name}}: buys when the price rises `threshold` above the first price seen of
 //! an instrument, sells when it falls as far below. A starting point: edit freely.
 
-use std::collections::BTreeMap;
-
-use alpha_panda_sdk::prelude::*;
+use alpha_panda_sdk::{
+    Context, InitContext, Map, ParamError, Params, Signal, Strategy, StrategyError, Tick,
+};
+use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize)]
-pub struct Strategy {
+pub struct {{Type}} {
     threshold: f64,
     quantity: u64,
-    first: BTreeMap<u32, f64>,
+    /// Per instrument, the first price seen.
+    first: Map<u32, f64>,
 }
 
-impl alpha_panda_sdk::Strategy for Strategy {
+impl Strategy for {{Type}} {
     fn init(params: &Params, _ctx: &InitContext) -> Result<Self, ParamError> {
         Ok(Self {
-            threshold: params.get_or("threshold", 0.01)?,
-            quantity: params.get_or("quantity", 10u64)?,
-            first: BTreeMap::new(),
+            threshold: params.get_or_in("threshold", 0.01, 0.0..)?,
+            quantity: params.get_or_in("quantity", 10u64, 1..)?,
+            first: Map::new(),
         })
     }
 
-    fn on_tick(&mut self, tick: &Tick, ctx: &mut Context) -> Result<(), StrategyError> {
+    fn on_tick(&mut self, tick: &Tick, out: &mut Context) -> Result<(), StrategyError> {
         let price = tick.price();
         let first = *self.first.entry(tick.instrument_token()).or_insert(price);
         let change = (price - first) / first;
         if change > self.threshold {
-            ctx.emit(Signal::buy(self.quantity).price_exact(tick.last_price()));
+            out.emit(Signal::buy(self.quantity).price_exact(tick.last_price()));
         } else if change < -self.threshold {
-            ctx.emit(Signal::sell(self.quantity).price_exact(tick.last_price()));
+            out.emit(Signal::sell(self.quantity).price_exact(tick.last_price()));
         }
         Ok(())
     }
 }
 
-alpha_panda_sdk::export_strategy!(Strategy);
+alpha_panda_sdk::export_strategy!({{Type}});
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alpha_panda_sdk::testing::run_ticks;
+    use alpha_panda_sdk::{Runner, Side, TickData};
 
     #[test]
-    fn buys_after_a_rise() {
-        let ticks = [TickData::new(1, "100", 0), TickData::new(1, "102", 1_000_000)];
-        let signals = run_ticks::<Strategy>(&[("threshold", 0.01.into())], &ticks).unwrap();
-        assert_eq!(signals.len(), 1);
-        assert_eq!(signals[0].1.side(), Side::Buy);
+    fn buys_after_a_rise_and_sells_after_a_fall() {
+        let params = Params::new().with("threshold", 0.01);
+        let mut r = Runner::<{{Type}}>::init(&params, &InitContext::default()).unwrap();
+        assert!(r.feed(&TickData::new(1, "100", 0)).unwrap().is_empty());
+        let up = r.feed(&TickData::new(1, "102", 1_000_000)).unwrap();
+        assert_eq!((up.len(), up[0].side, up[0].quantity), (1, Side::Buy, 10));
+        let down = r.feed(&TickData::new(1, "98.5", 2_000_000)).unwrap();
+        assert_eq!(down[0].side, Side::Sell);
     }
 }
 "#;

@@ -16,8 +16,9 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 const TANSU_VERSION: &str = "0.6.0";
 const PLUGIN_PROFILE: &str = "plugin";
 
-/// Sample strategies: `plugins/NAME/` crates, built to `plugins/NAME.wasm`.
-const SAMPLE_PLUGINS: &[&str] = &["momentum", "mean_reversion"];
+/// Strategies: `plugins/NAME/` crates (the samples and any `alpha-panda plugin new`),
+/// built to `plugins/NAME.wasm`.
+const PLUGINS_DIR: &str = "plugins";
 /// Test plugins: `tests/plugins/NAME/` crates, built to `tests/plugins/NAME.wasm`.
 const TEST_PLUGINS_DIR: &str = "tests/plugins";
 
@@ -249,6 +250,8 @@ fn build_plugins() -> Result<()> {
     let root = root();
     let test_dir = root.join(TEST_PLUGINS_DIR);
     let test_plugins = crates_in(&test_dir);
+    let plugins_dir = root.join(PLUGINS_DIR);
+    let plugins = crates_in(&plugins_dir);
     let mut c = cargo();
     c.args([
         "build",
@@ -257,17 +260,13 @@ fn build_plugins() -> Result<()> {
         "--target",
         WASM_TARGET,
     ]);
-    for p in SAMPLE_PLUGINS
-        .iter()
-        .copied()
-        .chain(test_plugins.iter().map(String::as_str))
-    {
+    for p in plugins.iter().chain(test_plugins.iter()) {
         c.args(["-p", p]);
     }
     status(c, "build plugins for wasm32-wasip2")?;
     let out_dir = target_dir().join(WASM_TARGET).join(PLUGIN_PROFILE);
-    for p in SAMPLE_PLUGINS {
-        install_wasm(&out_dir, p, &root.join("plugins"))?;
+    for p in &plugins {
+        install_wasm(&out_dir, p, &plugins_dir)?;
     }
     for p in &test_plugins {
         install_wasm(&out_dir, p, &test_dir)?;

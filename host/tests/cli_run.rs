@@ -1,0 +1,215 @@
+//! The binary as a user runs it: the embedded default (`alpha-panda run` with no
+//! config) with live metrics and health, a clean stop on SIGINT, and a scaffolded
+//! plugin that builds, passes `plugin check` and emits signals in `replay`.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_alpha-panda");
+
+fn root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    Some((status, body))
+}
+
+/// Parses Prometheus text: every non-comment line is `name{labels} value`.
+fn samples(text: &str) -> Vec<(String, f64)> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (name, value) = l
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("not a sample line: {l}"));
+            (
+                name.to_owned(),
+                value
+                    .parse()
+                    .unwrap_or_else(|_| panic!("not a number: {l}")),
+            )
+        })
+        .collect()
+}
+
+fn value(samples: &[(String, f64)], name: &str) -> f64 {
+    samples
+        .iter()
+        .filter(|(n, _)| n.starts_with(name))
+        .map(|(_, v)| v)
+        .sum()
+}
+
+#[test]
+fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
+    let port = alpha_panda_tests::free_port();
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .current_dir(root())
+        .env("ALPHA_PANDA__FEED__COUNT", "6000")
+        .env("ALPHA_PANDA__FEED__RATE", "1500")
+        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "ALPHA_PANDA__PLUGINS__CACHE_DIR",
+            std::env::temp_dir().join(alpha_panda_tests::unique("cache")),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut ready = false;
+    let mut first: Option<f64> = None;
+    let mut moved = false;
+    let mut both = false;
+    while started.elapsed() < Duration::from_secs(60) && !(ready && moved && both) {
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some((code, _)) = http_get(port, "/health") {
+            ready |= code == 200;
+        }
+        let Some((200, text)) = http_get(port, "/metrics") else {
+            continue;
+        };
+        let s = samples(&text);
+        let ticks = value(&s, "alpha_panda_ticks_consumed_total");
+        match first {
+            None if ticks > 0.0 => first = Some(ticks),
+            Some(f) if ticks > f => moved = true,
+            _ => {}
+        }
+        both = value(&s, "alpha_panda_strategy_signals_total{side=\"BUY\",strategy_id=\"momentum_1\"}")
+            + value(&s, "alpha_panda_strategy_signals_total{side=\"SELL\",strategy_id=\"momentum_1\"}")
+            > 0.0
+            && value(&s, "alpha_panda_strategy_signals_total{side=\"BUY\",strategy_id=\"mean_reversion_1\"}")
+                + value(&s, "alpha_panda_strategy_signals_total{side=\"SELL\",strategy_id=\"mean_reversion_1\"}")
+                > 0.0;
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not stop within 30 s of SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(ready, "/health never turned ready\n{err}");
+    assert!(moved, "tick counter did not move\n{err}");
+    assert!(both, "both sample strategies signal\n{out}\n{err}");
+    assert_eq!(status.code(), Some(0), "clean exit on SIGINT\n{err}");
+    assert!(
+        out.contains("momentum_1") && out.contains("mean_reversion_1"),
+        "{out}"
+    );
+    assert!(err.contains("stopped cleanly"), "{err}");
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed:\n{text}");
+    text
+}
+
+#[test]
+fn scaffolded_plugin_builds_checks_and_replays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    let krate = plugins.join("breakout");
+    run(Command::new(BIN)
+        .args(["plugin", "new", "breakout", "--dir"])
+        .arg(&krate));
+    let target = root().join("target/scaffold");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // Its unit test runs under plain `cargo test`.
+    run(Command::new(&cargo)
+        .args(["test", "-q"])
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", &target));
+    run(Command::new(&cargo)
+        .args(["build", "-q", "--release", "--target", "wasm32-wasip2"])
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", &target));
+    let wasm = plugins.join("breakout.wasm");
+    std::fs::copy(target.join("wasm32-wasip2/release/breakout.wasm"), &wasm).unwrap();
+    let check = run(Command::new(BIN).args(["plugin", "check"]).arg(&wasm));
+    assert!(
+        check.contains("ok:") && check.contains("breakout_1"),
+        "{check}"
+    );
+
+    let ticks = tmp.path().join("ticks.csv");
+    let mut csv = String::from("instrument_token,timestamp,last_price\n");
+    for (i, p) in ["100", "100.5", "102", "103", "98.9", "97.5"]
+        .iter()
+        .enumerate()
+    {
+        csv.push_str(&format!("738561,2025-08-29T04:45:0{i}Z,{p}\n"));
+    }
+    std::fs::write(&ticks, csv).unwrap();
+    let config = tmp.path().join("c.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "broker = \"paper\"\n[plugins]\ndir = \"{}\"\n",
+            plugins.display()
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("signals.jsonl");
+    run(Command::new(BIN)
+        .args(["replay", "--ticks"])
+        .arg(&ticks)
+        .arg("--config")
+        .arg(&config)
+        .arg("--out")
+        .arg(&out));
+    let signals: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let sides: Vec<&str> = signals
+        .iter()
+        .map(|s| s["data"]["signal_type"].as_str().unwrap())
+        .collect();
+    // +2%, +3% over the first price buy; -1.1%, -2.5% sell.
+    assert_eq!(sides, vec!["BUY", "BUY", "SELL", "SELL"]);
+    assert!(signals
+        .iter()
+        .all(|s| s["data"]["strategy_id"] == "breakout_1"));
+}
