@@ -78,7 +78,7 @@ pub fn render(stats: &PipelineStats) -> String {
         "Consumer group rebalances",
         get(&stats.rebalances),
     );
-    counter(
+    gauge(
         &registry,
         "assigned_partitions",
         "Partitions assigned to this host",

@@ -191,7 +191,11 @@ fn a_faulting_plugin_does_not_change_other_strategies() {
     let ticks = paper_ticks(11, 600);
     let refs: Vec<&MarketTick> = ticks.iter().map(|e| &e.data).collect();
     let momentum = sample("momentum");
-    let mut alone = set_with(&engine, SlotConfig::default(), std::slice::from_ref(&momentum));
+    let mut alone = set_with(
+        &engine,
+        SlotConfig::default(),
+        std::slice::from_ref(&momentum),
+    );
     let all_tokens = [738561, 81153, 2714625, 408065, 341249, 256265];
     let mut mixed = set_with(
         &engine,

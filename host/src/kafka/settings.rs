@@ -17,6 +17,10 @@ const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
     ("linger.ms", "5"),
     ("compression.type", "lz4"),
     ("partitioner", "murmur2_random"),
+    // A DLQ record carries the whole original message as base64 plus its text, so
+    // it is about 2.4 times the original: librdkafka's 1 MB default refused the DLQ
+    // record of every oversize (> 1 MiB) tick, and the host stopped on it.
+    ("message.max.bytes", "16777216"),
 ];
 
 /// Consumer defaults: manual commits only, start from the beginning.
@@ -45,6 +49,10 @@ pub fn producer(config: &Config, bootstrap: &str) -> ClientConfig {
     }
     if config.delivery.mode == DeliveryMode::ExactlyOnce {
         c.set("transactional.id", transactional_id(config));
+        // librdkafka refuses a transactional producer whose delivery timeout
+        // exceeds the transaction timeout (60 s by default).
+        c.set("transaction.timeout.ms", "60000");
+        c.set("delivery.timeout.ms", "60000");
     }
     for (k, v) in &config.kafka.producer {
         c.set(k, v);
@@ -127,5 +135,8 @@ mod tests {
             consumer(&c, "h:1", "g").get("isolation.level"),
             Some("read_committed")
         );
+        // librdkafka accepts the settings (creating a client does not connect).
+        let created: Result<rdkafka::producer::FutureProducer, _> = producer(&c, "h:1").create();
+        assert!(created.is_ok(), "{:?}", created.err());
     }
 }
