@@ -78,6 +78,48 @@ pub fn render(stats: &PipelineStats) -> String {
         "Consumer group rebalances",
         get(&stats.rebalances),
     );
+    counter(
+        &registry,
+        "plugin_loads_total",
+        "Plugins loaded",
+        get(&stats.plugin_loads),
+    );
+    counter(
+        &registry,
+        "plugin_reloads_total",
+        "Plugins hot-reloaded with their state",
+        get(&stats.plugin_reloads),
+    );
+    counter(
+        &registry,
+        "plugin_refusals_total",
+        "Plugin files refused",
+        get(&stats.plugin_refusals),
+    );
+    counter(
+        &registry,
+        "plugin_unloads_total",
+        "Plugins unloaded",
+        get(&stats.plugin_unloads),
+    );
+    counter(
+        &registry,
+        "plugin_recoveries_total",
+        "Plugin instances rebuilt after a fault",
+        get(&stats.plugin_recoveries),
+    );
+    gauge(
+        &registry,
+        "plugins_quarantined",
+        "Plugins in quarantine",
+        get(&stats.plugins_quarantined),
+    );
+    gauge(
+        &registry,
+        "plugins_loaded",
+        "Plugins running",
+        get(&stats.plugins_loaded),
+    );
     gauge(
         &registry,
         "assigned_partitions",
@@ -121,8 +163,23 @@ pub async fn serve(listener: TcpListener, stats: Arc<PipelineStats>) {
                     _ => return,
                 };
             let request = String::from_utf8_lossy(&buf[..n]);
-            let path = request.split_whitespace().nth(1).unwrap_or("/");
+            let mut words = request.split_whitespace();
+            let method = words.next().unwrap_or("GET");
+            let path = words.next().unwrap_or("/");
+            let release = path
+                .strip_prefix("/plugins/")
+                .and_then(|p| p.strip_suffix("/release"))
+                .filter(|id| method == "POST" && !id.is_empty() && !id.contains('/'));
             let (status, body, ctype) = match path {
+                _ if release.is_some() => {
+                    let id = release.unwrap_or_default();
+                    stats.request_release(id);
+                    (
+                        "202 Accepted",
+                        format!("release of {id} requested\n"),
+                        "text/plain",
+                    )
+                }
                 "/metrics" => ("200 OK", render(&stats), "text/plain; version=0.0.4"),
                 "/health" if healthy(&stats) => ("200 OK", "ready\n".to_owned(), "text/plain"),
                 "/health" => (
@@ -138,6 +195,7 @@ pub async fn serve(listener: TcpListener, stats: Arc<PipelineStats>) {
             );
             let _ = sock.write_all(head.as_bytes()).await;
             let _ = sock.write_all(body.as_bytes()).await;
+            let _ = sock.shutdown().await;
         });
     }
 }

@@ -14,9 +14,13 @@ fn root() -> &'static Path {
 }
 
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    http(port, "GET", path)
+}
+
+fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
     let mut text = String::new();
     s.read_to_string(&mut text).ok()?;
     let status = text.split_whitespace().nth(1)?.parse().ok()?;
@@ -97,6 +101,13 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
                 + value(&s, "alpha_panda_strategy_signals_total{side=\"SELL\",strategy_id=\"mean_reversion_1\"}")
                 > 0.0;
     }
+    let (_, text) = http_get(port, "/metrics").unwrap_or_default();
+    let s = samples(&text);
+    assert_eq!(value(&s, "alpha_panda_plugins_loaded"), 2.0, "{text}");
+    assert_eq!(value(&s, "alpha_panda_plugin_loads_total"), 2.0, "{text}");
+    let released = http(port, "POST", "/plugins/momentum_1/release").map(|r| r.0);
+    assert_eq!(released, Some(202), "operators can lift a quarantine");
+    assert_eq!(http(port, "GET", "/nowhere").map(|r| r.0), Some(404));
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let deadline = Instant::now() + Duration::from_secs(30);
     let status = loop {

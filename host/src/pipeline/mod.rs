@@ -175,13 +175,27 @@ impl Host {
         Ok(self.summary)
     }
 
+    /// At a tick boundary: plugin updates from the watcher and operator releases.
     fn apply_updates(&mut self) {
-        let Some(w) = &self.watcher else { return };
-        while let Some(update) = w.try_recv() {
-            if let Some(event) = self.live.apply(update) {
-                self.stats.event(describe(&event));
+        if let Some(w) = &self.watcher {
+            while let Some(update) = w.try_recv() {
+                if let Some(event) = self.live.apply(update) {
+                    self.stats.event(describe(&event));
+                }
             }
         }
+        for id in self.stats.take_releases() {
+            match self.live.set_mut().get_mut(&id) {
+                Some(slot) => {
+                    slot.release();
+                    tracing::info!(strategy_id = %id, "quarantine lifted by an operator");
+                    self.stats.event(format!("released {id}"));
+                }
+                None => tracing::warn!(strategy_id = %id, "release asked for an unknown strategy"),
+            }
+        }
+        self.stats
+            .set_lifecycle(self.live.counts(), self.live.set());
     }
 
     async fn handle_batch(&mut self, msgs: Vec<OwnedMessage>) -> Result<(), PipelineError> {

@@ -5,6 +5,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use crate::strategy::live::LifecycleCounts;
+use crate::strategy::StrategySet;
+
 /// How many recent signals the display keeps.
 const RECENT: usize = 8;
 
@@ -20,6 +23,14 @@ pub struct PipelineStats {
     pub assigned_partitions: AtomicU64,
     pub rebalances: AtomicU64,
     pub plugins_ready: AtomicBool,
+    pub plugin_loads: AtomicU64,
+    pub plugin_reloads: AtomicU64,
+    pub plugin_refusals: AtomicU64,
+    pub plugin_unloads: AtomicU64,
+    pub plugin_recoveries: AtomicU64,
+    pub plugins_quarantined: AtomicU64,
+    pub plugins_loaded: AtomicU64,
+    releases: Mutex<Vec<String>>,
     per_strategy: Mutex<BTreeMap<(String, &'static str), u64>>,
     recent: Mutex<VecDeque<String>>,
     events: Mutex<VecDeque<String>>,
@@ -71,6 +82,34 @@ impl PipelineStats {
             }
             r.push_back(line);
         }
+    }
+
+    /// Copies the plugin lifecycle counters (at a tick boundary).
+    pub fn set_lifecycle(&self, counts: LifecycleCounts, set: &StrategySet) {
+        let r = Ordering::Relaxed;
+        self.plugin_loads.store(counts.loads, r);
+        self.plugin_reloads.store(counts.reloads, r);
+        self.plugin_refusals.store(counts.refusals, r);
+        self.plugin_unloads.store(counts.unloads, r);
+        self.plugin_recoveries
+            .store(set.slots().map(|s| s.stats().recoveries).sum(), r);
+        self.plugins_quarantined
+            .store(set.slots().filter(|s| s.is_quarantined()).count() as u64, r);
+        self.plugins_loaded.store(set.len() as u64, r);
+    }
+
+    /// An operator asks to lift a strategy's quarantine (applied at the next boundary).
+    pub fn request_release(&self, strategy_id: &str) {
+        if let Ok(mut r) = self.releases.lock() {
+            r.push(strategy_id.to_owned());
+        }
+    }
+
+    pub fn take_releases(&self) -> Vec<String> {
+        self.releases
+            .lock()
+            .map(|mut r| std::mem::take(&mut *r))
+            .unwrap_or_default()
     }
 
     pub fn get(a: &AtomicU64) -> u64 {
