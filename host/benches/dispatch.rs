@@ -1,0 +1,513 @@
+//! Per-tick dispatch cost of one strategy on one core: the momentum strategy
+//! compiled natively and called through a trait object, against the same strategy
+//! as a Wasm component called through the host's real path (`BatchBuilder` +
+//! `StrategySlot::run`), with FULL ticks. See BENCHMARKS.md.
+//!
+//! `cargo bench -p alpha-panda --bench dispatch` (or `cargo xtask bench dispatch`).
+//! After criterion's own report it prints a per-tick table with the ratios, read
+//! back from criterion's medians of this run.
+
+mod common;
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use alpha_panda::contract::{self, MarketTick};
+use alpha_panda::manifest::{Manifest, ParamValue};
+use alpha_panda::strategy::{SlotConfig, StrategySlot};
+use alpha_panda::wasm::bindings::types::{self, InitConfig, TickBatch};
+use alpha_panda::wasm::convert::BatchBuilder;
+use alpha_panda::wasm::{EngineLimits, Instance, PluginComponent, StrategyEngine};
+use alpha_panda_sdk::{
+    Decimal, DepthLevel, InitContext, Ohlc, Output, Params, Runner, Strategy, Tick, TickData,
+    TickMode,
+};
+use criterion::{BenchmarkId, Criterion, Throughput};
+use momentum::Momentum;
+
+/// Ticks per instrument in the stream (×6 instruments); the benches cycle through it.
+const PER_INSTRUMENT: usize = 2048;
+const BATCH_SIZES: [usize; 3] = [1, 64, 512];
+const GROUP: &str = "dispatch";
+const BREAKDOWN: &str = "dispatch_breakdown";
+
+// ---------------------------------------------------------------- native contender
+
+/// What a natively linked host would hold per strategy: a trait object it calls
+/// once per tick with the SDK's borrowed view.
+trait TickSink {
+    fn on_tick(&mut self, tick_index: u32, tick: &Tick<'_>, out: &mut Output);
+}
+
+impl<S: Strategy> TickSink for Runner<S> {
+    fn on_tick(&mut self, tick_index: u32, tick: &Tick<'_>, out: &mut Output) {
+        self.handle(tick_index, tick, out);
+    }
+}
+
+fn sdk_decimal(d: rust_decimal::Decimal) -> Decimal {
+    let fit = |d: rust_decimal::Decimal| {
+        Some(Decimal::new(
+            i64::try_from(d.mantissa()).ok()?,
+            u8::try_from(d.scale()).ok()?,
+        ))
+    };
+    fit(d)
+        .or_else(|| fit(d.normalize()))
+        .expect("bench prices fit 64 bits")
+}
+
+fn sdk_level(l: &contract::DepthLevel) -> DepthLevel {
+    DepthLevel {
+        price: sdk_decimal(l.price),
+        quantity: l.quantity,
+        orders: u32::try_from(l.orders).unwrap_or(u32::MAX),
+    }
+}
+
+/// A decoded `MarketTick` into the SDK's owned tick, through the SDK's public API
+/// (what a native host would do with the tick in hand: every field, depth included).
+fn tick_data(t: &MarketTick) -> TickData {
+    let mut d = TickData::with_price(
+        t.instrument_token,
+        sdk_decimal(t.last_price),
+        t.timestamp.to_unix_micros(),
+    );
+    if let Some(s) = &t.symbol {
+        d = d.symbol(s);
+    }
+    if let Some(v) = t.volume_traded {
+        d = d.volume_traded(v);
+    }
+    if let Some(v) = t.last_traded_quantity {
+        d = d.last_traded_quantity(v);
+    }
+    if let Some(v) = t.average_traded_price {
+        d = d.average_traded_price(sdk_decimal(v));
+    }
+    if let Some(v) = t.total_buy_quantity {
+        d = d.total_buy_quantity(v);
+    }
+    if let Some(v) = t.total_sell_quantity {
+        d = d.total_sell_quantity(v);
+    }
+    if let Some(v) = t.change {
+        d = d.change(sdk_decimal(v));
+    }
+    if let Some(o) = &t.ohlc {
+        d = d.ohlc(Ohlc {
+            open: sdk_decimal(o.open),
+            high: sdk_decimal(o.high),
+            low: sdk_decimal(o.low),
+            close: sdk_decimal(o.close),
+        });
+    }
+    if let Some(v) = t.oi {
+        d = d.oi(v);
+    }
+    if let Some(v) = t.oi_day_high {
+        d = d.oi_day_high(v);
+    }
+    if let Some(v) = t.oi_day_low {
+        d = d.oi_day_low(v);
+    }
+    if let Some(v) = &t.last_trade_time {
+        d = d.last_trade_time_us(v.to_unix_micros());
+    }
+    if let Some(v) = &t.exchange_timestamp {
+        d = d.exchange_timestamp_us(v.to_unix_micros());
+    }
+    if let Some(depth) = &t.depth {
+        d = d.depth(
+            depth.buy.iter().map(sdk_level).collect(),
+            depth.sell.iter().map(sdk_level).collect(),
+        );
+    }
+    if let Some(m) = t.mode {
+        d = d.mode(match m {
+            contract::TickMode::Ltp => TickMode::Ltp,
+            contract::TickMode::Quote => TickMode::Quote,
+            contract::TickMode::Full => TickMode::Full,
+        });
+    }
+    if let Some(v) = t.tradable {
+        d = d.tradable(v);
+    }
+    d
+}
+
+fn native_runner(m: &Manifest) -> Box<dyn TickSink> {
+    let mut params = Params::new();
+    for (k, v) in &m.params {
+        params = match v {
+            ParamValue::Integer(i) => params.with(k, *i),
+            ParamValue::Float(f) => params.with(k, *f),
+            ParamValue::Boolean(b) => params.with(k, *b),
+            ParamValue::Text(s) => params.with(k, s.as_str()),
+        };
+    }
+    let ctx = InitContext {
+        strategy_id: m.strategy_id.clone(),
+        instruments: m.instruments.clone(),
+        seed: alpha_panda::strategy::slot::seed_for(&m.strategy_id),
+    };
+    Box::new(Runner::<Momentum>::init(&params, &ctx).expect("momentum accepts its manifest"))
+}
+
+// ------------------------------------------------------------------ wasm contender
+
+struct Wasm {
+    engine: StrategyEngine,
+    component: PluginComponent,
+    manifest: Manifest,
+}
+
+impl Wasm {
+    fn load(manifest: &Manifest) -> Self {
+        let engine = StrategyEngine::new(EngineLimits::default(), None).expect("engine");
+        let component = engine
+            .load_bytes(&common::wasm_bytes())
+            .unwrap_or_else(|e| panic!("momentum.wasm: {e}"));
+        Self {
+            engine,
+            component,
+            manifest: manifest.clone(),
+        }
+    }
+
+    fn slot(&self) -> StrategySlot {
+        StrategySlot::start(
+            &self.engine,
+            self.component.clone(),
+            self.manifest.clone(),
+            SlotConfig::default(),
+        )
+        .unwrap_or_else(|e| panic!("slot: {e}"))
+    }
+
+    /// A bare instance with `init` done (no slot: no journal, snapshots or output check).
+    fn instance(&self) -> Instance {
+        let m = &self.manifest;
+        let mut instruments = m.instruments.clone();
+        instruments.sort_unstable();
+        let seed = alpha_panda::strategy::slot::seed_for(&m.strategy_id);
+        let mut inst = Instance::new(&self.engine, &self.component, &m.strategy_id, seed)
+            .unwrap_or_else(|e| panic!("instance: {e}"));
+        let params = m
+            .params
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    ParamValue::Integer(i) => types::ParamValue::Integer(*i),
+                    ParamValue::Float(f) => types::ParamValue::Float(*f),
+                    ParamValue::Boolean(b) => types::ParamValue::Boolean(*b),
+                    ParamValue::Text(s) => types::ParamValue::Text(s.clone()),
+                };
+                (k.clone(), v)
+            })
+            .collect();
+        let config = InitConfig {
+            strategy_id: m.strategy_id.clone(),
+            instruments,
+            params,
+            seed,
+        };
+        inst.init(&config)
+            .expect("init does not trap")
+            .expect("init accepted");
+        inst
+    }
+}
+
+/// Cycles through the tick stream.
+struct Cursor<'a> {
+    ticks: &'a [MarketTick],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(ticks: &'a [MarketTick]) -> Self {
+        Self { ticks, at: 0 }
+    }
+
+    fn next(&mut self) -> &'a MarketTick {
+        let t = &self.ticks[self.at];
+        self.at += 1;
+        if self.at == self.ticks.len() {
+            self.at = 0;
+        }
+        t
+    }
+}
+
+/// Both contenders must do the same work: same signals (count, tick, side) over the
+/// whole stream. Returns the fraction of ticks that produced a signal.
+fn check_same_work(m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) -> f64 {
+    let mut native = native_runner(m);
+    let mut out = Output::new();
+    for (i, t) in ticks.iter().enumerate() {
+        let data = tick_data(t);
+        native.on_tick(i as u32, &data.as_tick(), &mut out);
+    }
+    assert!(out.errors.is_empty(), "native errors: {:?}", out.errors);
+    let native_signals: Vec<(u32, bool)> = out
+        .signals
+        .iter()
+        .map(|e| {
+            (
+                e.tick_index,
+                matches!(e.signal.side, alpha_panda_sdk::Side::Buy),
+            )
+        })
+        .collect();
+
+    let mut slot = wasm.slot();
+    let mut builder = BatchBuilder::new();
+    let mut wasm_signals = Vec::new();
+    for (c, chunk) in ticks.chunks(64).enumerate() {
+        builder.clear();
+        for t in chunk {
+            builder.push(t).expect("converts");
+        }
+        let out = slot.run(builder.take());
+        assert!(out.faults.is_empty(), "wasm faults: {:?}", out.faults);
+        wasm_signals.extend(out.signals.iter().map(|s| {
+            (
+                (c * 64) as u32 + s.tick_index,
+                s.side == alpha_panda::wasm::output::SignalSide::Buy,
+            )
+        }));
+    }
+    assert_eq!(
+        native_signals, wasm_signals,
+        "native and wasm disagree on the signals"
+    );
+    native_signals.len() as f64 / ticks.len() as f64
+}
+
+// ------------------------------------------------------------------------- benches
+
+fn dispatch(c: &mut Criterion, m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) {
+    let mut g = c.benchmark_group(GROUP);
+
+    g.throughput(Throughput::Elements(1));
+    // a) native: decoded MarketTick → SDK TickData → Tick view → dyn call.
+    {
+        let mut sink = native_runner(m);
+        let mut out = Output::new();
+        let mut cur = Cursor::new(ticks);
+        g.bench_function("native", |b| {
+            b.iter(|| {
+                let data = tick_data(cur.next());
+                sink.on_tick(0, &data.as_tick(), &mut out);
+                black_box(&out.signals);
+                out.signals.clear();
+                out.errors.clear();
+            })
+        });
+    }
+    // a') native floor: the SDK ticks built beforehand, only the dyn call.
+    {
+        let data: Vec<TickData> = ticks.iter().map(tick_data).collect();
+        let mut sink = native_runner(m);
+        let mut out = Output::new();
+        let mut at = 0;
+        g.bench_function("native_prebuilt", |b| {
+            b.iter(|| {
+                sink.on_tick(0, &data[at].as_tick(), &mut out);
+                at = (at + 1) % data.len();
+                black_box(&out.signals);
+                out.signals.clear();
+                out.errors.clear();
+            })
+        });
+    }
+    // b) wasm: BatchBuilder (MarketTick → WIT batch) + StrategySlot::run.
+    for n in BATCH_SIZES {
+        let mut slot = wasm.slot();
+        let mut builder = BatchBuilder::new();
+        let mut cur = Cursor::new(ticks);
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_with_input(BenchmarkId::new("wasm", n), &n, |b, &n| {
+            b.iter(|| {
+                builder.clear();
+                for _ in 0..n {
+                    builder.push(cur.next()).expect("converts");
+                }
+                let out = slot.run(builder.take());
+                debug_assert!(out.faults.is_empty());
+                black_box(out)
+            })
+        });
+        assert_eq!(slot.stats().faults, 0, "wasm faulted during the bench");
+    }
+    g.finish();
+}
+
+/// Where the wasm path's time goes, per batch size: the conversion alone, the bare
+/// component call (lowering + guest + lifting) on batches built beforehand, and the
+/// fixed cost of a call with an empty batch.
+fn breakdown(c: &mut Criterion, wasm: &Wasm, ticks: &[MarketTick]) {
+    let mut g = c.benchmark_group(BREAKDOWN);
+    for n in BATCH_SIZES {
+        g.throughput(Throughput::Elements(n as u64));
+        // Conversion into a reused batch (no allocation once warm).
+        let mut builder = BatchBuilder::new();
+        let mut cur = Cursor::new(ticks);
+        g.bench_with_input(BenchmarkId::new("convert", n), &n, |b, &n| {
+            b.iter(|| {
+                builder.clear();
+                for _ in 0..n {
+                    builder.push(cur.next()).expect("converts");
+                }
+                black_box(builder.batch());
+            })
+        });
+        // Conversion as the host does it: `take()` hands the buffers away, so every
+        // batch allocates its vectors anew.
+        let mut cur = Cursor::new(ticks);
+        g.bench_with_input(BenchmarkId::new("convert_take", n), &n, |b, &n| {
+            b.iter(|| {
+                builder.clear();
+                for _ in 0..n {
+                    builder.push(cur.next()).expect("converts");
+                }
+                black_box(builder.take())
+            })
+        });
+        // The component call alone, batches built beforehand.
+        let batches: Vec<TickBatch> = ticks
+            .chunks(n)
+            .filter(|ch| ch.len() == n)
+            .map(|ch| {
+                let mut b = BatchBuilder::new();
+                for t in ch {
+                    b.push(t).expect("converts");
+                }
+                b.take()
+            })
+            .collect();
+        let mut inst = wasm.instance();
+        let mut at = 0;
+        g.bench_with_input(BenchmarkId::new("call", n), &n, |b, _| {
+            b.iter(|| {
+                let out = inst.on_ticks(&batches[at]).expect("no fault");
+                at = (at + 1) % batches.len();
+                black_box(out)
+            })
+        });
+    }
+    g.throughput(Throughput::Elements(1));
+    let mut inst = wasm.instance();
+    let empty = TickBatch::default();
+    g.bench_function("call_empty", |b| {
+        b.iter(|| black_box(inst.on_ticks(&empty).expect("no fault")))
+    });
+    g.finish();
+}
+
+// ------------------------------------------------------------------------- summary
+
+fn criterion_dir() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        return PathBuf::from(target).join("criterion");
+    }
+    common::root().join("target/criterion")
+}
+
+/// Criterion's median (ns per iteration) of `group/id`, if it was measured in this run.
+fn median_ns(dir: &Path, group: &str, id: &str, since: SystemTime) -> Option<f64> {
+    let path = dir.join(group).join(id).join("new/estimates.json");
+    let fresh = std::fs::metadata(&path).ok()?.modified().ok()? >= since;
+    if !fresh {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).ok()?).ok()?;
+    v["median"]["point_estimate"].as_f64()
+}
+
+fn summary(dir: &Path, since: SystemTime, signal_rate: f64) {
+    let get = |group: &str, id: &str, per: usize| {
+        median_ns(dir, group, id, since).map(|ns| ns / per as f64)
+    };
+    let Some(native) = get(GROUP, "native", 1) else {
+        return; // not measured (a filter, `--test`, `--list`)
+    };
+    println!();
+    println!(
+        "## dispatch: per tick, criterion medians of this run (FULL ticks, 6 instruments, {:.1} % of ticks signal)",
+        signal_rate * 100.0
+    );
+    println!();
+    println!("| contender | ns/tick | ticks/s | × native |");
+    println!("|---|---:|---:|---:|");
+    let row = |name: &str, ns: f64| {
+        println!(
+            "| {name} | {ns:.1} | {:.2} M | {:.2} |",
+            1e3 / ns,
+            ns / native
+        );
+    };
+    row("native (MarketTick → TickData → dyn call)", native);
+    if let Some(ns) = get(GROUP, "native_prebuilt", 1) {
+        row("native, SDK ticks prebuilt (dyn call only)", ns);
+    }
+    for n in BATCH_SIZES {
+        if let Some(ns) = get(GROUP, &format!("wasm/{n}"), n) {
+            row(
+                &format!("wasm, batch {n} (BatchBuilder + StrategySlot::run)"),
+                ns,
+            );
+        }
+    }
+    println!();
+    println!("| batch | convert (reused buffers) | convert + take | call (lower + guest + lift) | slot::run total | rest (check, journal, snapshot) |");
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for n in BATCH_SIZES {
+        let conv = get(BREAKDOWN, &format!("convert/{n}"), n);
+        let take = get(BREAKDOWN, &format!("convert_take/{n}"), n);
+        let call = get(BREAKDOWN, &format!("call/{n}"), n);
+        let total = get(GROUP, &format!("wasm/{n}"), n);
+        let rest = match (total, take, call) {
+            (Some(t), Some(c), Some(k)) => Some(t - c - k),
+            _ => None,
+        };
+        let f = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.1} ns"));
+        println!(
+            "| {n} | {} | {} | {} | {} | {} |",
+            f(conv),
+            f(take),
+            f(call),
+            f(total),
+            f(rest)
+        );
+    }
+    if let Some(ns) = get(BREAKDOWN, "call_empty", 1) {
+        println!();
+        println!("fixed cost of one call with an empty batch: {ns:.1} ns");
+    }
+}
+
+fn main() {
+    let since = SystemTime::now() - Duration::from_secs(1);
+    let dir = criterion_dir();
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(4))
+        .output_directory(&dir)
+        .configure_from_args();
+
+    let m = common::manifest();
+    let ticks = common::full_ticks(&m.instruments, PER_INSTRUMENT);
+    let wasm = Wasm::load(&m);
+    let signal_rate = check_same_work(&m, &wasm, &ticks);
+
+    dispatch(&mut c, &m, &wasm, &ticks);
+    breakdown(&mut c, &wasm, &ticks);
+    c.final_summary();
+    summary(&dir, since, signal_rate);
+}
