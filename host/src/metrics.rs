@@ -135,8 +135,10 @@ pub fn render(stats: &PipelineStats) -> String {
         }
         let _ = registry.register(Box::new(per));
     }
+    let mut families = registry.gather();
+    families.extend(stats.histograms.registry.gather());
     let mut buf = Vec::new();
-    let _ = TextEncoder::new().encode(&registry.gather(), &mut buf);
+    let _ = TextEncoder::new().encode(&families, &mut buf);
     String::from_utf8(buf).unwrap_or_default()
 }
 
@@ -154,14 +156,24 @@ pub async fn serve(listener: TcpListener, stats: Arc<PipelineStats>) {
         };
         let stats = stats.clone();
         tokio::spawn(async move {
-            let mut buf = [0u8; 1024];
-            let n =
-                match tokio::time::timeout(std::time::Duration::from_secs(5), sock.read(&mut buf))
-                    .await
-                {
-                    Ok(Ok(n)) => n,
-                    _ => return,
-                };
+            // Read the request head whole: clients may send it in several segments.
+            let mut buf = Vec::with_capacity(512);
+            let mut chunk = [0u8; 512];
+            let read_head = async {
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 8192 {
+                    match sock.read(&mut chunk).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+            };
+            if tokio::time::timeout(std::time::Duration::from_secs(5), read_head)
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let n = buf.len();
             let request = String::from_utf8_lossy(&buf[..n]);
             let mut words = request.split_whitespace();
             let method = words.next().unwrap_or("GET");

@@ -105,6 +105,17 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
     let s = samples(&text);
     assert_eq!(value(&s, "alpha_panda_plugins_loaded"), 2.0, "{text}");
     assert_eq!(value(&s, "alpha_panda_plugin_loads_total"), 2.0, "{text}");
+    assert!(
+        value(
+            &s,
+            "alpha_panda_plugin_call_seconds_count{strategy_id=\"momentum_1\"}"
+        ) > 0.0,
+        "{text}"
+    );
+    assert!(
+        value(&s, "alpha_panda_commit_seconds_count") > 0.0,
+        "{text}"
+    );
     let released = http(port, "POST", "/plugins/momentum_1/release").map(|r| r.0);
     assert_eq!(released, Some(202), "operators can lift a quarantine");
     assert_eq!(http(port, "GET", "/nowhere").map(|r| r.0), Some(404));

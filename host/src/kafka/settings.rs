@@ -28,6 +28,7 @@ const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
     ("enable.auto.commit", "false"),
     ("enable.auto.offset.store", "false"),
     ("auto.offset.reset", "earliest"),
+    ("statistics.interval.ms", "5000"),
     ("session.timeout.ms", "30000"),
     ("heartbeat.interval.ms", "3000"),
     ("max.poll.interval.ms", "300000"),

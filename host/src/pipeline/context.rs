@@ -19,7 +19,22 @@ impl HostContext {
     }
 }
 
-impl ClientContext for HostContext {}
+impl ClientContext for HostContext {
+    /// librdkafka statistics (every `statistics.interval.ms`): consumer lag per partition.
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        for (topic, t) in &statistics.topics {
+            for (partition, p) in &t.partitions {
+                if *partition >= 0 && p.consumer_lag >= 0 {
+                    self.stats
+                        .histograms
+                        .consumer_lag
+                        .with_label_values(&[topic.as_str(), &partition.to_string()])
+                        .set(p.consumer_lag);
+                }
+            }
+        }
+    }
+}
 
 impl ConsumerContext for HostContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {

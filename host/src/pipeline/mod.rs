@@ -232,6 +232,13 @@ impl Host {
         let ticks: Vec<&MarketTick> = keep.iter().map(|f| &f.env.data).collect();
         let processed = self.live.process(&ticks);
         self.stats.add_faults(processed.faults.len() as u64);
+        for (id, took, _) in &processed.calls {
+            self.stats
+                .histograms
+                .plugin_call
+                .with_label_values(&[id.as_str()])
+                .observe(took.as_secs_f64());
+        }
         for (pos, e) in &processed.unconvertible {
             poison.push((keep[*pos].msg, poison_failure("abi_range", &e.to_string())));
         }
@@ -283,6 +290,7 @@ impl Host {
         let signal_count = processed.signals.len() as u64;
         let dlq_count = poison.len() as u64;
 
+        let producing = Instant::now();
         if eos {
             self.producer.begin_transaction()?;
         }
@@ -350,6 +358,10 @@ impl Host {
             self.consumer.commit(&offsets, CommitMode::Async)?;
         }
         self.stats.add_commit();
+        self.stats
+            .histograms
+            .commit
+            .observe(producing.elapsed().as_secs_f64());
         let done: Vec<&str> = keep.iter().map(|f| f.env.id.as_str()).collect();
         self.dedup.mark(&done).await;
         Ok(())

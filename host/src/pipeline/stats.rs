@@ -11,8 +11,63 @@ use crate::strategy::StrategySet;
 /// How many recent signals the display keeps.
 const RECENT: usize = 8;
 
+/// Distributions and per-partition values, kept in their own registry.
+#[derive(Debug)]
+pub struct Histograms {
+    pub registry: prometheus::Registry,
+    /// Seconds of one plugin call (a batch), per strategy.
+    pub plugin_call: prometheus::HistogramVec,
+    /// Seconds from handing a batch's outputs to the producer to the offset commit.
+    pub commit: prometheus::Histogram,
+    /// Messages behind the high watermark, per partition (librdkafka statistics).
+    pub consumer_lag: prometheus::IntGaugeVec,
+}
+
+impl Default for Histograms {
+    fn default() -> Self {
+        use prometheus::{exponential_buckets, HistogramOpts, Opts};
+        let buckets = exponential_buckets(0.000_01, 4.0, 10).unwrap_or_default();
+        let plugin_call = prometheus::HistogramVec::new(
+            HistogramOpts::new(
+                "alpha_panda_plugin_call_seconds",
+                "Duration of one plugin call (a batch of ticks)",
+            )
+            .buckets(buckets.clone()),
+            &["strategy_id"],
+        )
+        .expect("constant metric definition");
+        let commit = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "alpha_panda_commit_seconds",
+                "From producing a batch's outputs to committing its offsets",
+            )
+            .buckets(buckets),
+        )
+        .expect("constant metric definition");
+        let consumer_lag = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "alpha_panda_consumer_lag",
+                "Messages behind the high watermark",
+            ),
+            &["topic", "partition"],
+        )
+        .expect("constant metric definition");
+        let registry = prometheus::Registry::new();
+        let _ = registry.register(Box::new(plugin_call.clone()));
+        let _ = registry.register(Box::new(commit.clone()));
+        let _ = registry.register(Box::new(consumer_lag.clone()));
+        Self {
+            registry,
+            plugin_call,
+            commit,
+            consumer_lag,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct PipelineStats {
+    pub histograms: Histograms,
     pub ticks_consumed: AtomicU64,
     pub duplicates: AtomicU64,
     pub signals: AtomicU64,

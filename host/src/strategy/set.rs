@@ -40,6 +40,8 @@ pub struct Processed {
     pub faults: Vec<SetFault>,
     /// Ticks no plugin could be given (a value the ABI cannot carry): poison.
     pub unconvertible: Vec<(usize, ConvertError)>,
+    /// How long each strategy's call took, with the number of ticks it was given.
+    pub calls: Vec<(String, std::time::Duration, usize)>,
 }
 
 /// The loaded strategies.
@@ -147,7 +149,11 @@ impl StrategySet {
             if self.builder.is_empty() {
                 continue;
             }
+            let given = self.builder.len();
+            let started = std::time::Instant::now();
             let result = slot.run(self.builder.take());
+            out.calls
+                .push((slot.strategy_id().to_owned(), started.elapsed(), given));
             let mut counters: Vec<(usize, u32)> = Vec::new();
             for signal in result.signals {
                 let pos = self.positions[signal.tick_index as usize];
