@@ -59,12 +59,67 @@ fn default_service() -> String {
     "strategy_runner".to_owned()
 }
 
+/// A secret (a password): never printed, not even by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    /// The secret itself, for the one place that hands it to a client.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+/// How clients authenticate and encrypt. The password comes from the environment
+/// (`ALPHA_PANDA__KAFKA__SECURITY__SASL_PASSWORD`), never from a committed file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaSecurity {
+    /// `plaintext`, `ssl`, `sasl_plaintext` or `sasl_ssl`.
+    pub protocol: String,
+    /// `SCRAM-SHA-256`, `SCRAM-SHA-512` or `PLAIN` (SASL protocols only).
+    pub sasl_mechanism: String,
+    pub sasl_username: String,
+    pub sasl_password: Secret,
+    /// CA certificate file for TLS (empty: the system's).
+    pub ssl_ca_location: String,
+}
+
+impl Default for KafkaSecurity {
+    fn default() -> Self {
+        Self {
+            protocol: "plaintext".to_owned(),
+            sasl_mechanism: String::new(),
+            sasl_username: String::new(),
+            sasl_password: Secret::default(),
+            ssl_ca_location: String::new(),
+        }
+    }
+}
+
 /// Kafka connection and librdkafka pass-through properties.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaConfig {
     /// `embedded` starts an in-process broker; otherwise a `host:port` list.
     pub bootstrap_servers: String,
+    /// SASL (SCRAM) and TLS for every client.
+    pub security: KafkaSecurity,
     /// librdkafka producer properties, applied over the host's defaults.
     pub producer: BTreeMap<String, String>,
     /// librdkafka consumer properties, applied over the host's defaults.
@@ -75,6 +130,7 @@ impl Default for KafkaConfig {
     fn default() -> Self {
         Self {
             bootstrap_servers: "embedded".to_owned(),
+            security: KafkaSecurity::default(),
             producer: BTreeMap::new(),
             consumer: BTreeMap::new(),
         }
@@ -379,6 +435,34 @@ impl Config {
                 "must be empty or start with redis:// or rediss://",
             );
         }
+        let sec = &self.kafka.security;
+        let sasl = match sec.protocol.as_str() {
+            "plaintext" | "ssl" => false,
+            "sasl_plaintext" | "sasl_ssl" => true,
+            _ => {
+                return bad(
+                    "kafka.security.protocol",
+                    "must be plaintext, ssl, sasl_plaintext or sasl_ssl",
+                )
+            }
+        };
+        if sasl {
+            if !matches!(
+                sec.sasl_mechanism.as_str(),
+                "SCRAM-SHA-256" | "SCRAM-SHA-512" | "PLAIN"
+            ) {
+                return bad(
+                    "kafka.security.sasl_mechanism",
+                    "must be SCRAM-SHA-256, SCRAM-SHA-512 or PLAIN with a SASL protocol",
+                );
+            }
+            if sec.sasl_username.is_empty() || sec.sasl_password.is_empty() {
+                return bad(
+                    "kafka.security.sasl_password",
+                    "a SASL protocol needs sasl_username and sasl_password (set ALPHA_PANDA__KAFKA__SECURITY__SASL_PASSWORD)",
+                );
+            }
+        }
         if self.plugins.call_timeout_ms == 0 {
             return bad("plugins.call_timeout_ms", "must be at least 1");
         }
@@ -577,6 +661,31 @@ mod tests {
             let err = Config::from_toml_with_env(text, "t", env(&[])).unwrap_err();
             assert!(err.to_string().contains(key), "{err}");
         }
+    }
+
+    #[test]
+    fn sasl_settings_are_checked_and_the_password_never_printed() {
+        let text = "broker = \"paper\"\n[kafka.security]\nprotocol = \"sasl_ssl\"\nsasl_mechanism = \"SCRAM-SHA-512\"\nsasl_username = \"svc\"\n";
+        let err = Config::from_toml_with_env(text, "t", env(&[])).unwrap_err();
+        assert!(err.to_string().contains("sasl_password"), "{err}");
+        let c = Config::from_toml_with_env(
+            text,
+            "t",
+            env(&[(
+                "ALPHA_PANDA__KAFKA__SECURITY__SASL_PASSWORD",
+                "s3cr3t-value",
+            )]),
+        )
+        .unwrap();
+        assert_eq!(c.kafka.security.sasl_password.expose(), "s3cr3t-value");
+        assert!(!format!("{c:?}").contains("s3cr3t-value"));
+        let err = Config::from_toml_with_env(
+            "broker = \"paper\"\n[kafka.security]\nprotocol = \"kerberos\"\n",
+            "t",
+            env(&[]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("kafka.security.protocol"), "{err}");
     }
 
     #[test]

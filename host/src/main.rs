@@ -365,7 +365,7 @@ async fn topics(config: &Config, check: bool) -> Result<(), Failure> {
     }
     let registry = TopicRegistry::new(&config.topics);
     let specs = registry.all_topics();
-    let admin = Admin::connect(&config.kafka.bootstrap_servers).map_err(runtime)?;
+    let admin = Admin::connect_with(config).map_err(runtime)?;
     if check {
         let drift = admin.check(&specs).await.map_err(runtime)?;
         if drift.is_empty() {

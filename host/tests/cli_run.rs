@@ -235,3 +235,93 @@ fn scaffolded_plugin_builds_checks_and_replays() {
         .iter()
         .all(|s| s["data"]["strategy_id"] == "breakout_1"));
 }
+
+#[test]
+fn secrets_never_reach_logs_errors_or_metrics() {
+    const SECRET: &str = "pa55-Secret-4f1c9e";
+    let bootstrap = alpha_panda_tests::broker::shared_bootstrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = tmp.path().join("sasl.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "broker = \"paper\"\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\n[kafka.security]\nprotocol = \"sasl_plaintext\"\nsasl_mechanism = \"SCRAM-SHA-512\"\nsasl_username = \"svc\"\n[kafka.consumer]\n\"statistics.interval.ms\" = \"500\"\n"
+        ),
+    )
+    .unwrap();
+    let redis_url = format!(
+        "redis://:{SECRET}@127.0.0.1:{}/0",
+        alpha_panda_tests::free_port()
+    );
+    // A command that fails: the error must not carry the secret.
+    let out = Command::new(BIN)
+        .args(["topics", "check", "--config"])
+        .arg(&config)
+        .env("ALPHA_PANDA__KAFKA__SECURITY__SASL_PASSWORD", SECRET)
+        .env("RUST_LOG", "debug")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success(),
+        "a SASL client against a plaintext broker fails: {text}"
+    );
+    assert!(!text.contains(SECRET), "{text}");
+
+    // A running host with debug logs and metrics.
+    let port = alpha_panda_tests::free_port();
+    let mut child = Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(&config)
+        .current_dir(root())
+        .env("ALPHA_PANDA__KAFKA__SECURITY__SASL_PASSWORD", SECRET)
+        .env("ALPHA_PANDA__REDIS__URL", &redis_url)
+        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut metrics = None;
+    while started.elapsed() < Duration::from_secs(20) && metrics.is_none() {
+        std::thread::sleep(Duration::from_millis(500));
+        metrics = http_get(port, "/metrics").map(|r| r.1);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let health = http_get(port, "/health").map(|r| r.1).unwrap_or_default();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let mut logs = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    let metrics = metrics.expect("/metrics answered");
+    assert!(!logs.is_empty());
+    for (what, text) in [("logs", &logs), ("metrics", &metrics), ("health", &health)] {
+        assert!(
+            !text.contains(SECRET),
+            "the secret leaked into {what}:\n{text}"
+        );
+    }
+}

@@ -67,9 +67,16 @@ pub struct Admin {
 
 impl Admin {
     pub fn connect(bootstrap: &str) -> Result<Self, KafkaError> {
-        let client = settings::admin(bootstrap)
-            .create()
-            .map_err(KafkaError::Client)?;
+        Self::from_settings(settings::admin(bootstrap))
+    }
+
+    /// Connects with the configuration's bootstrap servers and security.
+    pub fn connect_with(config: &crate::config::Config) -> Result<Self, KafkaError> {
+        Self::from_settings(settings::admin_for(config, &config.kafka.bootstrap_servers))
+    }
+
+    fn from_settings(settings: rdkafka::ClientConfig) -> Result<Self, KafkaError> {
+        let client = settings.create().map_err(KafkaError::Client)?;
         Ok(Self { client })
     }
 

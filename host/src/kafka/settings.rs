@@ -41,10 +41,29 @@ fn base(bootstrap: &str) -> ClientConfig {
     c
 }
 
+/// SASL and TLS settings, the same for every client of a process.
+fn secure(c: &mut ClientConfig, s: &crate::config::KafkaSecurity) {
+    if s.protocol == "plaintext" {
+        return;
+    }
+    c.set("security.protocol", s.protocol.as_str());
+    if s.protocol.starts_with("sasl") {
+        c.set("sasl.mechanism", s.sasl_mechanism.as_str());
+        c.set("sasl.username", s.sasl_username.as_str());
+        c.set("sasl.password", s.sasl_password.expose());
+    }
+    if !s.ssl_ca_location.is_empty() {
+        c.set("ssl.ca.location", s.ssl_ca_location.as_str());
+    }
+    // librdkafka logs its configuration only at debug level; keep it off.
+    c.set_log_level(rdkafka::config::RDKafkaLogLevel::Warning);
+}
+
 /// A producer's settings. `bootstrap` is the resolved address list (the embedded
 /// broker's, or the configured one).
 pub fn producer(config: &Config, bootstrap: &str) -> ClientConfig {
     let mut c = base(bootstrap);
+    secure(&mut c, &config.kafka.security);
     for (k, v) in PRODUCER_DEFAULTS {
         c.set(*k, *v);
     }
@@ -64,6 +83,7 @@ pub fn producer(config: &Config, bootstrap: &str) -> ClientConfig {
 /// A consumer's settings in `group`.
 pub fn consumer(config: &Config, bootstrap: &str, group: &str) -> ClientConfig {
     let mut c = base(bootstrap);
+    secure(&mut c, &config.kafka.security);
     for (k, v) in CONSUMER_DEFAULTS {
         c.set(*k, *v);
     }
@@ -77,9 +97,16 @@ pub fn consumer(config: &Config, bootstrap: &str, group: &str) -> ClientConfig {
     c
 }
 
-/// An admin client's settings.
+/// An admin client's settings (no authentication).
 pub fn admin(bootstrap: &str) -> ClientConfig {
     base(bootstrap)
+}
+
+/// An admin client's settings with the configuration's security.
+pub fn admin_for(config: &Config, bootstrap: &str) -> ClientConfig {
+    let mut c = base(bootstrap);
+    secure(&mut c, &config.kafka.security);
+    c
 }
 
 /// `alpha-panda.{service}.{broker}.{instance}`: stable across restarts of the same
