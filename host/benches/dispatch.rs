@@ -32,6 +32,11 @@ const BATCH_SIZES: [usize; 3] = [1, 64, 512];
 const GROUP: &str = "dispatch";
 const BREAKDOWN: &str = "dispatch_breakdown";
 
+thread_local! {
+    /// Benchmarks whose run saw a fault (their figure is not the normal path).
+    static INVALID: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 // ---------------------------------------------------------------- native contender
 
 /// What a natively linked host would hold per strategy: a trait object it calls
@@ -328,6 +333,7 @@ fn dispatch(c: &mut Criterion, m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) 
         let mut slot = wasm.slot();
         let mut builder = BatchBuilder::new();
         let mut cur = Cursor::new(ticks);
+        let mut faults: Vec<String> = Vec::new();
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("wasm", n), &n, |b, &n| {
             b.iter(|| {
@@ -336,11 +342,24 @@ fn dispatch(c: &mut Criterion, m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) 
                     builder.push(cur.next()).expect("converts");
                 }
                 let out = slot.run(builder.take());
-                debug_assert!(out.faults.is_empty());
+                if !out.faults.is_empty() {
+                    faults.extend(out.faults.iter().map(|(_, f)| f.to_string()));
+                }
                 black_box(out)
             })
         });
-        assert_eq!(slot.stats().faults, 0, "wasm faulted during the bench");
+        if !faults.is_empty() {
+            // A fault triggers recovery (and 5 quarantine the slot): the figure is not
+            // the normal path. Epoch deadlines are wall-clock: a loaded machine that
+            // deschedules the bench thread mid-call for > call_timeout causes this.
+            eprintln!(
+                "WARNING: dispatch/wasm/{n}: {} fault(s), quarantined: {}; this figure is INVALID: {:?}",
+                faults.len(),
+                slot.is_quarantined(),
+                &faults[..faults.len().min(5)]
+            );
+            INVALID.with(|v| v.borrow_mut().push(format!("wasm/{n}")));
+        }
     }
     g.finish();
 }
@@ -390,21 +409,43 @@ fn breakdown(c: &mut Criterion, wasm: &Wasm, ticks: &[MarketTick]) {
             .collect();
         let mut inst = wasm.instance();
         let mut at = 0;
+        let mut faults = 0;
         g.bench_with_input(BenchmarkId::new("call", n), &n, |b, _| {
             b.iter(|| {
-                let out = inst.on_ticks(&batches[at]).expect("no fault");
+                let out = inst.on_ticks(&batches[at]);
                 at = (at + 1) % batches.len();
+                if out.is_err() {
+                    faults += 1;
+                    inst = wasm.instance();
+                }
                 black_box(out)
             })
         });
+        note_faults(&format!("call/{n}"), faults);
     }
     g.throughput(Throughput::Elements(1));
     let mut inst = wasm.instance();
     let empty = TickBatch::default();
+    let mut faults = 0;
     g.bench_function("call_empty", |b| {
-        b.iter(|| black_box(inst.on_ticks(&empty).expect("no fault")))
+        b.iter(|| {
+            let out = inst.on_ticks(&empty);
+            if out.is_err() {
+                faults += 1;
+                inst = wasm.instance();
+            }
+            black_box(out)
+        })
     });
+    note_faults("call_empty", faults);
     g.finish();
+}
+
+fn note_faults(id: &str, faults: usize) {
+    if faults > 0 {
+        eprintln!("WARNING: {BREAKDOWN}/{id}: {faults} fault(s) (timeouts on a loaded machine?); this figure is INVALID");
+        INVALID.with(|v| v.borrow_mut().push(id.to_owned()));
+    }
 }
 
 // ------------------------------------------------------------------------- summary
@@ -458,8 +499,10 @@ fn summary(dir: &Path, since: SystemTime, signal_rate: f64) {
     }
     for n in BATCH_SIZES {
         if let Some(ns) = get(GROUP, &format!("wasm/{n}"), n) {
+            let invalid = INVALID.with(|v| v.borrow().contains(&format!("wasm/{n}")));
+            let note = if invalid { " **INVALID: faulted**" } else { "" };
             row(
-                &format!("wasm, batch {n} (BatchBuilder + StrategySlot::run)"),
+                &format!("wasm, batch {n} (BatchBuilder + StrategySlot::run){note}"),
                 ns,
             );
         }
@@ -477,12 +520,21 @@ fn summary(dir: &Path, since: SystemTime, signal_rate: f64) {
             _ => None,
         };
         let f = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.1} ns"));
+        let bad = |id: String| {
+            if INVALID.with(|v| v.borrow().contains(&id)) {
+                " (INVALID)"
+            } else {
+                ""
+            }
+        };
         println!(
-            "| {n} | {} | {} | {} | {} | {} |",
+            "| {n} | {} | {} | {}{} | {}{} | {} |",
             f(conv),
             f(take),
             f(call),
+            bad(format!("call/{n}")),
             f(total),
+            bad(format!("wasm/{n}")),
             f(rest)
         );
     }

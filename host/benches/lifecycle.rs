@@ -160,48 +160,75 @@ fn main() {
     println!();
     println!("compiled artifact: {artifact_kib} KiB");
 
-    // Memory: RSS delta of INSTANCES live slots, each with a full window for each of
-    // its 6 instruments (the journal emptied by a snapshot, as in steady state).
+    // Memory: RSS delta of INSTANCES live slots: started; then with a full window for
+    // each of its 6 instruments, fed one tick per call; then after one call with a
+    // batch of 512 full ticks (the guest keeps the heap it grew for it). Each step
+    // ends with a snapshot, which empties the journal as in steady state.
     let ticks = common::full_ticks(&manifest.instruments, FEED_PER_INSTRUMENT);
-    let feed = |slot: &mut StrategySlot| {
+    let big = common::full_ticks(&manifest.instruments, 512_usize.div_ceil(6));
+    let run = |slot: &mut StrategySlot, ticks: &[alpha_panda::contract::MarketTick]| {
         let mut b = BatchBuilder::new();
-        for t in &ticks {
+        for t in ticks {
             b.push(t).expect("converts");
         }
         let out = slot.run(b.take());
         assert!(out.faults.is_empty());
+    };
+    let feed_one_by_one = |slot: &mut StrategySlot| {
+        for t in &ticks {
+            run(slot, std::slice::from_ref(t));
+        }
+        slot.take_snapshot();
+    };
+    let feed_big = |slot: &mut StrategySlot| {
+        run(slot, &big[..512]);
         slot.take_snapshot();
     };
     // Warm the allocator and the engine's lazy state with one slot first.
     {
         let mut warm = start();
-        feed(&mut warm);
+        feed_one_by_one(&mut warm);
+        feed_big(&mut warm);
     }
     let count = if quick { 2 } else { INSTANCES };
     let (size0, rss0) = statm_kib();
     let mut slots: Vec<StrategySlot> = (0..count).map(|_| start()).collect();
     let (size1, rss1) = statm_kib();
-    for s in &mut slots {
-        feed(s);
-    }
+    slots.iter_mut().for_each(feed_one_by_one);
     let (size2, rss2) = statm_kib();
     let snapshot_bytes = slots[0].snapshot_now().map_or(0, |s| s.len());
+    slots.iter_mut().for_each(feed_big);
+    let (size3, rss3) = statm_kib();
     println!();
-    println!("| {count} live instances | RSS delta | per instance | address space (VmSize) per instance |");
+    println!(
+        "| {count} live instances | RSS delta | per instance | address space (VmSize) per instance |"
+    );
     println!("|---|---:|---:|---:|");
     let per = |kib: i64| kib as f64 / count as f64;
-    println!(
-        "| started (instantiate + init + snapshot) | {} KiB | {:.1} KiB | {:.0} KiB |",
-        rss1 - rss0,
-        per(rss1 - rss0),
-        per(size1 - size0)
+    let row = |what: String, size: i64, rss: i64| {
+        println!(
+            "| {what} | {} KiB | {:.1} KiB | {:.0} KiB |",
+            rss - rss0,
+            per(rss - rss0),
+            per(size - size0)
+        );
+    };
+    row(
+        "started (instantiate + init + first snapshot)".into(),
+        size1,
+        rss1,
     );
-    println!(
-        "| + state for 6 instruments ({} ticks each, snapshot {snapshot_bytes} B) | {} KiB | {:.1} KiB | {:.0} KiB |",
-        FEED_PER_INSTRUMENT,
-        rss2 - rss0,
-        per(rss2 - rss0),
-        per(size2 - size0)
+    row(
+        format!(
+            "+ state for 6 instruments: {FEED_PER_INSTRUMENT} ticks each, one per call (snapshot {snapshot_bytes} B)"
+        ),
+        size2,
+        rss2,
+    );
+    row(
+        "+ one call with a batch of 512 full ticks".into(),
+        size3,
+        rss3,
     );
     drop(slots);
 }

@@ -224,7 +224,7 @@ mod tests {
         scaffold("my_strat", &dir).unwrap();
         assert!(dir.join("Cargo.toml").is_file());
         let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
-        assert!(lib.contains("export_strategy!(Strategy)"));
+        assert!(lib.contains("export_strategy!(MyStrat)"), "{lib}");
         let m = std::fs::read_to_string(tmp.path().join("plugins/my_strat.toml")).unwrap();
         crate::manifest::Manifest::parse(&m).unwrap();
     }
