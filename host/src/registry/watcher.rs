@@ -168,6 +168,31 @@ fn plugin_name(path: &Path) -> Option<String> {
     Some(stem.to_owned())
 }
 
+/// What a change to plugin `name` means now: a removal, a (re)load or a refusal;
+/// `None` when nothing changed since the last load.
+fn check_plugin(
+    dir: &Path,
+    engine: &StrategyEngine,
+    name: &str,
+    known: &mut Fingerprints,
+) -> Option<PluginUpdate> {
+    let files = PluginFiles {
+        name: name.to_owned(),
+        wasm: dir.join(format!("{name}.wasm")),
+        manifest: dir.join(format!("{name}.toml")),
+    };
+    if !files.wasm.exists() {
+        return known.remove(name).map(|_| PluginUpdate::Remove {
+            name: name.to_owned(),
+        });
+    }
+    let fp = fingerprint(&files);
+    if fp.is_some() && known.get(name) == fp.as_ref() {
+        return None;
+    }
+    Some(load_one(engine, &files, known))
+}
+
 fn watch_loop(
     dir: &Path,
     engine: &StrategyEngine,
@@ -223,53 +248,23 @@ fn watch_loop(
             .filter(|n| !retry.contains_key(n))
             .collect();
         names.sort();
-        for name in names {
-            let files = PluginFiles {
-                name: name.clone(),
-                wasm: dir.join(format!("{name}.wasm")),
-                manifest: dir.join(format!("{name}.toml")),
-            };
-            if !files.wasm.exists() {
-                if known.remove(&name).is_some() && tx.send(PluginUpdate::Remove { name }).is_err()
-                {
-                    return;
-                }
-                continue;
-            }
-            let fp = fingerprint(&files);
-            if fp.is_some() && known.get(&name) == fp.as_ref() {
-                continue;
-            }
-            match load_one(engine, &files, &mut known) {
-                PluginUpdate::Refused { name, reason } => {
+        // First attempts: a failure may be a file still being written, so it is
+        // retried once the writes settle. Due retries: a failure now is reported.
+        let attempts = names
+            .into_iter()
+            .map(|n| (n, true))
+            .chain(due_retry.into_iter().map(|n| (n, false)));
+        for (name, first) in attempts {
+            let update = match check_plugin(dir, engine, &name, &mut known) {
+                None => continue,
+                Some(PluginUpdate::Refused { name, reason }) if first => {
                     tracing::debug!(plugin = %name, %reason, "plugin did not load; retrying once its files settle");
                     retry.insert(name, Instant::now() + settle);
+                    continue;
                 }
-                update => {
-                    if tx.send(update).is_err() {
-                        return;
-                    }
-                }
-            }
-        }
-        for name in due_retry {
-            let files = PluginFiles {
-                name: name.clone(),
-                wasm: dir.join(format!("{name}.wasm")),
-                manifest: dir.join(format!("{name}.toml")),
+                Some(update) => update,
             };
-            if !files.wasm.exists() {
-                if known.remove(&name).is_some() && tx.send(PluginUpdate::Remove { name }).is_err()
-                {
-                    return;
-                }
-                continue;
-            }
-            let fp = fingerprint(&files);
-            if fp.is_some() && known.get(&name) == fp.as_ref() {
-                continue;
-            }
-            if tx.send(load_one(engine, &files, &mut known)).is_err() {
+            if tx.send(update).is_err() {
                 return;
             }
         }
