@@ -228,3 +228,33 @@ fn a_faulting_plugin_does_not_change_other_strategies() {
     assert!(mixed.get("a_panic").unwrap().is_quarantined());
     assert!(mixed.get("b_loop").unwrap().is_quarantined());
 }
+
+#[test]
+fn allow_list_and_size_limit_guard_the_supply_chain() {
+    use alpha_panda::wasm::{EngineLimits, StrategyEngine};
+    use sha2::Digest;
+    let momentum = paths::sample_wasm("momentum");
+    let sha = hex::encode(sha2::Sha256::digest(std::fs::read(&momentum).unwrap()));
+    let engine = StrategyEngine::new(EngineLimits::default(), None)
+        .unwrap()
+        .with_allow_list(vec![sha.to_uppercase()]);
+    assert_eq!(engine.load_file(&momentum).unwrap().sha256(), sha);
+    match engine.load_file(&paths::test_wasm("hostile")).unwrap_err() {
+        LoadError::NotAllowed { sha256 } => assert_ne!(sha256, sha),
+        other => panic!("{other:?}"),
+    }
+    let small = StrategyEngine::new(
+        EngineLimits {
+            max_wasm_bytes: 1024,
+            ..EngineLimits::default()
+        },
+        None,
+    )
+    .unwrap();
+    let err = small.load_file(&momentum).unwrap_err();
+    assert!(
+        matches!(err, LoadError::TooLarge { max: 1024, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("plugins.max_wasm_bytes"));
+}
