@@ -1,0 +1,371 @@
+//! Offsets and the consumer group on a real broker: a host stopped cleanly resumes
+//! at its committed offset, and two hosts of one namespace split the partitions and
+//! take over from each other without losing a tick.
+
+mod pipeline_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use alpha_panda_tests::broker::shared_bootstrap;
+use pipeline_support::*;
+use serde_json::Value;
+
+fn count_meta(v: &Value) -> u64 {
+    v["data"]["metadata"]["count"]
+        .as_str()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_restart_resumes_at_the_committed_offset() {
+    let bootstrap = shared_bootstrap();
+    let dir = temp();
+    let sid = name("resume");
+    let tok = token();
+    let plugins = dir.path().join("plugins");
+    counter_plugin(&plugins, "counter", &sid, &["paper"], &[tok], 1);
+    let mut config = config(
+        &bootstrap,
+        "paper",
+        &name("svc_resume"),
+        &plugins,
+        &dir.path().join("cache"),
+    );
+    // No Redis: a restart that re-read committed ticks would re-emit their signals.
+    config.redis.url = String::new();
+    ensure_topics(&bootstrap, &config).await;
+    let p = producer(&bootstrap);
+    let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
+    let mut ticks = Ticks::new(10);
+    let (n, m) = (25usize, 17usize);
+    let mut sent = Vec::new();
+
+    let host = RunningHost::start(config.clone());
+    for _ in 0..n {
+        let t = ticks.next(tok);
+        send_tick(&p, &t).await;
+        sent.push(t.id);
+    }
+    assert!(
+        reader.until(WAIT, |r| signals_of(r, &sid).len() >= n).await,
+        "first run: {} of {n} signals",
+        signals_of(&reader.records, &sid).len()
+    );
+    let first = host.stop();
+    assert!(first.signals >= n as u64, "{first:?}");
+
+    // Produced while no host runs.
+    for _ in 0..m {
+        let t = ticks.next(tok);
+        send_tick(&p, &t).await;
+        sent.push(t.id);
+    }
+    let host = RunningHost::start(config);
+    assert!(
+        reader
+            .until(WAIT, |r| signals_of(r, &sid).len() >= n + m)
+            .await,
+        "second run: {} of {} signals",
+        signals_of(&reader.records, &sid).len(),
+        n + m
+    );
+    // Anything re-read would come right behind the new ticks: give it time.
+    reader.pump(Duration::from_secs(1)).await;
+    let second = host.stop();
+
+    let signals = signals_of(&reader.records, &sid);
+    let ids: BTreeSet<&str> = signals
+        .iter()
+        .map(|(_, v)| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(signals.len(), n + m, "no duplicates: {second:?}");
+    assert_eq!(ids.len(), n + m, "no duplicate ids");
+    let causes = causations(&signals);
+    let want: BTreeSet<&String> = sent.iter().collect();
+    assert_eq!(
+        causes.keys().collect::<BTreeSet<_>>(),
+        want,
+        "every tick once, no gaps"
+    );
+    // One partition, in order: the first run counted 1..=n, the second saw exactly
+    // the m new ticks, in order (its counts are consecutive and end m after they start).
+    let order: Vec<u64> = sent
+        .iter()
+        .map(|id| {
+            let (_, v) = signals
+                .iter()
+                .find(|(_, v)| v["causation_id"] == id.as_str())
+                .unwrap();
+            count_meta(v)
+        })
+        .collect();
+    assert_eq!(
+        order[..n],
+        (1..=n as u64).collect::<Vec<_>>(),
+        "first run counts"
+    );
+    let base = order[n];
+    assert_eq!(
+        order[n..],
+        (base..base + m as u64).collect::<Vec<_>>(),
+        "second run counts (a re-read would show up here)"
+    );
+}
+
+/// A clean stop in the middle of a stream finishes the batch in hand and commits
+/// it: the next run re-emits nothing (no Redis, so a re-read would show).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_mid_stream_commits_what_it_emitted() {
+    let bootstrap = shared_bootstrap();
+    let dir = temp();
+    let sid = name("midstop");
+    let tokens = [token(), token(), token(), token()];
+    let plugins = dir.path().join("plugins");
+    counter_plugin(&plugins, "counter", &sid, &["paper"], &tokens, 1);
+    let mut config = config(
+        &bootstrap,
+        "paper",
+        &name("svc_midstop"),
+        &plugins,
+        &dir.path().join("cache"),
+    );
+    config.redis.url = String::new();
+    config.plugins.max_batch = 16;
+    ensure_topics(&bootstrap, &config).await;
+    let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
+    let host = RunningHost::start(config.clone());
+
+    // Once the host is consuming, a steady stream; stop it part-way through.
+    let p = producer(&bootstrap);
+    let mut ticks = Ticks::new(12);
+    let warm = ticks.next(tokens[0]);
+    send_tick(&p, &warm).await;
+    assert!(
+        reader
+            .until(WAIT, |r| !signals_of(r, &sid).is_empty())
+            .await,
+        "no signal from the first host"
+    );
+    let total = 400usize;
+    let feed = tokio::spawn(async move {
+        let mut sent = vec![warm.id];
+        for i in 1..total {
+            let env = ticks.next(tokens[i % tokens.len()]);
+            send_tick(&p, &env).await;
+            sent.push(env.id);
+            if i % 4 == 3 {
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+        }
+        sent
+    });
+    assert!(
+        reader
+            .until(WAIT, |r| signals_of(r, &sid).len() >= 100)
+            .await,
+        "no signals before the stop"
+    );
+    let first = host.stop();
+    let sent = feed.await.expect("feed");
+    let before = signals_of(&reader.records, &sid).len();
+    assert!(
+        before < total,
+        "the stop came after the whole stream ({before}): nothing tested"
+    );
+
+    let host = RunningHost::start(config);
+    let want: BTreeSet<&str> = sent.iter().map(String::as_str).collect();
+    let ok = reader
+        .until(WAIT, |r| {
+            let s = signals_of(r, &sid);
+            let have: BTreeSet<&str> = s
+                .iter()
+                .filter_map(|(_, v)| v["causation_id"].as_str())
+                .collect();
+            want.is_subset(&have)
+        })
+        .await;
+    assert!(ok, "ticks lost across the stop");
+    reader.pump(Duration::from_secs(1)).await;
+    host.stop();
+    let signals = signals_of(&reader.records, &sid);
+    let repeated: Vec<_> = causations(&signals)
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .collect();
+    assert!(
+        repeated.is_empty(),
+        "{} ticks re-emitted after a clean stop (first run: {first:?}, {before} signals before the stop)",
+        repeated.len()
+    );
+    assert_eq!(signals.len(), total);
+}
+
+/// The value of `alpha_panda_assigned_partitions` from a host's `/metrics`.
+fn assigned(port: u16) -> Option<u64> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    body.lines()
+        .find(|l| l.starts_with("alpha_panda_assigned_partitions "))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v as u64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hosts_split_the_partitions_and_take_over() {
+    let bootstrap = shared_bootstrap();
+    let dir = temp();
+    let sid = name("split");
+    let service = name("svc_split");
+    // Instruments that cover every partition of market.ticks.
+    let mut tokens: Vec<u32> = Vec::new();
+    let mut covered = BTreeSet::new();
+    while covered.len() < TICK_PARTITIONS as usize || tokens.len() < 8 {
+        let t = token();
+        covered.insert(java_partition(t.to_string().as_bytes(), TICK_PARTITIONS));
+        tokens.push(t);
+    }
+    // Same strategy in both hosts; the `version` parameter tells them apart.
+    let (pa, pb) = (dir.path().join("plugins-a"), dir.path().join("plugins-b"));
+    counter_plugin(&pa, "counter", &sid, &["paper"], &tokens, 1);
+    counter_plugin(&pb, "counter", &sid, &["paper"], &tokens, 2);
+    let (port_a, port_b) = (
+        alpha_panda_tests::free_port(),
+        alpha_panda_tests::free_port(),
+    );
+    let mut ca = config(&bootstrap, "paper", &service, &pa, &dir.path().join("ca"));
+    ca.metrics.listen = format!("127.0.0.1:{port_a}");
+    let mut cb = ca.clone();
+    cb.plugins.dir = pb;
+    cb.plugins.cache_dir = Some(dir.path().join("cb"));
+    cb.metrics.listen = format!("127.0.0.1:{port_b}");
+    ensure_topics(&bootstrap, &ca).await;
+    let a = RunningHost::start(ca);
+    let b = RunningHost::start(cb);
+
+    // Both hold partitions, and together all of them.
+    let started = Instant::now();
+    loop {
+        let (x, y) = (assigned(port_a), assigned(port_b));
+        if matches!((x, y), (Some(x), Some(y)) if x > 0 && y > 0 && x + y == TICK_PARTITIONS as u64)
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "assignments did not settle: a {x:?}, b {y:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let p = producer(&bootstrap);
+    let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
+    let mut ticks = Ticks::new(11);
+    let mut sent: Vec<String> = Vec::new();
+    let all_out = |sent: &[String], r: &[Rec]| {
+        let have: BTreeSet<String> = signals_of(r, &sid)
+            .iter()
+            .map(|(_, v)| v["causation_id"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        sent.iter().all(|t| have.contains(t))
+    };
+    for _ in 0..4 {
+        for &t in &tokens {
+            let env = ticks.next(t);
+            send_tick(&p, &env).await;
+            sent.push(env.id);
+        }
+    }
+    assert!(
+        reader.until(WAIT, |r| all_out(&sent, r)).await,
+        "ticks lost while both hosts run"
+    );
+    let versions: BTreeSet<String> = signals_of(&reader.records, &sid)
+        .iter()
+        .map(|(_, v)| {
+            v["data"]["metadata"]["version"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        ["1", "2"].into_iter().map(String::from).collect(),
+        "both hosts processed ticks"
+    );
+
+    // Stop A while ticks keep coming; B takes over all partitions.
+    let stopper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        a.stop()
+    });
+    for _ in 0..10 {
+        for &t in &tokens {
+            let env = ticks.next(t);
+            send_tick(&p, &env).await;
+            sent.push(env.id);
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    stopper.join().expect("stopping host a");
+    let started = Instant::now();
+    while assigned(port_b) != Some(TICK_PARTITIONS as u64) {
+        assert!(
+            started.elapsed() < WAIT,
+            "b did not take over: {:?}",
+            assigned(port_b)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut after = Vec::new();
+    for &t in &tokens {
+        let env = ticks.next(t);
+        send_tick(&p, &env).await;
+        sent.push(env.id.clone());
+        after.push(env.id);
+    }
+    let ok = reader.until(WAIT, |r| all_out(&sent, r)).await;
+    let signals = signals_of(&reader.records, &sid);
+    let causes = causations(&signals);
+    let missing: Vec<&String> = sent.iter().filter(|t| !causes.contains_key(*t)).collect();
+    assert!(ok, "{} ticks lost in the take-over", missing.len());
+    reader.pump(Duration::from_millis(500)).await;
+    let signals = signals_of(&reader.records, &sid);
+    let causes = causations(&signals);
+    let mut repeats = 0;
+    for (cause, ids) in &causes {
+        let distinct: BTreeSet<&String> = ids.iter().collect();
+        assert_eq!(
+            distinct.len(),
+            1,
+            "tick {cause}: signals differ in id: {ids:?}"
+        );
+        repeats += ids.len() - 1;
+    }
+    eprintln!(
+        "{} ticks, {} signals, {repeats} re-emitted with identical ids",
+        sent.len(),
+        signals.len()
+    );
+    let by_id: BTreeMap<&str, &Value> = signals
+        .iter()
+        .map(|(_, v)| (v["causation_id"].as_str().unwrap(), v))
+        .collect();
+    for id in &after {
+        assert_eq!(
+            by_id[id.as_str()]["data"]["metadata"]["version"],
+            "2",
+            "after the take-over b answers every tick"
+        );
+    }
+    b.stop();
+}
