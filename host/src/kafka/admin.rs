@@ -10,9 +10,11 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::{settings, KafkaError};
-use crate::topics::TopicSpec;
+use crate::topics::{KeyRule, TopicSpec};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
+/// `max.message.bytes` of DLQ topics (the producer's `message.max.bytes` is the same).
+const DLQ_MAX_MESSAGE_BYTES: &str = "16777216";
 
 /// One difference between the registry and the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,8 +93,16 @@ impl Admin {
             .iter()
             .zip(&retention)
             .map(|(s, r)| {
-                NewTopic::new(&s.name, s.partitions, TopicReplication::Fixed(replication))
-                    .set("retention.ms", r)
+                let topic =
+                    NewTopic::new(&s.name, s.partitions, TopicReplication::Fixed(replication))
+                        .set("retention.ms", r);
+                // A DLQ record carries the whole original (base64 and text): let it
+                // be larger than the largest message the host accepts.
+                if s.key == KeyRule::Original {
+                    topic.set("max.message.bytes", DLQ_MAX_MESSAGE_BYTES)
+                } else {
+                    topic
+                }
             })
             .collect();
         let opts = AdminOptions::new().operation_timeout(Some(TIMEOUT));
