@@ -119,7 +119,7 @@ fn test() -> Result<()> {
     ]);
     status(clippy, "cargo clippy -D warnings")?;
     let mut t = cargo();
-    t.args(["test", "--workspace"]);
+    t.args(["test", "--workspace", "--no-fail-fast"]);
     status(t, "cargo test --workspace")
 }
 
