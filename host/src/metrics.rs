@@ -126,6 +126,12 @@ pub fn render(stats: &PipelineStats) -> String {
         "Partitions assigned to this host",
         get(&stats.assigned_partitions),
     );
+    counter(
+        &registry,
+        "redis_fallbacks_total",
+        "Times Redis failed and the in-process dedup store answered",
+        get(&stats.redis_fallbacks),
+    );
     if let Ok(per) = IntCounterVec::new(
         Opts::new("strategy_signals_total", "Signals per strategy and side"),
         &["strategy_id", "side"],

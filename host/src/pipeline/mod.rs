@@ -364,6 +364,9 @@ impl Host {
             .observe(producing.elapsed().as_secs_f64());
         let done: Vec<&str> = keep.iter().map(|f| f.env.id.as_str()).collect();
         self.dedup.mark(&done).await;
+        self.stats
+            .redis_fallbacks
+            .store(self.dedup.stats().fallbacks, Ordering::Relaxed);
         Ok(())
     }
 

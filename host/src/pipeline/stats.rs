@@ -78,6 +78,7 @@ pub struct PipelineStats {
     pub assigned_partitions: AtomicU64,
     pub rebalances: AtomicU64,
     pub plugins_ready: AtomicBool,
+    pub redis_fallbacks: AtomicU64,
     pub plugin_loads: AtomicU64,
     pub plugin_reloads: AtomicU64,
     pub plugin_refusals: AtomicU64,
