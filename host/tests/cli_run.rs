@@ -13,6 +13,16 @@ fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
+/// Output files for a child process: a pipe that nobody drains while the child
+/// runs would block it once full.
+fn log_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Stdio, Stdio) {
+    std::fs::create_dir_all(dir).unwrap();
+    let (out, err) = (dir.join("stdout.log"), dir.join("stderr.log"));
+    let o = Stdio::from(std::fs::File::create(&out).unwrap());
+    let e = Stdio::from(std::fs::File::create(&err).unwrap());
+    (out, err, o, e)
+}
+
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     http(port, "GET", path)
 }
@@ -60,6 +70,8 @@ fn value(samples: &[(String, f64)], name: &str) -> f64 {
 #[test]
 fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
     let port = alpha_panda_tests::free_port();
+    let logs = tempfile::tempdir().unwrap();
+    let (out_path, err_path, out_io, err_io) = log_files(logs.path());
     let mut child = Command::new(BIN)
         .arg("run")
         .current_dir(root())
@@ -70,8 +82,8 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
             "ALPHA_PANDA__PLUGINS__CACHE_DIR",
             std::env::temp_dir().join(alpha_panda_tests::unique("cache")),
         )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(out_io)
+        .stderr(err_io)
         .spawn()
         .unwrap();
     let started = Instant::now();
@@ -131,20 +143,8 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
         );
         std::thread::sleep(Duration::from_millis(100));
     };
-    let mut out = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    let err = std::fs::read_to_string(&err_path).unwrap();
     assert!(ready, "/health never turned ready\n{err}");
     assert!(moved, "tick counter did not move\n{err}");
     assert!(both, "both sample strategies signal\n{out}\n{err}");
@@ -239,6 +239,8 @@ fn scaffolded_plugin_builds_checks_and_replays() {
 #[test]
 fn secrets_never_reach_logs_errors_or_metrics() {
     const SECRET: &str = "pa55-Secret-4f1c9e";
+    // Everything of ours at debug; the compiler's debug output would only slow it down.
+    const DEBUG_LOGS: &str = "info,alpha_panda=debug";
     let bootstrap = alpha_panda_tests::broker::shared_bootstrap();
     let tmp = tempfile::tempdir().unwrap();
     let config = tmp.path().join("sasl.toml");
@@ -258,7 +260,7 @@ fn secrets_never_reach_logs_errors_or_metrics() {
         .args(["topics", "check", "--config"])
         .arg(&config)
         .env("ALPHA_PANDA__KAFKA__SECURITY__SASL_PASSWORD", SECRET)
-        .env("RUST_LOG", "debug")
+        .env("RUST_LOG", DEBUG_LOGS)
         .output()
         .unwrap();
     let text = format!(
@@ -274,6 +276,7 @@ fn secrets_never_reach_logs_errors_or_metrics() {
 
     // A running host with debug logs and metrics.
     let port = alpha_panda_tests::free_port();
+    let (out_path, err_path, out_io, err_io) = log_files(&tmp.path().join("logs"));
     let mut child = Command::new(BIN)
         .args(["run", "--config"])
         .arg(&config)
@@ -281,9 +284,9 @@ fn secrets_never_reach_logs_errors_or_metrics() {
         .env("ALPHA_PANDA__KAFKA__SECURITY__SASL_PASSWORD", SECRET)
         .env("ALPHA_PANDA__REDIS__URL", &redis_url)
         .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .env("RUST_LOG", DEBUG_LOGS)
+        .stdout(out_io)
+        .stderr(err_io)
         .spawn()
         .unwrap();
     let started = Instant::now();
@@ -307,19 +310,8 @@ fn secrets_never_reach_logs_errors_or_metrics() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let mut logs = String::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let logs =
+        std::fs::read_to_string(&out_path).unwrap() + &std::fs::read_to_string(&err_path).unwrap();
     let metrics = metrics.unwrap_or_else(|| panic!("/metrics never answered:\n{logs}"));
     assert!(!logs.is_empty());
     for (what, text) in [("logs", &logs), ("metrics", &metrics), ("health", &health)] {
