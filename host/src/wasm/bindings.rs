@@ -6,5 +6,5 @@ wasmtime::component::bindgen!({
     path: "../wit",
 });
 
-pub use alpha_panda::strategy::types;
-pub use exports::alpha_panda::strategy::strategy as guest;
+pub use self::alpha_panda::strategy::types;
+pub use self::exports::alpha_panda::strategy::strategy as guest;
