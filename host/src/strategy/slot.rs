@@ -93,7 +93,8 @@ pub fn seed_for(strategy_id: &str) -> u64 {
     })
 }
 
-fn init_config(m: &Manifest, instruments: &[u32]) -> InitConfig {
+/// What `init` receives for a manifest: its parameters, instruments and seed.
+pub fn init_config(m: &Manifest, instruments: &[u32]) -> InitConfig {
     let params = m
         .params
         .iter()
