@@ -23,6 +23,7 @@ use alpha_panda_sdk::{
     Decimal, DepthLevel, InitContext, Ohlc, Output, Params, Runner, Strategy, Tick, TickData,
     TickMode,
 };
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use momentum::Momentum;
 
@@ -35,6 +36,62 @@ const BREAKDOWN: &str = "dispatch_breakdown";
 thread_local! {
     /// Benchmarks whose run saw a fault (their figure is not the normal path).
     static INVALID: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+// ------------------------------------------------------------------------ the clock
+
+/// CPU time of the bench thread (`CLOCK_THREAD_CPUTIME_ID`): on a 2-core machine
+/// shared with builds, wall time mostly measures the neighbours; this measures what
+/// the tick path itself costs on its core. `BENCH_CLOCK=wall` selects wall time.
+struct ThreadCpuTime {
+    wall: WallTime,
+}
+
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+extern "C" {
+    fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+}
+
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+
+fn thread_cpu_time() -> Duration {
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid pointer to a timespec-shaped struct; Linux x86_64 layout.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = Duration;
+    type Value = Duration;
+
+    fn start(&self) -> Duration {
+        thread_cpu_time()
+    }
+    fn end(&self, start: Duration) -> Duration {
+        thread_cpu_time().saturating_sub(start)
+    }
+    fn add(&self, a: &Duration, b: &Duration) -> Duration {
+        *a + *b
+    }
+    fn zero(&self) -> Duration {
+        Duration::ZERO
+    }
+    fn to_f64(&self, v: &Duration) -> f64 {
+        v.as_nanos() as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        self.wall.formatter()
+    }
 }
 
 // ---------------------------------------------------------------- native contender
@@ -197,8 +254,19 @@ impl Wasm {
         let mut instruments = m.instruments.clone();
         instruments.sort_unstable();
         let seed = alpha_panda::strategy::slot::seed_for(&m.strategy_id);
-        let mut inst = Instance::new(&self.engine, &self.component, &m.strategy_id, seed)
-            .unwrap_or_else(|e| panic!("instance: {e}"));
+        // Instantiation runs under the same wall-clock epoch deadline as a call: on a
+        // loaded machine it can be interrupted spuriously, so try a few times.
+        let mut attempt = 0;
+        let mut inst = loop {
+            match Instance::new(&self.engine, &self.component, &m.strategy_id, seed) {
+                Ok(i) => break i,
+                Err(e) if attempt < 3 => {
+                    eprintln!("WARNING: instantiation failed ({e}); retrying");
+                    attempt += 1;
+                }
+                Err(e) => panic!("instance: {e}"),
+            }
+        };
         let params = m
             .params
             .iter()
@@ -293,7 +361,7 @@ fn check_same_work(m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) -> f64 {
 
 // ------------------------------------------------------------------------- benches
 
-fn dispatch(c: &mut Criterion, m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) {
+fn dispatch<M: Measurement>(c: &mut Criterion<M>, m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) {
     let mut g = c.benchmark_group(GROUP);
 
     g.throughput(Throughput::Elements(1));
@@ -367,7 +435,7 @@ fn dispatch(c: &mut Criterion, m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) 
 /// Where the wasm path's time goes, per batch size: the conversion alone, the bare
 /// component call (lowering + guest + lifting) on batches built beforehand, and the
 /// fixed cost of a call with an empty batch.
-fn breakdown(c: &mut Criterion, wasm: &Wasm, ticks: &[MarketTick]) {
+fn breakdown<M: Measurement>(c: &mut Criterion<M>, wasm: &Wasm, ticks: &[MarketTick]) {
     let mut g = c.benchmark_group(BREAKDOWN);
     for n in BATCH_SIZES {
         g.throughput(Throughput::Elements(n as u64));
@@ -471,7 +539,7 @@ fn median_ns(dir: &Path, group: &str, id: &str, since: SystemTime) -> Option<f64
     v["median"]["point_estimate"].as_f64()
 }
 
-fn summary(dir: &Path, since: SystemTime, signal_rate: f64) {
+fn summary(dir: &Path, since: SystemTime, signal_rate: f64, clock: &str, load_before: &str) {
     let get = |group: &str, id: &str, per: usize| {
         median_ns(dir, group, id, since).map(|ns| ns / per as f64)
     };
@@ -480,8 +548,13 @@ fn summary(dir: &Path, since: SystemTime, signal_rate: f64) {
     };
     println!();
     println!(
-        "## dispatch: per tick, criterion medians of this run (FULL ticks, 6 instruments, {:.1} % of ticks signal)",
+        "## dispatch: per tick, criterion medians of this run ({clock}; FULL ticks, 6 instruments, {:.1} % of ticks signal)",
         signal_rate * 100.0
+    );
+    println!();
+    println!(
+        "load average before: {load_before}, after: {}",
+        common::load_average()
     );
     println!();
     println!("| contender | ns/tick | ticks/s | × native |");
@@ -544,10 +617,11 @@ fn summary(dir: &Path, since: SystemTime, signal_rate: f64) {
     }
 }
 
-fn main() {
+fn run<M: Measurement>(c: Criterion<M>, clock: &str) {
     let since = SystemTime::now() - Duration::from_secs(1);
+    let load_before = common::load_average();
     let dir = criterion_dir();
-    let mut c = Criterion::default()
+    let mut c = c
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(4))
         .output_directory(&dir)
@@ -561,5 +635,17 @@ fn main() {
     dispatch(&mut c, &m, &wasm, &ticks);
     breakdown(&mut c, &wasm, &ticks);
     c.final_summary();
-    summary(&dir, since, signal_rate);
+    summary(&dir, since, signal_rate, clock, &load_before);
+}
+
+fn main() {
+    if std::env::var("BENCH_CLOCK").is_ok_and(|v| v == "wall") {
+        run(Criterion::default(), "wall time");
+    } else {
+        let cpu = ThreadCpuTime { wall: WallTime };
+        run(
+            Criterion::default().with_measurement(cpu),
+            "CPU time of the bench thread",
+        );
+    }
 }

@@ -56,10 +56,12 @@ fn us(d: Duration) -> String {
 }
 
 fn main() {
-    // `cargo test --benches` runs bench targets with `--test`: only check they start.
-    let quick = std::env::args().any(|a| a == "--test" || a == "--list");
+    // `cargo bench` passes `--bench`; anything else (`cargo test --benches`) only
+    // checks that the program works, with one run of each step and 2 instances.
+    let quick = !std::env::args().any(|a| a == "--bench");
     let runs = |n: usize| if quick { 1 } else { n };
 
+    let load_before = common::load_average();
     let bytes = common::wasm_bytes();
     let manifest = common::manifest();
     let limits = EngineLimits::default();
@@ -180,6 +182,10 @@ fn main() {
         }
         slot.take_snapshot();
     };
+    let feed_64 = |slot: &mut StrategySlot| {
+        run(slot, &big[..64]);
+        slot.take_snapshot();
+    };
     let feed_big = |slot: &mut StrategySlot| {
         run(slot, &big[..512]);
         slot.take_snapshot();
@@ -188,6 +194,7 @@ fn main() {
     {
         let mut warm = start();
         feed_one_by_one(&mut warm);
+        feed_64(&mut warm);
         feed_big(&mut warm);
     }
     let count = if quick { 2 } else { INSTANCES };
@@ -197,8 +204,10 @@ fn main() {
     slots.iter_mut().for_each(feed_one_by_one);
     let (size2, rss2) = statm_kib();
     let snapshot_bytes = slots[0].snapshot_now().map_or(0, |s| s.len());
-    slots.iter_mut().for_each(feed_big);
+    slots.iter_mut().for_each(feed_64);
     let (size3, rss3) = statm_kib();
+    slots.iter_mut().for_each(feed_big);
+    let (size4, rss4) = statm_kib();
     println!();
     println!(
         "| {count} live instances | RSS delta | per instance | address space (VmSize) per instance |"
@@ -226,9 +235,19 @@ fn main() {
         rss2,
     );
     row(
-        "+ one call with a batch of 512 full ticks".into(),
+        "+ one call with a batch of 64 full ticks".into(),
         size3,
         rss3,
     );
+    row(
+        "+ one call with a batch of 512 full ticks".into(),
+        size4,
+        rss4,
+    );
     drop(slots);
+    println!();
+    println!(
+        "load average before: {load_before}, after: {}",
+        common::load_average()
+    );
 }

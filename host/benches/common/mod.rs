@@ -32,6 +32,13 @@ pub fn wasm_bytes() -> Vec<u8> {
     })
 }
 
+/// `/proc/loadavg`'s three load averages: how busy the machine was around a run.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".to_owned())
+}
+
 /// The fixture's `data`: a full RELIANCE tick.
 pub fn fixture_tick() -> MarketTick {
     let path = root().join("tests/fixtures/market_tick_full.json");

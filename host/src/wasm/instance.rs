@@ -14,6 +14,10 @@ use super::sandbox::StoreState;
 
 /// Longest deadline a single call may get, however large the batch.
 const MAX_CALL_DEADLINE: Duration = Duration::from_secs(2);
+/// Shortest deadline of a call. Epochs count wall time, so a thread descheduled on
+/// a busy machine would otherwise trap a healthy plugin (seen at load 6-10 with a
+/// 10 ms deadline); an endless loop is still stopped within this.
+const MIN_CALL_DEADLINE: Duration = Duration::from_millis(100);
 
 /// What went wrong inside a plugin call.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -177,6 +181,7 @@ impl Instance {
 fn budget(timeout: Duration, units: usize) -> Duration {
     timeout
         .saturating_mul(u32::try_from(units).unwrap_or(u32::MAX))
+        .max(MIN_CALL_DEADLINE)
         .min(MAX_CALL_DEADLINE)
         .max(timeout)
 }
@@ -230,8 +235,9 @@ mod tests {
     #[test]
     fn deadline_scales_with_batch_and_is_capped() {
         let t = Duration::from_millis(10);
-        assert_eq!(deadline_ticks(t, 1), 11);
-        assert_eq!(deadline_ticks(t, 10), 101);
-        assert_eq!(deadline_ticks(t, 1_000_000), 2001);
+        assert_eq!(deadline_ticks(t, 1), 101, "floor of 100 ms");
+        assert_eq!(deadline_ticks(t, 50), 501);
+        assert_eq!(deadline_ticks(t, 1_000_000), 2001, "cap of 2 s");
+        assert_eq!(deadline_ticks(Duration::from_secs(5), 1), 5001, "a configured timeout above the cap wins");
     }
 }
