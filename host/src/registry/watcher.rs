@@ -215,6 +215,10 @@ fn watch_loop(
         match events.recv_timeout(wait) {
             Ok(Ok(batch)) => {
                 for ev in batch {
+                    // Reading a file (our own fingerprinting, too) is no change.
+                    if matches!(ev.kind, notify::EventKind::Access(_)) {
+                        continue;
+                    }
                     for p in &ev.paths {
                         if let Some(n) = plugin_name(p) {
                             touched.insert(n);
