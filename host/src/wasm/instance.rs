@@ -238,6 +238,10 @@ mod tests {
         assert_eq!(deadline_ticks(t, 1), 101, "floor of 100 ms");
         assert_eq!(deadline_ticks(t, 50), 501);
         assert_eq!(deadline_ticks(t, 1_000_000), 2001, "cap of 2 s");
-        assert_eq!(deadline_ticks(Duration::from_secs(5), 1), 5001, "a configured timeout above the cap wins");
+        assert_eq!(
+            deadline_ticks(Duration::from_secs(5), 1),
+            5001,
+            "a configured timeout above the cap wins"
+        );
     }
 }
