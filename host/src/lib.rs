@@ -4,9 +4,21 @@
 //! Layout, in the order a tick travels (bytes → envelope → tick → strategy call →
 //! signal → envelope → bytes):
 //! - [`config`]: the one typed configuration, from TOML plus environment overrides.
-//! - [`contract`]: the wire format: envelopes, event types, payloads, child derivation.
 //! - [`topics`]: the topic registry: names, partitions, retention, keys, groups.
 //! - [`kafka`]: client settings, the embedded broker, topic administration.
+//! - [`contract`]: the wire format: envelopes, event types, payloads, child derivation.
+//! - [`dedup`]: skipping events already processed (Redis, or in-process).
+//! - [`manifest`]: plugin manifests (`NAME.toml`).
+//! - [`wasm`]: the sandboxed engine: checks, instances, tick batches, output validation.
+//! - [`strategy`]: running strategies: snapshots, fault recovery, quarantine, hot swap, routing.
+//! - [`registry`]: the plugins folder: scanning, `plugin check`, the watcher.
+//! - [`emit`]: signals into `trading_signal` child envelopes.
+//! - [`errors`]: error types of the contract and the retry policy.
+//! - [`dlq`]: dead-letter records that keep every byte.
+//! - [`pipeline`]: consume → dedup → run → produce → commit.
+//! - [`metrics`]: `/metrics` and `/health`.
+//! - [`app`]: `alpha-panda run`, wiring the parts together.
+//! - [`feed`], [`replay`], [`dlq_replay`], [`scaffold`]: the other commands.
 pub mod app;
 pub mod config;
 pub mod contract;
