@@ -310,3 +310,36 @@ fn plugin_updates_are_sent_for_removed_files_only_once() {
         .recv_timeout(Duration::from_millis(500))
         .is_none());
 }
+
+/// The watcher's own reads of a plugin must not count as changes: a change is
+/// applied only after the debounce, also after the first one (regression: `Access`
+/// events from fingerprinting kept the debouncer flushing early).
+#[test]
+fn the_debounce_holds_after_the_first_change() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(paths::test_wasm("hostile"), dir.path().join("counter.wasm")).unwrap();
+    std::fs::write(dir.path().join("counter.toml"), manifest(0)).unwrap();
+    let engine = engine_cached(&dir.path().join(".cache"));
+    let debounce = Duration::from_millis(400);
+    let (_, watcher) = PluginWatcher::start(dir.path(), engine, debounce).unwrap();
+    for version in 1..=3 {
+        let written = Instant::now();
+        write_atomic(
+            &dir.path().join("counter.toml"),
+            manifest(version).as_bytes(),
+        );
+        let update = watcher.recv_timeout(Duration::from_secs(20));
+        let took = written.elapsed();
+        assert!(
+            matches!(update, Some(PluginUpdate::Load { .. })),
+            "change {version}: {update:?}"
+        );
+        // Scheduling can only make it later, never earlier.
+        assert!(
+            took >= debounce * 3 / 4,
+            "change {version} applied after {took:?}, before the {debounce:?} debounce"
+        );
+        // Idle: no update without a change.
+        assert!(watcher.recv_timeout(Duration::from_millis(600)).is_none());
+    }
+}
