@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use alpha_panda::contract::{self, MarketTick};
 use alpha_panda::manifest::{Manifest, ParamValue};
 use alpha_panda::strategy::{SlotConfig, StrategySlot};
-use alpha_panda::wasm::bindings::types::{self, InitConfig, TickBatch};
+use alpha_panda::wasm::bindings::types::TickBatch;
 use alpha_panda::wasm::convert::BatchBuilder;
 use alpha_panda::wasm::{EngineLimits, Instance, PluginComponent, StrategyEngine};
 use alpha_panda_sdk::{
@@ -267,25 +267,8 @@ impl Wasm {
                 Err(e) => panic!("instance: {e}"),
             }
         };
-        let params = m
-            .params
-            .iter()
-            .map(|(k, v)| {
-                let v = match v {
-                    ParamValue::Integer(i) => types::ParamValue::Integer(*i),
-                    ParamValue::Float(f) => types::ParamValue::Float(*f),
-                    ParamValue::Boolean(b) => types::ParamValue::Boolean(*b),
-                    ParamValue::Text(s) => types::ParamValue::Text(s.clone()),
-                };
-                (k.clone(), v)
-            })
-            .collect();
-        let config = InitConfig {
-            strategy_id: m.strategy_id.clone(),
-            instruments,
-            params,
-            seed,
-        };
+        let mut config = alpha_panda::strategy::slot::init_config(m, &instruments);
+        config.seed = seed;
         inst.init(&config)
             .expect("init does not trap")
             .expect("init accepted");

@@ -30,9 +30,8 @@ use alpha_panda::manifest::{Manifest, ParamValue};
 use alpha_panda::registry::watcher::{PluginUpdate, PluginWatcher};
 use alpha_panda::registry::{load_plugin, PluginFiles};
 use alpha_panda::strategy::set::Processed;
-use alpha_panda::strategy::slot::seed_for;
 use alpha_panda::strategy::{Lifecycle, LiveStrategies, SlotConfig, StrategySet, StrategySlot};
-use alpha_panda::wasm::bindings::types::{self, InitConfig};
+use alpha_panda::wasm::bindings::types::InitConfig;
 use alpha_panda::wasm::convert::BatchBuilder;
 use alpha_panda::wasm::{EngineLimits, Instance, PluginComponent, StrategyEngine};
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -373,29 +372,12 @@ struct Breakdown {
     drop_old: Vec<Duration>,
 }
 
+/// What `init` gets, exactly as the host builds it.
 fn init_config(m: &Manifest) -> InitConfig {
     let mut instruments = m.instruments.clone();
     instruments.sort_unstable();
     instruments.dedup();
-    let params = m
-        .params
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                ParamValue::Integer(i) => types::ParamValue::Integer(*i),
-                ParamValue::Float(f) => types::ParamValue::Float(*f),
-                ParamValue::Boolean(b) => types::ParamValue::Boolean(*b),
-                ParamValue::Text(t) => types::ParamValue::Text(t.clone()),
-            };
-            (k.clone(), v)
-        })
-        .collect();
-    InitConfig {
-        strategy_id: m.strategy_id.clone(),
-        instruments,
-        params,
-        seed: seed_for(&m.strategy_id),
-    }
+    alpha_panda::strategy::slot::init_config(m, &instruments)
 }
 
 fn apply_breakdown(
