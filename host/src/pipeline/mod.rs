@@ -232,6 +232,19 @@ impl Host {
         let ticks: Vec<&MarketTick> = keep.iter().map(|f| &f.env.data).collect();
         let processed = self.live.process(&ticks);
         self.stats.add_faults(processed.faults.len() as u64);
+        for f in &processed.faults {
+            if let Some(tick) = keep.get(f.tick_pos) {
+                tracing::warn!(
+                    strategy_id = %f.strategy_id,
+                    sha256 = %f.sha256,
+                    event_id = %tick.env.id,
+                    correlation_id = %tick.env.correlation_id,
+                    kind = f.fault.kind(),
+                    "plugin fault on a tick (no signals from this strategy for it; the tick is still committed): {}",
+                    f.fault
+                );
+            }
+        }
         for (id, took, _) in &processed.calls {
             self.stats
                 .histograms
