@@ -274,19 +274,9 @@ async fn sigkill_mid_stream_then_restart_is_exactly_once() {
         logs(dir.path())
     );
 
-    let want: BTreeSet<&str> = sent.iter().map(String::as_str).collect();
-    let ok = committed
-        .until(WAIT, |r| {
-            let s = signals_of(r, &sid);
-            let have: BTreeSet<&str> = s
-                .iter()
-                .filter_map(|(_, v)| v["causation_id"].as_str())
-                .collect();
-            want.is_subset(&have)
-        })
-        .await;
+    let ok = committed.until_answered(WAIT, &sid, &sent).await;
     let have = causations(&signals_of(&committed.records, &sid));
-    let missing = want.iter().filter(|t| !have.contains_key(**t)).count();
+    let missing = sent.iter().filter(|t| !have.contains_key(*t)).count();
     assert!(
         ok,
         "{missing} of {} ticks have no committed signal\n{}",

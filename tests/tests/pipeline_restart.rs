@@ -177,17 +177,7 @@ async fn a_stop_mid_stream_commits_what_it_emitted() {
     );
 
     let host = RunningHost::start(config);
-    let want: BTreeSet<&str> = sent.iter().map(String::as_str).collect();
-    let ok = reader
-        .until(WAIT, |r| {
-            let s = signals_of(r, &sid);
-            let have: BTreeSet<&str> = s
-                .iter()
-                .filter_map(|(_, v)| v["causation_id"].as_str())
-                .collect();
-            want.is_subset(&have)
-        })
-        .await;
+    let ok = reader.until_answered(WAIT, &sid, &sent).await;
     assert!(ok, "ticks lost across the stop");
     reader.pump(Duration::from_secs(1)).await;
     host.stop();

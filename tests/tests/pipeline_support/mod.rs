@@ -393,6 +393,26 @@ impl Reader {
     }
 
     /// Reads until `done(records)` holds or `limit` passes; returns whether it held.
+    /// Reads until every tick id of `ticks` has a signal of `strategy_id`
+    /// caused by it, or `limit` passes; true when all arrived.
+    pub async fn until_answered(
+        &mut self,
+        limit: Duration,
+        strategy_id: &str,
+        ticks: &[String],
+    ) -> bool {
+        let want: std::collections::BTreeSet<&str> = ticks.iter().map(String::as_str).collect();
+        self.until(limit, |r| {
+            let s = signals_of(r, strategy_id);
+            let have: std::collections::BTreeSet<&str> = s
+                .iter()
+                .filter_map(|(_, v)| v["causation_id"].as_str())
+                .collect();
+            want.is_subset(&have)
+        })
+        .await
+    }
+
     pub async fn until(&mut self, limit: Duration, done: impl Fn(&[Rec]) -> bool) -> bool {
         let until = Instant::now() + limit;
         loop {
