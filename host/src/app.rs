@@ -16,7 +16,7 @@ use crate::pipeline::{Host, PipelineError, PipelineStats, RunSummary};
 use crate::registry::watcher::{PluginWatcher, WatchError};
 use crate::strategy::{LiveStrategies, SlotConfig, StrategySet};
 use crate::topics::TopicRegistry;
-use crate::wasm::{EngineLimits, LoadError, StrategyEngine};
+use crate::wasm::{LoadError, StrategyEngine};
 
 /// Why `run` could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -68,11 +68,7 @@ pub async fn run(
     };
 
     // Plugins: load what is there, then follow the folder.
-    let engine = StrategyEngine::new(
-        EngineLimits::from_config(&config.plugins),
-        Some(config.plugins.cache_dir()),
-    )?
-    .with_allow_list(config.plugins.allowed_sha256.clone());
+    let engine = StrategyEngine::from_config(&config.plugins)?;
     let mut live = LiveStrategies::new(
         StrategySet::new(engine.clone(), SlotConfig::from_config(&config.plugins)),
         config.broker,

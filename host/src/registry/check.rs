@@ -9,7 +9,7 @@ use super::scan::{load_plugin, PluginError, PluginFiles};
 use crate::config::Config;
 use crate::manifest::manifest_path_for;
 use crate::strategy::StrategySlot;
-use crate::wasm::{EngineLimits, StrategyEngine, WIT_PACKAGE, WIT_VERSION};
+use crate::wasm::{StrategyEngine, WIT_PACKAGE, WIT_VERSION};
 
 /// A plugin that passed every check.
 #[derive(Debug, Clone)]
@@ -43,12 +43,12 @@ pub fn check_plugin(
     wasm: &Path,
     manifest: Option<&Path>,
 ) -> Result<CheckReport, PluginError> {
-    let engine = StrategyEngine::new(EngineLimits::from_config(&config.plugins), None).map_err(
-        |source| PluginError::Component {
+    // The same engine as the host's: limits, compiled cache and allow-list.
+    let engine =
+        StrategyEngine::from_config(&config.plugins).map_err(|source| PluginError::Component {
             path: wasm.to_owned(),
             source,
-        },
-    )?;
+        })?;
     let files = PluginFiles {
         name: wasm
             .file_stem()

@@ -12,7 +12,7 @@ use crate::contract::{EventEnvelope, MarketTick};
 use crate::emit::signal_envelope;
 use crate::registry::{load_plugin, scan_dir, PluginError};
 use crate::strategy::{SlotConfig, StrategySet};
-use crate::wasm::{EngineLimits, LoadError, StrategyEngine};
+use crate::wasm::{LoadError, StrategyEngine};
 
 pub use input::{InputError, TickReader};
 
@@ -42,11 +42,7 @@ pub struct ReplaySummary {
 
 /// Loads every plugin of `config.plugins.dir` that runs in `config.broker`.
 pub fn load_strategies(config: &Config) -> Result<StrategySet, ReplayError> {
-    let engine = StrategyEngine::new(
-        EngineLimits::from_config(&config.plugins),
-        Some(config.plugins.cache_dir()),
-    )?
-    .with_allow_list(config.plugins.allowed_sha256.clone());
+    let engine = StrategyEngine::from_config(&config.plugins)?;
     let mut set = StrategySet::new(engine.clone(), SlotConfig::from_config(&config.plugins));
     for files in scan_dir(&config.plugins.dir)? {
         let loaded = load_plugin(&engine, &files)?;

@@ -118,6 +118,15 @@ impl StrategyEngine {
         })
     }
 
+    /// The engine the `[plugins]` configuration asks for: its limits, its compiled
+    /// cache and its allow-list.
+    pub fn from_config(p: &crate::config::PluginsConfig) -> Result<Self, LoadError> {
+        Ok(
+            Self::new(EngineLimits::from_config(p), Some(p.cache_dir()))?
+                .with_allow_list(p.allowed_sha256.clone()),
+        )
+    }
+
     /// Only components whose sha256 (hex) is listed load; empty allows any.
     pub fn with_allow_list(mut self, hashes: Vec<String>) -> Self {
         self.allowed_sha256 =
