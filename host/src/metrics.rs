@@ -74,6 +74,12 @@ pub fn render(stats: &PipelineStats) -> String {
     );
     counter(
         &registry,
+        "commit_failures_total",
+        "Offset commits the broker refused (a later commit covers their offsets)",
+        get(&stats.commit_failures),
+    );
+    counter(
+        &registry,
         "rebalances_total",
         "Consumer group rebalances",
         get(&stats.rebalances),

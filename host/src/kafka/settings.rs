@@ -38,6 +38,11 @@ fn base(bootstrap: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", bootstrap);
     c.set("client.id", "alpha-panda");
+    // Warnings and worse reach the host's log (a refused offset commit is only
+    // reported this way). rust-rdkafka otherwise derives the level from the `log`
+    // crate's, which is off under `tracing`. Debug stays off: librdkafka logs its
+    // configuration, secrets included, at debug level.
+    c.set_log_level(rdkafka::config::RDKafkaLogLevel::Warning);
     c
 }
 
@@ -55,8 +60,6 @@ fn secure(c: &mut ClientConfig, s: &crate::config::KafkaSecurity) {
     if !s.ssl_ca_location.is_empty() {
         c.set("ssl.ca.location", s.ssl_ca_location.as_str());
     }
-    // librdkafka logs its configuration only at debug level; keep it off.
-    c.set_log_level(rdkafka::config::RDKafkaLogLevel::Warning);
 }
 
 /// A producer's settings. `bootstrap` is the resolved address list (the embedded

@@ -1,9 +1,10 @@
-//! The consumer's context: logs rebalances and keeps the assignment size for
-//! `/health`.
+//! The consumer's context: logs rebalances, librdkafka's own lines and refused
+//! commits, and keeps the assignment size for `/health`.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
 use rdkafka::ClientContext;
 
@@ -20,6 +21,36 @@ impl HostContext {
 }
 
 impl ClientContext for HostContext {
+    /// librdkafka's own log lines, into the host's log. Commits are asynchronous
+    /// and cumulative, and librdkafka reports a refused one only here (as
+    /// `COMMITFAIL`; rust-rdkafka registers no commit callback for it): it loses
+    /// nothing (the next batch's commit covers its offsets; a restart before that
+    /// re-reads them and dedup drops what was answered), but it must be visible.
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        if fac == "COMMITFAIL" {
+            self.stats.commit_failures.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(target: "librdkafka", %message, "offset commit refused; the next commit covers it");
+            return;
+        }
+        match level {
+            RDKafkaLogLevel::Emerg
+            | RDKafkaLogLevel::Alert
+            | RDKafkaLogLevel::Critical
+            | RDKafkaLogLevel::Error => {
+                tracing::error!(target: "librdkafka", facility = fac, "{message}")
+            }
+            RDKafkaLogLevel::Warning => {
+                tracing::warn!(target: "librdkafka", facility = fac, "{message}")
+            }
+            RDKafkaLogLevel::Notice | RDKafkaLogLevel::Info => {
+                tracing::info!(target: "librdkafka", facility = fac, "{message}")
+            }
+            RDKafkaLogLevel::Debug => {
+                tracing::debug!(target: "librdkafka", facility = fac, "{message}")
+            }
+        }
+    }
+
     /// librdkafka statistics (every `statistics.interval.ms`): consumer lag per partition.
     fn stats(&self, statistics: rdkafka::Statistics) {
         for (topic, t) in &statistics.topics {

@@ -75,6 +75,8 @@ pub struct PipelineStats {
     pub plugin_faults: AtomicU64,
     pub produce_retries: AtomicU64,
     pub commits: AtomicU64,
+    /// Offset commits the broker refused (a later commit covers their offsets).
+    pub commit_failures: AtomicU64,
     pub assigned_partitions: AtomicU64,
     pub rebalances: AtomicU64,
     pub plugins_ready: AtomicBool,
