@@ -81,6 +81,10 @@ pub struct Host {
     watcher: Option<PluginWatcher>,
     stats: Arc<PipelineStats>,
     summary: RunSummary,
+    /// The next offset per partition this host has asked to commit (at-least-once):
+    /// committed again synchronously at shutdown, since an asynchronous commit can
+    /// be refused or still in flight when the host leaves the group.
+    committed: BTreeMap<(String, i32), i64>,
 }
 
 /// A decoded, not-yet-seen tick of the batch.
@@ -122,6 +126,7 @@ impl Host {
             watcher,
             stats,
             summary: RunSummary::default(),
+            committed: BTreeMap::new(),
         })
     }
 
@@ -164,6 +169,7 @@ impl Host {
         self.producer.flush(Duration::from_secs(
             self.config.delivery.shutdown_timeout_secs,
         ))?;
+        self.final_commit();
         self.consumer.unsubscribe();
         tracing::info!(
             ticks = self.summary.ticks,
@@ -173,6 +179,38 @@ impl Host {
             "stopped cleanly"
         );
         Ok(self.summary)
+    }
+
+    /// At-least-once: commits, synchronously, the last offsets of the partitions
+    /// still assigned (a revoked partition's offsets belong to its new owner now).
+    fn final_commit(&self) {
+        if self.committed.is_empty() {
+            return;
+        }
+        let Ok(assigned) = self.consumer.assignment() else {
+            return;
+        };
+        let mut tpl = TopicPartitionList::new();
+        for e in assigned.elements() {
+            if let Some(o) = self.committed.get(&(e.topic().to_owned(), e.partition())) {
+                if tpl
+                    .add_partition_offset(e.topic(), e.partition(), Offset::Offset(*o))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+        if tpl.count() == 0 {
+            return;
+        }
+        match self.consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => self.stats.add_commit(),
+            Err(e) => {
+                self.stats.commit_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(error = %e, "final offset commit refused; a restart re-reads from the last accepted commit and dedup drops what was answered");
+            }
+        }
     }
 
     /// At a tick boundary: plugin updates from the watcher and operator releases.
@@ -369,6 +407,12 @@ impl Host {
             self.producer.commit_transaction(TXN_TIMEOUT)?;
         } else {
             self.consumer.commit(&offsets, CommitMode::Async)?;
+            for e in offsets.elements() {
+                if let Offset::Offset(o) = e.offset() {
+                    self.committed
+                        .insert((e.topic().to_owned(), e.partition()), o);
+                }
+            }
         }
         self.stats.add_commit();
         self.stats

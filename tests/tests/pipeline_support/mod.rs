@@ -386,6 +386,14 @@ impl Reader {
                         })
                         .unwrap_or_default(),
                 }),
+                // A broker going away (the fault tests take it down) is reported
+                // and then recovered from by the client itself.
+                Ok(Err(rdkafka::error::KafkaError::MessageConsumption(
+                    rdkafka::types::RDKafkaErrorCode::BrokerTransportFailure
+                    | rdkafka::types::RDKafkaErrorCode::AllBrokersDown
+                    | rdkafka::types::RDKafkaErrorCode::LeaderNotAvailable
+                    | rdkafka::types::RDKafkaErrorCode::NotLeaderForPartition,
+                ))) => {}
                 Ok(Err(e)) => panic!("reader: {e}"),
                 Err(_) => {}
             }

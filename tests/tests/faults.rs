@@ -1,0 +1,413 @@
+//! Broker faults the real test broker cannot script, injected with librdkafka's
+//! mock cluster: the only broker down for 10 s mid-stream, signal partitions
+//! 's leader down and produce requests refused past the delivery timeout, offset commits refused, and the group coordinator moving between
+//! brokers. Each scenario streams ticks before, during and after the fault and
+//! ends with every tick answered, duplicates only with identical ids, and the
+//! group's committed offsets at the end of every partition (nothing skipped,
+//! nothing left to re-read).
+//!
+//! Each test owns its cluster, so `market.ticks` holds only its own ticks.
+
+mod pipeline_support;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use alpha_panda::config::Config;
+use alpha_panda::topics::TopicRegistry;
+use pipeline_support::*;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::mocking::{MockCluster, MockCoordinator};
+use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+/// Ticks written before, during and after the fault.
+const BEFORE: usize = 150;
+const DURING: usize = 400;
+const AFTER: usize = 150;
+/// Instruments the ticks are spread over (so every tick partition is used).
+const INSTRUMENTS: usize = 8;
+
+/// One scenario's cluster, host and bookkeeping.
+struct Scenario {
+    cluster: MockCluster<'static, DefaultProducerContext>,
+    bootstrap: String,
+    config: Config,
+    sid: String,
+    tokens: Vec<u32>,
+    ticks: Ticks,
+    sent: Vec<String>,
+    producer: FutureProducer,
+    reader: Option<Reader>,
+    metrics_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Scenario {
+    async fn new(label: &str, brokers: i32) -> Scenario {
+        // The host's log lines go with the test's output (shown when it fails).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("alpha_panda=info,librdkafka=warn")
+            .with_test_writer()
+            .try_init();
+        let cluster = MockCluster::new(brokers).expect("mock cluster");
+        let bootstrap = cluster.bootstrap_servers();
+        let dir = temp();
+        let sid = name(label);
+        let tokens: Vec<u32> = (0..INSTRUMENTS).map(|_| token()).collect();
+        let plugins = dir.path().join("plugins");
+        counter_plugin(&plugins, "counter", &sid, &["paper"], &tokens, 1);
+        let mut config = config(
+            &bootstrap,
+            "paper",
+            &name(&format!("svc_{label}")),
+            &plugins,
+            &dir.path().join("cache"),
+        );
+        // The contract's retry delays, scaled down less than in the other tests:
+        // a fault must outlast several in-place retries.
+        config.delivery.retry_scale = 0.05;
+        let metrics_port = alpha_panda_tests::free_port();
+        config.metrics.listen = format!("127.0.0.1:{metrics_port}");
+        // The mock cluster takes topics through its own API (its CreateTopics
+        // handler does not answer librdkafka's admin client).
+        for t in TopicRegistry::new(&config.topics).all_topics() {
+            cluster
+                .create_topic(&t.name, t.partitions, 1)
+                .expect("create topic");
+        }
+        let producer = producer(&bootstrap);
+        Scenario {
+            cluster,
+            bootstrap,
+            config,
+            sid,
+            tokens,
+            ticks: Ticks::new(7),
+            sent: Vec::new(),
+            producer,
+            reader: None,
+            metrics_port,
+            _dir: dir,
+        }
+    }
+
+    fn group(&self) -> String {
+        TopicRegistry::new(&self.config.topics).group_id(&self.config.service, self.config.broker)
+    }
+
+    /// Writes `n` ticks round-robin over the instruments, `pace` apart, without
+    /// waiting for each to be acknowledged (a feed keeps writing while a broker
+    /// is away; its client buffers). Returns once all are acknowledged.
+    async fn stream(&mut self, n: usize, pace: Duration) {
+        let mut pending = Vec::with_capacity(n);
+        for i in 0..n {
+            let tok = self.tokens[(self.sent.len() + i) % self.tokens.len()];
+            let env = self.ticks.next(tok);
+            let bytes = env.to_vec().expect("encode tick");
+            let record: FutureRecord<'_, str, [u8]> = FutureRecord::to("market.ticks")
+                .key(env.key.as_str())
+                .payload(&bytes);
+            let delivery = self
+                .producer
+                .send_result(record)
+                .map_err(|(e, _)| e)
+                .expect("queue tick");
+            pending.push(delivery);
+            self.sent.push(env.id.clone());
+            if !pace.is_zero() {
+                tokio::time::sleep(pace).await;
+            }
+        }
+        for d in pending {
+            d.await
+                .expect("delivery future")
+                .map_err(|(e, _)| e)
+                .expect("tick written");
+        }
+    }
+
+    /// The host's `/metrics` text.
+    fn metrics(&self) -> String {
+        use std::io::{Read, Write};
+        let mut text = String::new();
+        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", self.metrics_port)) {
+            let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = write!(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+            let _ = c.read_to_string(&mut text);
+        }
+        text
+    }
+
+    /// Reads the signals topic until every tick sent so far is answered.
+    async fn answered(&mut self, limit: Duration) -> bool {
+        let reader = self
+            .reader
+            .get_or_insert_with(|| Reader::new(&self.bootstrap, &["paper.signals.raw"], false));
+        reader.until_answered(limit, &self.sid, &self.sent).await
+    }
+
+    /// The checks every scenario ends with, after the host stopped.
+    async fn verify(&mut self, host: RunningHost) {
+        assert!(
+            self.answered(Duration::from_secs(90)).await,
+            "not every tick was answered: {} sent",
+            self.sent.len()
+        );
+        let summary = host.stop();
+        assert!(
+            summary.ticks >= self.sent.len() as u64,
+            "the host saw fewer ticks than were sent: {summary:?}"
+        );
+        let reader = self.reader.as_mut().expect("reader");
+        reader.pump(Duration::from_millis(500)).await;
+        let signals = signals_of(&reader.records, &self.sid);
+        let by_tick = causations(&signals);
+        assert_eq!(
+            by_tick.len(),
+            self.sent.len(),
+            "one answered tick per tick sent"
+        );
+        for (tick, ids) in &by_tick {
+            assert!(
+                ids.iter().all(|id| id == &ids[0]),
+                "a tick answered twice with different ids: {tick} -> {ids:?}"
+            );
+        }
+        let (committed, ends) = committed_and_ends(&self.bootstrap, &self.group());
+        assert_eq!(
+            committed, ends,
+            "the group's committed offsets are not at the end of market.ticks"
+        );
+    }
+}
+
+/// The sum of a counter's samples in Prometheus text.
+fn counter(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+/// The group's committed offset and the high watermark of every `market.ticks`
+/// partition.
+fn committed_and_ends(bootstrap: &str, group: &str) -> (BTreeMap<i32, i64>, BTreeMap<i32, i64>) {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("offsets consumer");
+    let md = consumer
+        .fetch_metadata(Some("market.ticks"), Duration::from_secs(10))
+        .expect("metadata");
+    let n = md.topics()[0].partitions().len() as i32;
+    let mut tpl = TopicPartitionList::new();
+    let mut ends = BTreeMap::new();
+    for p in 0..n {
+        tpl.add_partition("market.ticks", p);
+        let (_, high) = consumer
+            .fetch_watermarks("market.ticks", p, Duration::from_secs(10))
+            .expect("watermarks");
+        ends.insert(p, high);
+    }
+    let committed = consumer
+        .committed_offsets(tpl, Duration::from_secs(10))
+        .expect("committed offsets");
+    let committed = committed
+        .elements()
+        .iter()
+        .map(|e| {
+            let o = match e.offset() {
+                Offset::Offset(o) => o,
+                _ => 0,
+            };
+            (e.partition(), o)
+        })
+        .collect();
+    (committed, ends)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_only_broker_down_for_ten_seconds_mid_stream() {
+    let mut s = Scenario::new("down", 1).await;
+    let host = RunningHost::start(s.config.clone());
+    s.stream(20, Duration::ZERO).await;
+    assert!(s.answered(WAIT).await, "before the fault");
+    // Down while the host is busy with these: consuming, producing, committing.
+    s.stream(BEFORE, Duration::ZERO).await;
+    s.cluster.broker_down(-1).expect("broker down");
+    // The feed keeps writing into its client's buffer while the broker is away.
+    let down = std::time::Instant::now();
+    let queued = {
+        let mut pending = Vec::new();
+        for i in 0..DURING {
+            let tok = s.tokens[i % s.tokens.len()];
+            let env = s.ticks.next(tok);
+            let bytes = env.to_vec().expect("encode");
+            let record: FutureRecord<'_, str, [u8]> = FutureRecord::to("market.ticks")
+                .key(env.key.as_str())
+                .payload(&bytes);
+            pending.push(
+                s.producer
+                    .send_result(record)
+                    .map_err(|(e, _)| e)
+                    .expect("queue"),
+            );
+            s.sent.push(env.id.clone());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        pending
+    };
+    tokio::time::sleep(Duration::from_secs(10).saturating_sub(down.elapsed())).await;
+    assert!(
+        !s.answered(Duration::from_millis(10)).await,
+        "ticks written while the broker was down cannot have been answered yet"
+    );
+    assert_running(&host);
+    s.cluster.broker_up(-1).expect("broker up");
+    for d in queued {
+        d.await
+            .expect("future")
+            .map_err(|(e, _)| e)
+            .expect("tick written after recovery");
+    }
+    s.stream(AFTER, Duration::from_millis(2)).await;
+    s.verify(host).await;
+}
+
+/// The host is still running (it did not give up while the broker was away).
+fn assert_running(host: &RunningHost) {
+    if let Some(r) = host.try_result() {
+        panic!("the host stopped while the broker was down: {r:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signal_leader_down_and_produce_refused_past_the_delivery_timeout() {
+    let mut s = Scenario::new("produce_err", 3).await;
+    // Ticks, the DLQ and the group on brokers 1 and 2; signals led by broker 3.
+    const SIGNALS_LEADER: i32 = 3;
+    for t in TopicRegistry::new(&s.config.topics).all_topics() {
+        for p in 0..t.partitions {
+            let leader = if t.name == "paper.signals.raw" {
+                SIGNALS_LEADER
+            } else {
+                1 + p % 2
+            };
+            s.cluster
+                .partition_leader(&t.name, p, Some(leader))
+                .expect("leader");
+        }
+    }
+    s.cluster
+        .coordinator(MockCoordinator::Group(s.group()), 1)
+        .expect("coordinator");
+    // librdkafka gives a signal up after 1.5 s: the outage below outlasts that
+    // several times, so the host's own retry path (not only librdkafka's) must
+    // carry every signal through.
+    s.config
+        .kafka
+        .producer
+        .insert("delivery.timeout.ms".into(), "1500".into());
+    let host = RunningHost::start(s.config.clone());
+    s.stream(BEFORE, Duration::ZERO).await;
+    assert!(s.answered(WAIT).await, "before the fault");
+
+    // The broker leading every signal partition goes away (the mock cluster
+    // crashes on a fetch from a leaderless partition, so the leader is taken
+    // down rather than removed), and then the next produce requests fail with
+    // retriable errors.
+    use RDKafkaRespErr::*;
+    let mut errors = Vec::new();
+    for _ in 0..10 {
+        errors.extend([
+            RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+            RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+            RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+            RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+        ]);
+    }
+    s.cluster.broker_down(SIGNALS_LEADER).expect("broker down");
+    let lost = std::time::Instant::now();
+    s.stream(DURING, Duration::from_millis(2)).await;
+    // Armed once the feed's ticks are in (the feed's producer would otherwise
+    // take them): the host's produce requests meet them when the leader is back.
+    s.cluster.request_errors(RDKafkaApiKey::Produce, &errors);
+    tokio::time::sleep(Duration::from_secs(6).saturating_sub(lost.elapsed())).await;
+    assert!(
+        !s.answered(Duration::from_millis(10)).await,
+        "signals cannot be written while their leader is down"
+    );
+    assert_running(&host);
+    s.cluster.broker_up(SIGNALS_LEADER).expect("broker up");
+    s.stream(AFTER, Duration::from_millis(2)).await;
+    assert!(s.answered(WAIT).await, "after the fault");
+    let metrics = s.metrics();
+    assert!(
+        counter(&metrics, "alpha_panda_produce_retries_total") > 0.0,
+        "the host's own produce retries were used:\n{metrics}"
+    );
+    s.cluster.clear_request_errors(RDKafkaApiKey::Produce);
+    s.verify(host).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offset_commits_refused_mid_stream() {
+    let mut s = Scenario::new("commit_err", 1).await;
+    let host = RunningHost::start(s.config.clone());
+    s.stream(BEFORE, Duration::ZERO).await;
+    assert!(s.answered(WAIT).await, "before the fault");
+
+    use RDKafkaRespErr::*;
+    let mut errors = Vec::new();
+    for _ in 0..8 {
+        errors.extend([
+            RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+            RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
+            RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
+            RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+            // Not retried by librdkafka: these reach the host's commit callback,
+            // and the last one makes the member rejoin the group.
+            RD_KAFKA_RESP_ERR_INVALID_COMMIT_OFFSET_SIZE,
+            RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
+        ]);
+    }
+    s.cluster
+        .request_errors(RDKafkaApiKey::OffsetCommit, &errors);
+    s.stream(DURING, Duration::from_millis(3)).await;
+    assert!(s.answered(WAIT).await, "during the fault");
+    let metrics = s.metrics();
+    assert!(
+        counter(&metrics, "alpha_panda_commit_failures_total") > 0.0,
+        "the refused commits reached the host:\n{metrics}"
+    );
+    s.cluster.clear_request_errors(RDKafkaApiKey::OffsetCommit);
+    s.stream(AFTER, Duration::from_millis(2)).await;
+    s.verify(host).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_group_coordinator_moves_twice_mid_stream() {
+    let mut s = Scenario::new("coord_move", 3).await;
+    let group = s.group();
+    s.cluster
+        .coordinator(MockCoordinator::Group(group.clone()), 1)
+        .expect("coordinator 1");
+    let host = RunningHost::start(s.config.clone());
+    s.stream(BEFORE, Duration::ZERO).await;
+    assert!(s.answered(WAIT).await, "before the fault");
+
+    s.cluster
+        .coordinator(MockCoordinator::Group(group.clone()), 2)
+        .expect("coordinator 2");
+    s.stream(DURING / 2, Duration::from_millis(3)).await;
+    s.cluster
+        .coordinator(MockCoordinator::Group(group), 3)
+        .expect("coordinator 3");
+    s.stream(DURING / 2, Duration::from_millis(3)).await;
+    s.stream(AFTER, Duration::from_millis(2)).await;
+    s.verify(host).await;
+}
