@@ -9,6 +9,8 @@
 //! own instrument tokens, and filters what it reads by strategy id or group.
 #![allow(dead_code)]
 
+pub mod child;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,0 +1,485 @@
+//! Crash safety on a real broker: the host binary is SIGKILLed at 10 random points
+//! of a 100 000-tick stream and restarted each time.
+//!
+//! - At-least-once (Redis dedup): every tick is answered; a tick answered more
+//!   than once is answered with the same signal id every time.
+//! - Exactly-once: a read_committed consumer sees every tick answered exactly
+//!   once. It needs Kafka transactions: tansu 0.6.0 lacks EndTxn (see
+//!   `pipeline_exactly_once.rs`), so this run happens against Redpanda
+//!   (`ALPHA_PANDA_TEST_BOOTSTRAP`) and says "NOT RUN" on tansu.
+//!
+//! On tansu the feed writes one record per batch: tansu 0.6.0 mis-serves a group
+//! that resumes inside a multi-record batch (see `tick_producer`).
+//!
+//! The tick count can be lowered for a quick local run with
+//! `ALPHA_PANDA_CRASH_TICKS`; the kill points come from a seed printed at the
+//! start (`ALPHA_PANDA_CRASH_SEED` repeats a run).
+
+mod pipeline_support;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use alpha_panda_tests::broker::shared_bootstrap;
+use pipeline_support::child::{
+    api_keys, config_toml, log_tails, metric, spawn_host, ChildConfig, END_TXN,
+};
+use pipeline_support::*;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::FutureRecord;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+const KILLS: u32 = 10;
+
+/// Signal ids per answered tick id, as one reader saw them.
+#[derive(Default)]
+struct Tally {
+    by_tick: HashMap<String, Vec<String>>,
+    records: usize,
+}
+
+/// Reads `paper.signals.raw` from the beginning on its own thread, keeping the
+/// signals of `strategy_id`.
+struct SignalReader {
+    tally: Arc<Mutex<Tally>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SignalReader {
+    fn start(bootstrap: &str, strategy_id: &str, read_committed: bool) -> SignalReader {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", alpha_panda_tests::unique("crash-reader"))
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "50")
+            .set(
+                "isolation.level",
+                if read_committed {
+                    "read_committed"
+                } else {
+                    "read_uncommitted"
+                },
+            )
+            .create()
+            .expect("reader");
+        let md = consumer
+            .fetch_metadata(Some("paper.signals.raw"), Duration::from_secs(10))
+            .expect("metadata");
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..md.topics()[0].partitions().len() as i32 {
+            tpl.add_partition_offset("paper.signals.raw", p, Offset::Beginning)
+                .expect("tpl");
+        }
+        consumer.assign(&tpl).expect("assign");
+        let tally = Arc::new(Mutex::new(Tally::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (t, s, sid) = (tally.clone(), stop.clone(), strategy_id.to_owned());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) else {
+                    continue;
+                };
+                let Some(v) = m
+                    .payload()
+                    .and_then(|p| serde_json::from_slice::<serde_json::Value>(p).ok())
+                else {
+                    continue;
+                };
+                if v["data"]["strategy_id"] != sid.as_str() {
+                    continue;
+                }
+                let (Some(cause), Some(id)) = (v["causation_id"].as_str(), v["id"].as_str()) else {
+                    continue;
+                };
+                let mut t = t.lock().expect("tally");
+                t.records += 1;
+                t.by_tick
+                    .entry(cause.to_owned())
+                    .or_default()
+                    .push(id.to_owned());
+            }
+        });
+        SignalReader {
+            tally,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn answered(&self) -> usize {
+        self.tally.lock().expect("tally").by_tick.len()
+    }
+}
+
+impl Drop for SignalReader {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A small deterministic generator for the kill points.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    std::env::var(name).ok()?.parse().ok()
+}
+
+/// The feed's producer. On tansu 0.6.0 every tick is its own record batch: a
+/// consumer group that resumes at an offset inside a multi-record batch (what a
+/// stop or kill mid-backlog leaves) is served records twice and skips others
+/// (measured with a plain rdkafka consumer stopping after 700 of every 1 000
+/// ticks: 73 of 10 000 never delivered; with one-record batches, none). That is
+/// the broker's fault, not the host's; Redpanda gets the feed's usual batching.
+fn tick_producer(bootstrap: &str) -> rdkafka::producer::FutureProducer {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap)
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "1")
+        .set("acks", "all");
+    if !alpha_panda_tests::broker::is_external() {
+        c.set("batch.num.messages", "1");
+    }
+    c.create().expect("tick producer")
+}
+
+/// Waits until a child host has consumed at least `target` ticks; returns its count.
+async fn wait_consumed(child: &mut Child, port: u16, dir: &Path, run: u32, target: usize) -> usize {
+    let until = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            panic!(
+                "host run {run} exited by itself ({s})\n{}",
+                log_tails(dir, run..=run)
+            );
+        }
+        let n = metric(port, "alpha_panda_ticks_consumed_total").unwrap_or(0.0) as usize;
+        if n >= target {
+            return n;
+        }
+        assert!(
+            Instant::now() < until,
+            "host run {run} consumed {n} of {target} ticks in 90 s\n{}",
+            log_tails(dir, run..=run)
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// What one delivery mode's kill run saw.
+struct Outcome {
+    sent: Vec<String>,
+    tally: Tally,
+    mid_stream_kills: u32,
+}
+
+async fn kill_run(mode: &str, read_committed: bool) -> Outcome {
+    let bootstrap = shared_bootstrap();
+    let total = env_u64("ALPHA_PANDA_CRASH_TICKS").unwrap_or(100_000) as usize;
+    let seed = env_u64("ALPHA_PANDA_CRASH_SEED").unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            | 1
+    });
+    eprintln!("{mode}: {total} ticks, {KILLS} kills, ALPHA_PANDA_CRASH_SEED={seed}");
+    let mut rng = Rng(seed);
+
+    let dir = temp();
+    let sid = name(&format!("crash_{mode}"));
+    let tokens: Vec<u32> = (0..8).map(|_| token()).collect();
+    counter_plugin(
+        &dir.path().join("plugins"),
+        "counter",
+        &sid,
+        &["paper"],
+        &tokens,
+        1,
+    );
+    let port = alpha_panda_tests::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let redis = alpha_panda_tests::redis_server::shared_url();
+    let prefix = alpha_panda_tests::unique("crash-dedup");
+    let service = name(&format!("svc_crash_{mode}"));
+    let path = dir.path().join("host.toml");
+    std::fs::write(
+        &path,
+        config_toml(
+            &ChildConfig {
+                bootstrap: &bootstrap,
+                service: &service,
+                mode,
+                redis_url: &redis,
+                redis_prefix: &prefix,
+                metrics_listen: &listen,
+            },
+            dir.path(),
+        ),
+    )
+    .expect("config");
+    let config = alpha_panda::config::Config::load(Some(&path)).expect("config parses");
+    ensure_topics(&bootstrap, &config).await;
+    let reader = SignalReader::start(&bootstrap, &sid, read_committed);
+    let producer = tick_producer(&bootstrap);
+    let mut ticks = Ticks::new(seed);
+    let mut sent: Vec<String> = Vec::with_capacity(total);
+    let per_round = total / KILLS as usize;
+    let mut mid_stream_kills = 0;
+
+    for run in 0..KILLS {
+        // A round's ticks, written at full speed.
+        let mut pending = Vec::with_capacity(per_round);
+        for _ in 0..per_round {
+            let env = ticks.next(tokens[sent.len() % tokens.len()]);
+            let bytes = env.to_vec().expect("encode tick");
+            let record: FutureRecord<'_, str, [u8]> = FutureRecord::to("market.ticks")
+                .key(env.key.as_str())
+                .payload(&bytes);
+            pending.push(
+                producer
+                    .send_result(record)
+                    .map_err(|(e, _)| e)
+                    .expect("queue tick"),
+            );
+            sent.push(env.id);
+        }
+        for d in pending {
+            d.await
+                .expect("delivery future")
+                .map_err(|(e, _)| e)
+                .expect("tick written");
+        }
+        let mut child = spawn_host(&path, dir.path(), run);
+        // The kill point: a random tick count into this run's backlog.
+        let target = 1 + rng.below(per_round as u64 * 4 / 5) as usize;
+        let mut consumed = wait_consumed(&mut child, port, dir.path(), run, target).await;
+        // Then up to 25 ms more, so the kill lands anywhere in a batch's life:
+        // decoding, in the plugin, producing, committing, marking dedup keys.
+        tokio::time::sleep(Duration::from_millis(rng.below(25))).await;
+        consumed =
+            metric(port, "alpha_panda_ticks_consumed_total").map_or(consumed, |n| n as usize);
+        child.kill().expect("SIGKILL");
+        let _ = child.wait();
+        // This run had at least `per_round` new ticks to read: fewer consumed
+        // means it died with work in hand.
+        if consumed < per_round {
+            mid_stream_kills += 1;
+        }
+        eprintln!(
+            "{mode}: kill {} after {consumed} ticks of its run ({} of {} answered so far)",
+            run + 1,
+            reader.answered(),
+            sent.len()
+        );
+    }
+
+    // The last run drains everything and stops cleanly.
+    let mut child = spawn_host(&path, dir.path(), KILLS);
+    let until = Instant::now() + Duration::from_secs(120);
+    while reader.answered() < sent.len() {
+        if let Some(s) = child.try_wait().expect("wait") {
+            panic!(
+                "the last host exited by itself ({s})\n{}",
+                log_tails(dir.path(), KILLS..=KILLS)
+            );
+        }
+        if Instant::now() > until {
+            let missing: Vec<String> = {
+                let t = reader.tally.lock().expect("tally");
+                sent.iter()
+                    .filter(|id| !t.by_tick.contains_key(*id))
+                    .cloned()
+                    .collect()
+            };
+            let diagnosis = diagnose(&bootstrap, &config, &sid, &missing, read_committed).await;
+            let kept = dir.keep();
+            panic!(
+                "{mode}: {} of {} ticks answered after the last restart\n{diagnosis}\nlogs kept in {}\n{}",
+                sent.len() - missing.len(),
+                sent.len(),
+                kept.display(),
+                log_tails(&kept, KILLS..=KILLS)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Anything written twice would come right behind: give it time to arrive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let stop_until = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break Some(s);
+        }
+        if Instant::now() > stop_until {
+            let _ = child.kill();
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "SIGTERM: exit 0 within 30 s\n{}",
+        log_tails(dir.path(), KILLS..=KILLS)
+    );
+    let tally = std::mem::take(&mut *reader.tally.lock().expect("tally"));
+    Outcome {
+        sent,
+        tally,
+        mid_stream_kills,
+    }
+}
+
+/// Why ticks are missing: are their signals on the topic after all (a fresh
+/// reader), and where is the group's committed offset against the log end?
+async fn diagnose(
+    bootstrap: &str,
+    config: &alpha_panda::config::Config,
+    sid: &str,
+    missing: &[String],
+    read_committed: bool,
+) -> String {
+    let mut fresh = Reader::new(bootstrap, &["paper.signals.raw"], read_committed);
+    fresh.pump(Duration::from_secs(3)).await;
+    let have = causations(&signals_of(&fresh.records, sid));
+    let found = missing.iter().filter(|id| have.contains_key(*id)).count();
+    let mut ticks = Reader::new(bootstrap, &["market.ticks"], false);
+    ticks.pump(Duration::from_secs(3)).await;
+    let where_: Vec<String> = ticks
+        .records
+        .iter()
+        .filter(|r| {
+            r.value.as_deref().is_some_and(|v| {
+                let text = String::from_utf8_lossy(v);
+                missing.iter().take(5).any(|id| text.contains(id.as_str()))
+            })
+        })
+        .map(|r| format!("p{}@{}", r.partition, r.offset))
+        .collect();
+    let group = alpha_panda::topics::TopicRegistry::new(&config.topics)
+        .group_id(&config.service, config.broker);
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", &group)
+        .create()
+        .expect("offsets consumer");
+    let mut tpl = TopicPartitionList::new();
+    let mut ends = Vec::new();
+    for p in 0..TICK_PARTITIONS {
+        tpl.add_partition("market.ticks", p);
+        ends.push(
+            consumer
+                .fetch_watermarks("market.ticks", p, Duration::from_secs(5))
+                .map(|w| w.1)
+                .unwrap_or(-1),
+        );
+    }
+    let committed: Vec<String> = consumer
+        .committed_offsets(tpl, Duration::from_secs(5))
+        .map(|t| {
+            t.elements()
+                .iter()
+                .map(|e| format!("p{}={:?}", e.partition(), e.offset()))
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "{} missing (first {:?}); a fresh reader finds signals for {found} of them; \
+         the first five missing ticks are at {where_:?}; group {group} committed {committed:?}, log ends {ends:?}",
+        missing.len(),
+        missing.first(),
+    )
+}
+
+/// Every tick answered, and the kills landed mid-stream.
+fn check_complete(mode: &str, o: &Outcome) {
+    let missing: Vec<&String> = o
+        .sent
+        .iter()
+        .filter(|id| !o.tally.by_tick.contains_key(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{mode}: {} of {} ticks have no signal (first: {:?})",
+        missing.len(),
+        o.sent.len(),
+        missing.first()
+    );
+    assert!(
+        o.mid_stream_kills * 2 >= KILLS,
+        "{mode}: only {} of {KILLS} kills came while the host had work in hand",
+        o.mid_stream_kills
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_least_once_survives_ten_sigkills_with_identical_repeats() {
+    let o = kill_run("at_least_once", false).await;
+    check_complete("at_least_once", &o);
+    let repeated: Vec<(&String, &Vec<String>)> = o
+        .tally
+        .by_tick
+        .iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .collect();
+    for (tick, ids) in &repeated {
+        assert!(
+            ids.iter().all(|id| id == &ids[0]),
+            "tick {tick} answered with different ids: {ids:?}"
+        );
+    }
+    eprintln!(
+        "at_least_once: {} ticks, {} signal records, {} ticks answered more than once (same id), {} of {KILLS} kills mid-stream",
+        o.sent.len(),
+        o.tally.records,
+        repeated.len(),
+        o.mid_stream_kills
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exactly_once_survives_ten_sigkills_with_one_signal_per_tick() {
+    let bootstrap = shared_bootstrap();
+    if !api_keys(&bootstrap).contains(&END_TXN) {
+        eprintln!(
+            "NOT RUN on {bootstrap}: the broker lacks EndTxn (API key 26); \
+             pipeline_exactly_once.rs checks the host refuses loudly there"
+        );
+        return;
+    }
+    let o = kill_run("exactly_once", true).await;
+    check_complete("exactly_once", &o);
+    assert_eq!(
+        o.tally.records,
+        o.sent.len(),
+        "a read_committed consumer sees exactly one signal per tick"
+    );
+    eprintln!(
+        "exactly_once: {} ticks, {} committed signal records, {} of {KILLS} kills mid-stream",
+        o.sent.len(),
+        o.tally.records,
+        o.mid_stream_kills
+    );
+}
