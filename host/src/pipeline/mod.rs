@@ -237,6 +237,7 @@ impl Host {
     }
 
     async fn handle_batch(&mut self, msgs: Vec<OwnedMessage>) -> Result<(), PipelineError> {
+        let received = Instant::now();
         let eos = self.config.delivery.mode == DeliveryMode::ExactlyOnce;
         let mut fresh: Vec<Fresh> = Vec::with_capacity(msgs.len());
         let mut poison: Vec<(usize, Failure)> = Vec::new();
@@ -342,6 +343,10 @@ impl Host {
         let dlq_count = poison.len() as u64;
 
         let producing = Instant::now();
+        self.stats
+            .histograms
+            .batch_host
+            .observe(producing.duration_since(received).as_secs_f64());
         if eos {
             self.producer.begin_transaction()?;
         }

@@ -19,6 +19,10 @@ pub struct Histograms {
     pub plugin_call: prometheus::HistogramVec,
     /// Seconds from handing a batch's outputs to the producer to the offset commit.
     pub commit: prometheus::Histogram,
+    /// Seconds a batch spends in the host before its outputs go to the producer
+    /// (decode, dedup lookup, plugin calls, envelopes): the in-host part of every
+    /// tick-to-signal latency in the batch, broker time excluded.
+    pub batch_host: prometheus::Histogram,
     /// Messages behind the high watermark, per partition (librdkafka statistics).
     pub consumer_lag: prometheus::IntGaugeVec,
 }
@@ -26,7 +30,8 @@ pub struct Histograms {
 impl Default for Histograms {
     fn default() -> Self {
         use prometheus::{exponential_buckets, HistogramOpts, Opts};
-        let buckets = exponential_buckets(0.000_01, 4.0, 10).unwrap_or_default();
+        // 10 µs to ~5 s, doubling: fine enough to read a p99 off.
+        let buckets = exponential_buckets(0.000_01, 2.0, 20).unwrap_or_default();
         let plugin_call = prometheus::HistogramVec::new(
             HistogramOpts::new(
                 "alpha_panda_plugin_call_seconds",
@@ -40,6 +45,14 @@ impl Default for Histograms {
             HistogramOpts::new(
                 "alpha_panda_commit_seconds",
                 "From producing a batch's outputs to committing its offsets",
+            )
+            .buckets(buckets.clone()),
+        )
+        .expect("constant metric definition");
+        let batch_host = prometheus::Histogram::with_opts(
+            HistogramOpts::new(
+                "alpha_panda_batch_host_seconds",
+                "Time a batch spends in the host before its outputs are produced (broker time excluded)",
             )
             .buckets(buckets),
         )
@@ -55,11 +68,13 @@ impl Default for Histograms {
         let registry = prometheus::Registry::new();
         let _ = registry.register(Box::new(plugin_call.clone()));
         let _ = registry.register(Box::new(commit.clone()));
+        let _ = registry.register(Box::new(batch_host.clone()));
         let _ = registry.register(Box::new(consumer_lag.clone()));
         Self {
             registry,
             plugin_call,
             commit,
+            batch_host,
             consumer_lag,
         }
     }
