@@ -61,7 +61,12 @@ impl Manifest {
         let manifest: Manifest = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            let msg = inner.message().to_owned();
+            // A syntax error can carry an empty message (the detail is only in
+            // the rendered error, with line and column): never say nothing.
+            let msg = match inner.message().trim() {
+                "" => inner.to_string().trim().to_owned(),
+                m => m.to_owned(),
+            };
             if path == "." {
                 msg
             } else {
@@ -107,6 +112,15 @@ pub fn manifest_path_for(wasm: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the `manifest_parse` fuzz target: a control character in a
+    /// comment is a TOML syntax error whose message was empty.
+    #[test]
+    fn a_syntax_error_is_never_an_empty_message() {
+        let text = "# built \u{1}\u{1a} to momentum.wasm\nstrategy_id = \"m\"\nbrokers = [\"paper\"]\ninstruments = [1]\n";
+        let err = Manifest::parse(text).expect_err("control characters are not TOML");
+        assert!(err.contains("line 1"), "the error says where: {err:?}");
+    }
 
     const GOOD: &str = r#"
 strategy_id = "momentum_1"
