@@ -72,7 +72,11 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
     let port = alpha_panda_tests::free_port();
     let logs = tempfile::tempdir().unwrap();
     let (out_path, err_path, out_io, err_io) = log_files(logs.path());
-    let mut child = Command::new(BIN)
+    let mut cmd = Command::new(BIN);
+    // Killed when this test's thread ends, passed or failed: a host left behind
+    // would run its endless feed for good.
+    alpha_panda_tests::broker::die_with_parent(&mut cmd);
+    let mut child = cmd
         .arg("run")
         .current_dir(root())
         // The feed runs until the host stops: a finite feed can be drained before the
@@ -279,7 +283,9 @@ fn secrets_never_reach_logs_errors_or_metrics() {
     // A running host with debug logs and metrics.
     let port = alpha_panda_tests::free_port();
     let (out_path, err_path, out_io, err_io) = log_files(&tmp.path().join("logs"));
-    let mut child = Command::new(BIN)
+    let mut cmd = Command::new(BIN);
+    alpha_panda_tests::broker::die_with_parent(&mut cmd);
+    let mut child = cmd
         .args(["run", "--config"])
         .arg(&config)
         .current_dir(root())
