@@ -3,14 +3,22 @@
 //!
 //! - `cargo xtask run [ARGS…]`: build the sample plugins, then `alpha-panda run ARGS…`.
 //! - `cargo xtask plugins`: build every plugin to `plugins/NAME.wasm` (and the test plugins).
-//! - `cargo xtask test`: set up (wasm target, tansu, Redis), build plugins, fmt, clippy, tests.
+//! - `cargo xtask test [--fuzz SECS]`: set up (wasm target, tansu, Redis), build plugins,
+//!   fmt, clippy, tests; with `--fuzz`, then every fuzz target for SECS seconds each.
+//! - `cargo xtask fuzz [SECS] [TARGET]`: the cargo-fuzz targets of `fuzz/` (60 s each).
 //! - `cargo xtask bench`: the benchmarks of `BENCHMARKS.md`.
+//! - `cargo xtask e2e [TICKS] [RUNS]`: host vs a plain rdkafka passthrough (see `e2e.rs`).
+//! - `cargo xtask soak [TICKS]`: 1 000 000 ticks with a reload every 10 000 (see `soak.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+
+mod e2e;
+mod harness;
+mod soak;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 const TANSU_VERSION: &str = "0.6.0";
@@ -27,16 +35,26 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("plugins") => build_plugins(),
-        Some("test") => test(),
+        Some("test") => test(&args[1..]),
+        Some("fuzz") => fuzz(&args[1..]),
         Some("setup") => setup(),
         Some("bench") => bench(&args[1..]),
+        Some("e2e") => setup()
+            .and_then(|_| build_plugins())
+            .and_then(|_| e2e::e2e(&root(), &args[1..])),
+        Some("soak") => setup()
+            .and_then(|_| build_plugins())
+            .and_then(|_| soak::soak(&root(), &args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [ARGS…] | plugins | setup | test | bench [NAME]>\n\
+                "usage: cargo xtask <run [ARGS…] | plugins | setup | test [--fuzz SECS] | fuzz [SECS] [TARGET] | bench [NAME] | e2e [TICKS] [RUNS] | soak [TICKS]>\n\
                  run      build the sample plugins and start alpha-panda on the embedded profile\n\
                  plugins  build every plugin to .wasm\n\
                  setup    add the wasm target, install tansu {TANSU_VERSION}, start Redis\n\
-                 test     setup + plugins + fmt + clippy + every test"
+                 test     setup + plugins + fmt + clippy + every test (+ each fuzz target for SECS s)\n\
+                 fuzz     run the cargo-fuzz targets (default 60 s each; installs cargo-fuzz)\n\
+                 e2e      host vs rdkafka passthrough on tansu (100 000 ticks, 3 runs)\n\
+                 soak     TICKS (1 000 000) through a release host, a reload every 10 000"
             );
             return ExitCode::from(2);
         }
@@ -102,7 +120,15 @@ fn setup() -> Result<()> {
     ensure_redis()
 }
 
-fn test() -> Result<()> {
+fn test(args: &[String]) -> Result<()> {
+    let fuzz_secs = match args {
+        [] => None,
+        [flag, secs] if flag == "--fuzz" => Some(
+            secs.parse::<u64>()
+                .with_context(|| format!("--fuzz takes seconds, not {secs:?}"))?,
+        ),
+        _ => bail!("usage: cargo xtask test [--fuzz SECS]"),
+    };
     setup()?;
     build_plugins()?;
     let mut fmt = cargo();
@@ -120,7 +146,94 @@ fn test() -> Result<()> {
     status(clippy, "cargo clippy -D warnings")?;
     let mut t = cargo();
     t.args(["test", "--workspace", "--no-fail-fast"]);
-    status(t, "cargo test --workspace")
+    status(t, "cargo test --workspace")?;
+    match fuzz_secs {
+        Some(secs) => fuzz(&[secs.to_string()]),
+        None => Ok(()),
+    }
+}
+
+/// The cargo-fuzz targets of `fuzz/`, one per decoder of untrusted input.
+const FUZZ_TARGETS: &[&str] = &[
+    "envelope_decode",
+    "dlq_record",
+    "manifest_parse",
+    "config_parse",
+];
+
+/// Runs each fuzz target (or `TARGET`) for `SECS` seconds from its committed
+/// seeds, and prints the executions of each. A crash fails the command and leaves
+/// the input in `fuzz/artifacts/TARGET/`.
+fn fuzz(args: &[String]) -> Result<()> {
+    let secs: u64 = match args.first() {
+        Some(s) => s
+            .parse()
+            .with_context(|| format!("fuzz takes seconds first, not {s:?}"))?,
+        None => 60,
+    };
+    let targets: Vec<&str> = match args.get(1) {
+        Some(t) if FUZZ_TARGETS.contains(&t.as_str()) => vec![t.as_str()],
+        Some(t) => bail!("no fuzz target {t:?}; targets: {}", FUZZ_TARGETS.join(", ")),
+        None => FUZZ_TARGETS.to_vec(),
+    };
+    let has_cargo_fuzz = cargo()
+        .args(["fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_cargo_fuzz {
+        let mut c = cargo();
+        c.args(["install", "cargo-fuzz", "--locked"]);
+        status(c, "cargo install cargo-fuzz")?;
+    }
+    let mut report = Vec::new();
+    for t in targets {
+        let started = Instant::now();
+        eprintln!("xtask: fuzz {t} for {secs} s");
+        let mut c = cargo();
+        // cargo-fuzz builds with AddressSanitizer through unstable rustc flags;
+        // RUSTC_BOOTSTRAP lets the stable toolchain (the only one here) take them.
+        c.env("RUSTC_BOOTSTRAP", "1")
+            .args(["fuzz", "run", t, "--"])
+            .arg(format!("-max_total_time={secs}"))
+            .arg("-print_final_stats=1");
+        let out = c
+            .output()
+            .with_context(|| format!("cannot run cargo fuzz {t}"))?;
+        let log = String::from_utf8_lossy(&out.stderr);
+        let runs = log
+            .lines()
+            .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
+            .map(|n| n.trim().to_owned())
+            .unwrap_or_else(|| "?".into());
+        if !out.status.success() {
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            bail!(
+                "fuzz target {t} failed after {runs} runs:\n{}",
+                tail.join("\n")
+            );
+        }
+        // libFuzzer's own "Done N runs in S second(s)": the fuzzing time, build excluded.
+        let secs_run = log
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("Done ")?
+                    .split(" in ")
+                    .nth(1)?
+                    .split(' ')
+                    .next()
+            })
+            .unwrap_or("?")
+            .to_owned();
+        let line = format!(
+            "{t:<16} {runs:>12} executions in {secs_run} s of fuzzing ({:.0} s with the build), no crash",
+            started.elapsed().as_secs_f64()
+        );
+        eprintln!("xtask: {line}");
+        report.push(line);
+    }
+    eprintln!("xtask: fuzz report\n{}", report.join("\n"));
+    Ok(())
 }
 
 fn bench(args: &[String]) -> Result<()> {
