@@ -1,0 +1,202 @@
+//! `cargo xtask e2e [TICKS] [RUNS]`: the end-to-end benchmark of `BENCHMARKS.md`.
+//! On one tansu broker, TICKS paper ticks (100 000 by default) are written once;
+//! then, RUNS times in turn, a plain rdkafka consume → produce → commit
+//! passthrough (`host/examples/passthrough.rs`, the host's client settings and
+//! batching) and the release host with both sample strategies each read the whole
+//! backlog in a fresh consumer group. Each is timed from its first message, and
+//! its process CPU time is read over the same span. Medians and ratios are printed.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::harness::{cpu_secs, free_port, host_toml, metric, quantile, start_tansu, Proc};
+
+/// One contender's run: seconds from the first message, CPU seconds over them.
+#[derive(Clone, Copy)]
+struct Run {
+    secs: f64,
+    cpu: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn passthrough(bin: &Path, config: &Path, group: &str, ticks: u64) -> Result<Run> {
+    let out = Command::new(bin)
+        .arg(config)
+        .arg(group)
+        .arg(ticks.to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run the passthrough")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!("passthrough failed: {text}");
+    }
+    let field = |name: &str| -> Option<f64> {
+        text.split_whitespace()
+            .find_map(|w| w.strip_prefix(name))
+            .and_then(|v| v.parse().ok())
+    };
+    match (field("secs="), field("cpu_secs=")) {
+        (Some(secs), Some(cpu)) => Ok(Run { secs, cpu }),
+        _ => bail!("passthrough printed {text:?}"),
+    }
+}
+
+fn host(bin: &Path, config: &Path, dir: &Path, port: u16, ticks: u64) -> Result<(Run, f64)> {
+    let log = std::fs::File::create(dir.join("host.log"))?;
+    let child = Proc(
+        Command::new(bin)
+            .args(["run", "--config"])
+            .arg(config)
+            .current_dir(dir)
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .context("cannot start alpha-panda run")?,
+    );
+    let pid = child.0.id();
+    let limit = Instant::now() + Duration::from_secs(600);
+    let mut start: Option<(Instant, f64)> = None;
+    loop {
+        if Instant::now() > limit {
+            bail!("the host did not consume {ticks} ticks in 10 min");
+        }
+        let n = metric(port, "alpha_panda_ticks_consumed_total").unwrap_or(0.0) as u64;
+        if n > 0 && start.is_none() {
+            start = Some((Instant::now(), cpu_secs(pid)));
+        }
+        if n >= ticks {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (t0, c0) = start.unwrap_or((Instant::now(), cpu_secs(pid)));
+    let run = Run {
+        secs: t0.elapsed().as_secs_f64(),
+        cpu: cpu_secs(pid) - c0,
+    };
+    let p99 = quantile(port, "alpha_panda_batch_host_seconds", 0.99).unwrap_or(f64::NAN);
+    Ok((run, p99))
+}
+
+pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
+    let ticks: u64 = match args.first() {
+        Some(t) => t.parse().with_context(|| format!("TICKS, not {t:?}"))?,
+        None => 100_000,
+    };
+    let runs: usize = match args.get(1) {
+        Some(r) => r.parse().with_context(|| format!("RUNS, not {r:?}"))?,
+        None => 3,
+    };
+    let mut build = super::cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "alpha-panda",
+        "--bin",
+        "alpha-panda",
+        "--example",
+        "passthrough",
+    ]);
+    super::status(build, "cargo build --release (host and passthrough)")?;
+    let bin = root.join("target/release/alpha-panda");
+    let pass = root.join("target/release/examples/passthrough");
+
+    let work = std::env::temp_dir().join(format!("alpha-panda-e2e-{}", std::process::id()));
+    let plugins = work.join("plugins");
+    std::fs::create_dir_all(&plugins)?;
+    for name in ["momentum", "mean_reversion"] {
+        for ext in ["toml", "wasm"] {
+            std::fs::copy(
+                root.join(format!("plugins/{name}.{ext}")),
+                plugins.join(format!("{name}.{ext}")),
+            )
+            .with_context(|| format!("plugins/{name}.{ext} (run `cargo xtask plugins`)"))?;
+        }
+    }
+    let (_tansu, bootstrap) = start_tansu(&work)?;
+    let port = free_port()?;
+    let cache = work.join("cache");
+    let base = work.join("e2e.toml");
+    std::fs::write(&base, host_toml(&bootstrap, "e2e", &plugins, &cache, port))?;
+    let mut topics = Command::new(&bin);
+    topics.args(["topics", "create", "--config"]).arg(&base);
+    super::status(topics, "alpha-panda topics create")?;
+    let mut feed = Command::new(&bin);
+    feed.args([
+        "feed",
+        "paper",
+        "--rate",
+        "0",
+        "--count",
+        &ticks.to_string(),
+    ])
+    .arg("--config")
+    .arg(&base);
+    let fed = Instant::now();
+    super::status(feed, "alpha-panda feed paper (the backlog)")?;
+    let feed_rate = ticks as f64 / fed.elapsed().as_secs_f64();
+
+    let (mut pass_runs, mut host_runs, mut p99s) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..runs {
+        let p = passthrough(&pass, &base, &format!("passthrough-{i}"), ticks)?;
+        eprintln!(
+            "xtask: e2e run {i}: passthrough {:.0} ticks/s, {:.2} µs CPU/tick",
+            ticks as f64 / p.secs,
+            p.cpu * 1e6 / ticks as f64
+        );
+        pass_runs.push(p);
+        // A fresh service name: a fresh consumer group that reads from the start.
+        let config = work.join(format!("host-{i}.toml"));
+        std::fs::write(
+            &config,
+            host_toml(&bootstrap, &format!("e2e_{i}"), &plugins, &cache, port),
+        )?;
+        let (h, p99) = host(&bin, &config, &work, port, ticks)?;
+        eprintln!(
+            "xtask: e2e run {i}: host        {:.0} ticks/s, {:.2} µs CPU/tick, in-host batch p99 <= {:.2} ms",
+            ticks as f64 / h.secs,
+            h.cpu * 1e6 / ticks as f64,
+            p99 * 1e3
+        );
+        host_runs.push(h);
+        p99s.push(p99);
+    }
+    let rate = |v: &[Run]| median(v.iter().map(|r| ticks as f64 / r.secs).collect());
+    let cpu = |v: &[Run]| median(v.iter().map(|r| r.cpu * 1e6 / ticks as f64).collect());
+    let ratios: Vec<f64> = pass_runs
+        .iter()
+        .zip(&host_runs)
+        .map(|(p, h)| p.secs / h.secs)
+        .collect();
+    eprintln!(
+        "xtask: e2e report ({ticks} ticks, {runs} runs each, medians)\n\
+         feed (producer only)   {feed_rate:.0} ticks/s\n\
+         passthrough            {:.0} ticks/s, {:.2} µs CPU/tick\n\
+         host, 2 strategies     {:.0} ticks/s, {:.2} µs CPU/tick\n\
+         host / passthrough     {:.2}x throughput (per run: {}), {:.2}x CPU per tick\n\
+         in-host batch p99      <= {:.2} ms",
+        rate(&pass_runs),
+        cpu(&pass_runs),
+        rate(&host_runs),
+        cpu(&host_runs),
+        median(ratios.clone()),
+        ratios
+            .iter()
+            .map(|r| format!("{r:.2}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        cpu(&host_runs) / cpu(&pass_runs),
+        median(p99s) * 1e3,
+    );
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(())
+}

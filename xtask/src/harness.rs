@@ -1,0 +1,149 @@
+//! What the soak and end-to-end runs share: child processes killed on drop, a
+//! tansu broker on a free port, the host's TOML, reading its `/metrics`, and the
+//! memory, descriptors, threads and CPU time of a process.
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// A child process killed on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// The sum of a metric's samples on the host's `/metrics`.
+pub fn metric(port: u16, name: &str) -> Option<f64> {
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    let mut text = String::new();
+    c.read_to_string(&mut text).ok()?;
+    Some(
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum(),
+    )
+}
+
+/// The upper bound of the histogram bucket holding quantile `q` (seconds).
+pub fn quantile(port: u16, name: &str, q: f64) -> Option<f64> {
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    let mut text = String::new();
+    c.read_to_string(&mut text).ok()?;
+    let prefix = format!("{name}_bucket{{le=\"");
+    let buckets: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix(&prefix)?;
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect();
+    let total = buckets.last()?.1;
+    buckets
+        .iter()
+        .find(|(_, n)| *n >= q * total)
+        .map(|(le, _)| *le)
+}
+
+/// Resident memory (KiB), open descriptors and threads of `pid`.
+pub fn sample(pid: u32) -> Result<(u64, usize, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    let fds = std::fs::read_dir(format!("/proc/{pid}/fd"))?.count();
+    Ok((field("VmRSS:"), fds, field("Threads:")))
+}
+
+pub fn wait_ready(bootstrap: &str, limit: Duration) -> Result<()> {
+    let until = Instant::now() + limit;
+    while std::net::TcpStream::connect(bootstrap).is_err() {
+        if Instant::now() > until {
+            bail!("tansu did not listen on {bootstrap}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
+}
+
+/// Starts tansu (memory storage) in `dir` on a free port; returns it and its address.
+pub fn start_tansu(dir: &Path) -> Result<(Proc, String)> {
+    let port = free_port()?;
+    let bootstrap = format!("127.0.0.1:{port}");
+    let url = format!("tcp://{bootstrap}");
+    let log = std::fs::File::create(dir.join("tansu.log"))?;
+    let tansu = Proc(
+        Command::new("tansu")
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "memory://tansu/"])
+            .current_dir(dir)
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .context("cannot start tansu (cargo xtask setup installs it)")?,
+    );
+    wait_ready(&bootstrap, Duration::from_secs(30))?;
+    Ok((tansu, bootstrap))
+}
+
+/// A host configuration on `bootstrap`: service `service`, in-process dedup,
+/// fast group settings, plugins from `plugins`, metrics on `metrics_port`.
+pub fn host_toml(
+    bootstrap: &str,
+    service: &str,
+    plugins: &Path,
+    cache: &Path,
+    metrics_port: u16,
+) -> String {
+    format!(
+        "broker = \"paper\"\nservice = \"{service}\"\n\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\n\n\
+         [kafka.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"max.poll.interval.ms\" = \"10000\"\n\
+         \"heartbeat.interval.ms\" = \"1000\"\n\"fetch.wait.max.ms\" = \"10\"\n\n\
+         [redis]\nurl = \"\"\n\n[plugins]\ndir = \"{plugins}\"\ncache_dir = \"{cache}\"\n\n\
+         [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n",
+        plugins = plugins.display(),
+        cache = cache.display(),
+    )
+}
+
+/// User + system CPU seconds of `pid` so far.
+pub fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
