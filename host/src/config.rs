@@ -153,6 +153,9 @@ pub struct RedisConfig {
     pub dedup_ttl_secs: u64,
     /// Key prefix of dedup marks (tests isolate themselves with it).
     pub key_prefix: String,
+    /// The in-process store (embedded profile, and Redis's fallback) keeps at most
+    /// this many marks, the newest (about 70 bytes each).
+    pub memory_max_keys: usize,
 }
 
 impl Default for RedisConfig {
@@ -161,6 +164,7 @@ impl Default for RedisConfig {
             url: String::new(),
             dedup_ttl_secs: 3600,
             key_prefix: "alpha-panda:dedup".to_owned(),
+            memory_max_keys: crate::dedup::memory::DEFAULT_MAX_KEYS,
         }
     }
 }
@@ -468,6 +472,9 @@ impl Config {
         }
         if self.plugins.memory_limit_mib == 0 {
             return bad("plugins.memory_limit_mib", "must be at least 1");
+        }
+        if self.redis.memory_max_keys == 0 {
+            return bad("redis.memory_max_keys", "must be at least 1");
         }
         if self.plugins.max_batch == 0 {
             return bad("plugins.max_batch", "must be at least 1");

@@ -126,7 +126,10 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
     let port = free_port()?;
     let cache = work.join("cache");
     let base = work.join("e2e.toml");
-    std::fs::write(&base, host_toml(&bootstrap, "e2e", &plugins, &cache, port))?;
+    std::fs::write(
+        &base,
+        host_toml(&bootstrap, "e2e", "", &plugins, &cache, port),
+    )?;
     let mut topics = Command::new(&bin);
     topics.args(["topics", "create", "--config"]).arg(&base);
     super::status(topics, "alpha-panda topics create")?;
@@ -158,7 +161,7 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
         let config = work.join(format!("host-{i}.toml"));
         std::fs::write(
             &config,
-            host_toml(&bootstrap, &format!("e2e_{i}"), &plugins, &cache, port),
+            host_toml(&bootstrap, &format!("e2e_{i}"), "", &plugins, &cache, port),
         )?;
         let (h, p99) = host(&bin, &config, &work, port, ticks)?;
         eprintln!(

@@ -119,11 +119,13 @@ pub fn start_tansu(dir: &Path) -> Result<(Proc, String)> {
     Ok((tansu, bootstrap))
 }
 
-/// A host configuration on `bootstrap`: service `service`, in-process dedup,
-/// fast group settings, plugins from `plugins`, metrics on `metrics_port`.
+/// A host configuration on `bootstrap`: service `service`, dedup in Redis at
+/// `redis` (empty: in-process), fast group settings, plugins from `plugins`,
+/// metrics on `metrics_port`.
 pub fn host_toml(
     bootstrap: &str,
     service: &str,
+    redis: &str,
     plugins: &Path,
     cache: &Path,
     metrics_port: u16,
@@ -132,7 +134,7 @@ pub fn host_toml(
         "broker = \"paper\"\nservice = \"{service}\"\n\n[kafka]\nbootstrap_servers = \"{bootstrap}\"\n\n\
          [kafka.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"max.poll.interval.ms\" = \"10000\"\n\
          \"heartbeat.interval.ms\" = \"1000\"\n\"fetch.wait.max.ms\" = \"10\"\n\n\
-         [redis]\nurl = \"\"\n\n[plugins]\ndir = \"{plugins}\"\ncache_dir = \"{cache}\"\n\n\
+         [redis]\nurl = \"{redis}\"\nkey_prefix = \"alpha-panda-xtask:{service}:{metrics_port}\"\n\n[plugins]\ndir = \"{plugins}\"\ncache_dir = \"{cache}\"\n\n\
          [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n",
         plugins = plugins.display(),
         cache = cache.display(),

@@ -77,6 +77,9 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
         host_toml(
             &bootstrap,
             "soak",
+            // The production profile's dedup store (the in-process one is bounded
+            // by redis.memory_max_keys and would fill up during warm-up).
+            "redis://127.0.0.1:6379/0",
             &plugins,
             &work.join("cache"),
             metrics_port,

@@ -56,10 +56,11 @@ impl Dedup {
         service: &str,
         broker: BrokerNamespace,
         ttl: Duration,
+        memory_max_keys: usize,
     ) -> Result<Self, redis::RedisError> {
         Ok(Self {
             prefix: key_base(key_prefix, service, broker),
-            backend: Backend::Redis(Box::new(RedisStore::new(url, ttl)?)),
+            backend: Backend::Redis(Box::new(RedisStore::new(url, ttl, memory_max_keys)?)),
             stats: DedupStats::default(),
         })
     }
@@ -67,15 +68,22 @@ impl Dedup {
     /// From the `[redis]` configuration.
     pub fn from_config(c: &crate::config::Config) -> Result<Self, redis::RedisError> {
         let ttl = Duration::from_secs(c.redis.dedup_ttl_secs.max(1));
+        let max_keys = c.redis.memory_max_keys;
         if c.redis.url.is_empty() {
-            Ok(Self::in_memory(
+            Ok(Self {
+                prefix: key_base(&c.redis.key_prefix, &c.service, c.broker),
+                backend: Backend::Memory(MemoryStore::bounded(ttl, max_keys)),
+                stats: DedupStats::default(),
+            })
+        } else {
+            Self::redis(
+                &c.redis.url,
                 &c.redis.key_prefix,
                 &c.service,
                 c.broker,
                 ttl,
-            ))
-        } else {
-            Self::redis(&c.redis.url, &c.redis.key_prefix, &c.service, c.broker, ttl)
+                max_keys,
+            )
         }
     }
 

@@ -21,12 +21,16 @@ pub struct RedisStore {
 }
 
 impl RedisStore {
-    pub fn new(url: &str, ttl: Duration) -> Result<Self, redis::RedisError> {
+    pub fn new(
+        url: &str,
+        ttl: Duration,
+        memory_max_keys: usize,
+    ) -> Result<Self, redis::RedisError> {
         Ok(Self {
             client: redis::Client::open(url)?,
             conn: None,
             ttl,
-            fallback: MemoryStore::new(ttl),
+            fallback: MemoryStore::bounded(ttl, memory_max_keys),
             down_until: None,
             fallbacks: 0,
         })
