@@ -82,6 +82,9 @@ pub async fn replay(config: &Config, topic: &str) -> Result<DlqReplayReport, Dlq
                 payload: o.value().ok()??,
                 headers: o.headers().ok()?,
                 origin: 0,
+                // The DLQ record's own ids: what an operator finds in the DLQ.
+                event_id: r.id.clone(),
+                correlation_id: r.correlation_id.clone(),
             })
         });
         match out {

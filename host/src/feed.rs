@@ -215,6 +215,8 @@ fn record(env: &EventEnvelope<MarketTick>) -> Result<OutRecord, FeedError> {
             ("trace_id".into(), Some(env.trace_id.clone().into_bytes())),
         ],
         origin: 0,
+        event_id: env.id.clone(),
+        correlation_id: env.correlation_id.clone(),
     })
 }
 

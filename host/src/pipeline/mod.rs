@@ -334,6 +334,8 @@ impl Host {
                     ("trace_id".into(), Some(env.trace_id.clone().into_bytes())),
                 ],
                 origin: f.msg,
+                event_id: env.id.clone(),
+                correlation_id: env.correlation_id.clone(),
             });
         }
         for (i, failure) in &poison {
@@ -461,10 +463,12 @@ impl Host {
             topic = m.topic(),
             partition = m.partition(),
             offset = m.offset(),
+            dlq_event_id = %env.id,
             error_class = %failure.error_class,
             "message to the DLQ: {}",
             failure.message
         );
+        let (event_id, correlation_id) = (env.id.clone(), env.correlation_id.clone());
         Ok(OutRecord {
             topic: self.dlq_topic.clone(),
             key: m.key().map(<[u8]>::to_vec),
@@ -473,6 +477,8 @@ impl Host {
                 .map_err(|e| PipelineError::Encode(e.to_string()))?,
             headers,
             origin,
+            event_id,
+            correlation_id,
         })
     }
 }

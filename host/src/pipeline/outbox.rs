@@ -21,6 +21,9 @@ pub struct OutRecord {
     pub headers: Vec<(String, Option<Vec<u8>>)>,
     /// Index of the input message this record answers.
     pub origin: usize,
+    /// The record's envelope id and correlation id, for the log lines about it.
+    pub event_id: String,
+    pub correlation_id: String,
 }
 
 /// A record that could not be written.
@@ -97,7 +100,15 @@ pub async fn deliver(
         for (r, e) in failed {
             let t = classify_kafka(&e);
             if attempt >= t.policy().attempts {
-                tracing::error!(topic = %r.topic, error = %e, error_type = t.as_str(), attempts = attempt, "produce failed for good");
+                tracing::error!(
+                    topic = %r.topic,
+                    event_id = %r.event_id,
+                    correlation_id = %r.correlation_id,
+                    error = %e,
+                    error_type = t.as_str(),
+                    attempts = attempt,
+                    "produce failed for good"
+                );
                 given_up.push(Undelivered {
                     record: r,
                     error_type: t,
@@ -116,11 +127,23 @@ pub async fn deliver(
             .map(|(_, t)| t.policy().scaled(retry_scale).delay(attempt, jitter()))
             .max()
             .unwrap_or(Duration::ZERO);
+        for (r, t) in &again {
+            tracing::debug!(
+                topic = %r.topic,
+                event_id = %r.event_id,
+                correlation_id = %r.correlation_id,
+                error_type = t.as_str(),
+                attempt = attempt + 1,
+                "retrying produce of this record"
+            );
+        }
         tracing::warn!(
             records = again.len(),
             attempt = attempt + 1,
+            first_event_id = %again[0].0.event_id,
+            first_correlation_id = %again[0].0.correlation_id,
             ?delay,
-            "retrying produce"
+            "retrying produce (each record at debug level)"
         );
         tokio::time::sleep(delay).await;
         retries += again.len() as u64;
