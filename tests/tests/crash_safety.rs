@@ -32,7 +32,7 @@ use pipeline_support::*;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::FutureRecord;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, TopicPartitionList};
 
 const KILLS: u32 = 10;
 
@@ -53,30 +53,8 @@ struct SignalReader {
 
 impl SignalReader {
     fn start(bootstrap: &str, strategy_id: &str, read_committed: bool) -> SignalReader {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("group.id", alpha_panda_tests::unique("crash-reader"))
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "50")
-            .set(
-                "isolation.level",
-                if read_committed {
-                    "read_committed"
-                } else {
-                    "read_uncommitted"
-                },
-            )
-            .create()
-            .expect("reader");
-        let md = consumer
-            .fetch_metadata(Some("paper.signals.raw"), Duration::from_secs(10))
-            .expect("metadata");
-        let mut tpl = TopicPartitionList::new();
-        for p in 0..md.topics()[0].partitions().len() as i32 {
-            tpl.add_partition_offset("paper.signals.raw", p, Offset::Beginning)
-                .expect("tpl");
-        }
-        consumer.assign(&tpl).expect("assign");
+        let consumer: BaseConsumer =
+            from_beginning(bootstrap, &["paper.signals.raw"], read_committed);
         let tally = Arc::new(Mutex::new(Tally::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let (t, s, sid) = (tally.clone(), stop.clone(), strategy_id.to_owned());

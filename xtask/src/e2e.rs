@@ -12,7 +12,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::harness::{cpu_secs, free_port, host_toml, metric, quantile, start_tansu, Proc};
+use crate::harness::{
+    cpu_secs, feed_cmd, free_port, host_toml, metric, quantile, run_cmd, sample_plugins,
+    spawn_logged, start_tansu,
+};
 
 /// One contender's run: seconds from the first message, CPU seconds over them.
 #[derive(Clone, Copy)]
@@ -50,17 +53,7 @@ fn passthrough(bin: &Path, config: &Path, group: &str, ticks: u64) -> Result<Run
 }
 
 fn host(bin: &Path, config: &Path, dir: &Path, port: u16, ticks: u64) -> Result<(Run, f64)> {
-    let log = std::fs::File::create(dir.join("host.log"))?;
-    let child = Proc(
-        Command::new(bin)
-            .args(["run", "--config"])
-            .arg(config)
-            .current_dir(dir)
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .context("cannot start alpha-panda run")?,
-    );
+    let child = spawn_logged(run_cmd(bin, config, dir), &dir.join("host.log"))?;
     let pid = child.0.id();
     let limit = Instant::now() + Duration::from_secs(600);
     let mut start: Option<(Instant, f64)> = None;
@@ -111,17 +104,7 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
     let pass = root.join("target/release/examples/passthrough");
 
     let work = std::env::temp_dir().join(format!("alpha-panda-e2e-{}", std::process::id()));
-    let plugins = work.join("plugins");
-    std::fs::create_dir_all(&plugins)?;
-    for name in ["momentum", "mean_reversion"] {
-        for ext in ["toml", "wasm"] {
-            std::fs::copy(
-                root.join(format!("plugins/{name}.{ext}")),
-                plugins.join(format!("{name}.{ext}")),
-            )
-            .with_context(|| format!("plugins/{name}.{ext} (run `cargo xtask plugins`)"))?;
-        }
-    }
+    let plugins = sample_plugins(root, &work)?;
     let (_tansu, bootstrap) = start_tansu(&work)?;
     let port = free_port()?;
     let cache = work.join("cache");
@@ -133,17 +116,7 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
     let mut topics = Command::new(&bin);
     topics.args(["topics", "create", "--config"]).arg(&base);
     super::status(topics, "alpha-panda topics create")?;
-    let mut feed = Command::new(&bin);
-    feed.args([
-        "feed",
-        "paper",
-        "--rate",
-        "0",
-        "--count",
-        &ticks.to_string(),
-    ])
-    .arg("--config")
-    .arg(&base);
+    let feed = feed_cmd(&bin, &base, ticks);
     let fed = Instant::now();
     super::status(feed, "alpha-panda feed paper (the backlog)")?;
     let feed_rate = ticks as f64 / fed.elapsed().as_secs_f64();

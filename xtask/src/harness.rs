@@ -1,6 +1,6 @@
 //! What the soak and end-to-end runs share: child processes killed on drop, a
 //! tansu broker on a free port, the host's TOML, reading its `/metrics`, and the
-//! memory, descriptors, threads and CPU time of a process.
+//! memory, descriptors, threads and CPU time of a process, the sample plugins.
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -148,4 +148,54 @@ pub fn cpu_secs(pid: u32) -> f64 {
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Copies both sample strategies (`.wasm` + manifest) into `work/plugins`.
+pub fn sample_plugins(root: &Path, work: &Path) -> Result<std::path::PathBuf> {
+    let plugins = work.join("plugins");
+    std::fs::create_dir_all(&plugins)?;
+    for name in ["momentum", "mean_reversion"] {
+        for ext in ["toml", "wasm"] {
+            std::fs::copy(
+                root.join(format!("plugins/{name}.{ext}")),
+                plugins.join(format!("{name}.{ext}")),
+            )
+            .with_context(|| format!("plugins/{name}.{ext} (run `cargo xtask plugins`)"))?;
+        }
+    }
+    Ok(plugins)
+}
+
+/// `alpha-panda run --config CONFIG` in `dir`.
+pub fn run_cmd(bin: &Path, config: &Path, dir: &Path) -> Command {
+    let mut c = Command::new(bin);
+    c.args(["run", "--config"]).arg(config).current_dir(dir);
+    c
+}
+
+/// `alpha-panda feed paper` of `ticks` ticks as fast as the broker takes them.
+pub fn feed_cmd(bin: &Path, config: &Path, ticks: u64) -> Command {
+    let mut c = Command::new(bin);
+    c.args([
+        "feed",
+        "paper",
+        "--rate",
+        "0",
+        "--count",
+        &ticks.to_string(),
+    ])
+    .arg("--config")
+    .arg(config);
+    c
+}
+
+/// Starts `cmd` with its output in `log`; killed on drop.
+pub fn spawn_logged(mut cmd: Command, log: &Path) -> Result<Proc> {
+    let file = std::fs::File::create(log)?;
+    let child = cmd
+        .stdout(Stdio::from(file.try_clone()?))
+        .stderr(Stdio::from(file))
+        .spawn()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    Ok(Proc(child))
 }

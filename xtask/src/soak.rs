@@ -7,12 +7,15 @@
 //! instances pile up.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::harness::{free_port, host_toml, metric, quantile, sample, start_tansu, Proc};
+use crate::harness::{
+    feed_cmd, free_port, host_toml, metric, quantile, run_cmd, sample, sample_plugins,
+    spawn_logged, start_tansu,
+};
 
 /// Ticks between two reloads.
 const RELOAD_EVERY: u64 = 10_000;
@@ -55,17 +58,7 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
     let bin = root.join("target/release/alpha-panda");
 
     let work = std::env::temp_dir().join(format!("alpha-panda-soak-{}", std::process::id()));
-    let plugins = work.join("plugins");
-    std::fs::create_dir_all(&plugins)?;
-    for name in ["momentum", "mean_reversion"] {
-        for ext in ["toml", "wasm"] {
-            std::fs::copy(
-                root.join(format!("plugins/{name}.{ext}")),
-                plugins.join(format!("{name}.{ext}")),
-            )
-            .with_context(|| format!("plugins/{name}.{ext} (run `cargo xtask plugins`)"))?;
-        }
-    }
+    let plugins = sample_plugins(root, &work)?;
     let base = std::fs::read(plugins.join("momentum.wasm"))?;
     let builds = [variant(&base, "a"), variant(&base, "b")];
 
@@ -89,36 +82,9 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
     topics.args(["topics", "create", "--config"]).arg(&config);
     super::status(topics, "alpha-panda topics create")?;
 
-    let host_log = std::fs::File::create(work.join("host.log"))?;
-    let host = Proc(
-        Command::new(&bin)
-            .args(["run", "--config"])
-            .arg(&config)
-            .current_dir(&work)
-            .stdout(Stdio::from(host_log.try_clone()?))
-            .stderr(Stdio::from(host_log))
-            .spawn()
-            .context("cannot start alpha-panda run")?,
-    );
+    let host = spawn_logged(run_cmd(&bin, &config, &work), &work.join("host.log"))?;
     let pid = host.0.id();
-    let feed_log = std::fs::File::create(work.join("feed.log"))?;
-    let mut feed = Proc(
-        Command::new(&bin)
-            .args([
-                "feed",
-                "paper",
-                "--rate",
-                "0",
-                "--count",
-                &ticks.to_string(),
-            ])
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::from(feed_log.try_clone()?))
-            .stderr(Stdio::from(feed_log))
-            .spawn()
-            .context("cannot start alpha-panda feed")?,
-    );
+    let mut feed = spawn_logged(feed_cmd(&bin, &config, ticks), &work.join("feed.log"))?;
 
     let started = Instant::now();
     let mut next_reload = RELOAD_EVERY;

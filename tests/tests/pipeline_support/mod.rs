@@ -337,29 +337,7 @@ pub struct Reader {
 
 impl Reader {
     pub fn new(bootstrap: &str, topics: &[&str], read_committed: bool) -> Reader {
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", bootstrap)
-            .set("group.id", alpha_panda_tests::unique("pipeline-reader"))
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "20")
-            .set(
-                "isolation.level",
-                if read_committed {
-                    "read_committed"
-                } else {
-                    "read_uncommitted"
-                },
-            )
-            .create()
-            .expect("reader");
-        let mut tpl = TopicPartitionList::new();
-        for t in topics {
-            for p in 0..partitions(&consumer, t) {
-                tpl.add_partition_offset(t, p, Offset::Beginning)
-                    .expect("tpl");
-            }
-        }
-        consumer.assign(&tpl).expect("assign");
+        let consumer: StreamConsumer = from_beginning(bootstrap, topics, read_committed);
         Reader {
             consumer,
             records: Vec::new(),
@@ -437,8 +415,40 @@ impl Reader {
     }
 }
 
+/// A consumer (no group membership, no commits) assigned every partition of
+/// `topics` from the beginning.
+pub fn from_beginning<C>(bootstrap: &str, topics: &[&str], read_committed: bool) -> C
+where
+    C: rdkafka::config::FromClientConfig + Consumer,
+{
+    let consumer: C = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", alpha_panda_tests::unique("pipeline-reader"))
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "20")
+        .set(
+            "isolation.level",
+            if read_committed {
+                "read_committed"
+            } else {
+                "read_uncommitted"
+            },
+        )
+        .create()
+        .expect("reader");
+    let mut tpl = TopicPartitionList::new();
+    for t in topics {
+        for p in 0..partitions(&consumer, t) {
+            tpl.add_partition_offset(t, p, Offset::Beginning)
+                .expect("tpl");
+        }
+    }
+    consumer.assign(&tpl).expect("assign");
+    consumer
+}
+
 /// The partition count of `topic` on the cluster.
-pub fn partitions(consumer: &StreamConsumer, topic: &str) -> i32 {
+pub fn partitions(consumer: &impl Consumer, topic: &str) -> i32 {
     let md = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(10))
         .expect("metadata");
