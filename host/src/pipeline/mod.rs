@@ -81,10 +81,11 @@ pub struct Host {
     watcher: Option<PluginWatcher>,
     stats: Arc<PipelineStats>,
     summary: RunSummary,
-    /// The next offset per partition this host has asked to commit (at-least-once):
-    /// committed again synchronously at shutdown, since an asynchronous commit can
-    /// be refused or still in flight when the host leaves the group.
-    committed: BTreeMap<(String, i32), i64>,
+    /// The next offset per partition this host has asked to commit (at-least-once),
+    /// with the rebalance count it was asked under: committed again synchronously
+    /// at shutdown, since an asynchronous commit can be refused or still in flight
+    /// when the host leaves the group.
+    committed: BTreeMap<(String, i32), (i64, u64)>,
 }
 
 /// A decoded, not-yet-seen tick of the batch.
@@ -182,7 +183,9 @@ impl Host {
     }
 
     /// At-least-once: commits, synchronously, the last offsets of the partitions
-    /// still assigned (a revoked partition's offsets belong to its new owner now).
+    /// still assigned, asked for since the last rebalance (a partition that was
+    /// revoked and came back may have moved on under another owner: an older
+    /// offset would send the group back).
     fn final_commit(&self) {
         if self.committed.is_empty() {
             return;
@@ -190,9 +193,14 @@ impl Host {
         let Ok(assigned) = self.consumer.assignment() else {
             return;
         };
+        let generation = self.stats.rebalances.load(Ordering::Relaxed);
         let mut tpl = TopicPartitionList::new();
         for e in assigned.elements() {
-            if let Some(o) = self.committed.get(&(e.topic().to_owned(), e.partition())) {
+            if let Some((o, _)) = self
+                .committed
+                .get(&(e.topic().to_owned(), e.partition()))
+                .filter(|(_, g)| *g == generation)
+            {
                 if tpl
                     .add_partition_offset(e.topic(), e.partition(), Offset::Offset(*o))
                     .is_err()
@@ -414,10 +422,11 @@ impl Host {
             self.producer.commit_transaction(TXN_TIMEOUT)?;
         } else {
             self.consumer.commit(&offsets, CommitMode::Async)?;
+            let generation = self.stats.rebalances.load(Ordering::Relaxed);
             for e in offsets.elements() {
                 if let Offset::Offset(o) = e.offset() {
                     self.committed
-                        .insert((e.topic().to_owned(), e.partition()), o);
+                        .insert((e.topic().to_owned(), e.partition()), (o, generation));
                 }
             }
         }
