@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use alpha_panda::config::Config;
 use alpha_panda::topics::TopicRegistry;
+use pipeline_support::child::metric;
 use pipeline_support::*;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::{MockCluster, MockCoordinator};
-use rdkafka::producer::{DefaultProducerContext, FutureProducer, FutureRecord};
+use rdkafka::producer::{DefaultProducerContext, DeliveryFuture, FutureProducer, FutureRecord};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
@@ -97,13 +98,13 @@ impl Scenario {
         TopicRegistry::new(&self.config.topics).group_id(&self.config.service, self.config.broker)
     }
 
-    /// Writes `n` ticks round-robin over the instruments, `pace` apart, without
-    /// waiting for each to be acknowledged (a feed keeps writing while a broker
-    /// is away; its client buffers). Returns once all are acknowledged.
-    async fn stream(&mut self, n: usize, pace: Duration) {
+    /// Queues `n` ticks round-robin over the instruments, `pace` apart, without
+    /// waiting for any to be acknowledged (a feed keeps writing while a broker is
+    /// away; its client buffers). Returns their deliveries.
+    async fn queue(&mut self, n: usize, pace: Duration) -> Vec<DeliveryFuture> {
         let mut pending = Vec::with_capacity(n);
-        for i in 0..n {
-            let tok = self.tokens[(self.sent.len() + i) % self.tokens.len()];
+        for _ in 0..n {
+            let tok = self.tokens[self.sent.len() % self.tokens.len()];
             let env = self.ticks.next(tok);
             let bytes = env.to_vec().expect("encode tick");
             let record: FutureRecord<'_, str, [u8]> = FutureRecord::to("market.ticks")
@@ -120,24 +121,17 @@ impl Scenario {
                 tokio::time::sleep(pace).await;
             }
         }
-        for d in pending {
-            d.await
-                .expect("delivery future")
-                .map_err(|(e, _)| e)
-                .expect("tick written");
-        }
+        pending
     }
 
-    /// The host's `/metrics` text.
-    fn metrics(&self) -> String {
-        use std::io::{Read, Write};
-        let mut text = String::new();
-        if let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", self.metrics_port)) {
-            let _ = c.set_read_timeout(Some(Duration::from_secs(5)));
-            let _ = write!(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
-            let _ = c.read_to_string(&mut text);
-        }
-        text
+    /// Like [`Scenario::queue`], then waits until every tick is acknowledged.
+    async fn stream(&mut self, n: usize, pace: Duration) {
+        acknowledged(self.queue(n, pace).await).await;
+    }
+
+    /// The sum of a metric's samples on the host's `/metrics`.
+    fn metric(&self, name: &str) -> f64 {
+        metric(self.metrics_port, name).unwrap_or(0.0)
     }
 
     /// Reads the signals topic until every tick sent so far is answered.
@@ -183,12 +177,14 @@ impl Scenario {
     }
 }
 
-/// The sum of a counter's samples in Prometheus text.
-fn counter(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter(|l| l.starts_with(name))
-        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-        .sum()
+/// Waits until every delivery is acknowledged.
+async fn acknowledged(pending: Vec<DeliveryFuture>) {
+    for d in pending {
+        d.await
+            .expect("delivery future")
+            .map_err(|(e, _)| e)
+            .expect("tick written");
+    }
 }
 
 /// The group's committed offset and the high watermark of every `market.ticks`
@@ -241,26 +237,7 @@ async fn the_only_broker_down_for_ten_seconds_mid_stream() {
     s.cluster.broker_down(-1).expect("broker down");
     // The feed keeps writing into its client's buffer while the broker is away.
     let down = std::time::Instant::now();
-    let queued = {
-        let mut pending = Vec::new();
-        for i in 0..DURING {
-            let tok = s.tokens[i % s.tokens.len()];
-            let env = s.ticks.next(tok);
-            let bytes = env.to_vec().expect("encode");
-            let record: FutureRecord<'_, str, [u8]> = FutureRecord::to("market.ticks")
-                .key(env.key.as_str())
-                .payload(&bytes);
-            pending.push(
-                s.producer
-                    .send_result(record)
-                    .map_err(|(e, _)| e)
-                    .expect("queue"),
-            );
-            s.sent.push(env.id.clone());
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        pending
-    };
+    let queued = s.queue(DURING, Duration::from_millis(20)).await;
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(down.elapsed())).await;
     assert!(
         !s.answered(Duration::from_millis(10)).await,
@@ -268,12 +245,7 @@ async fn the_only_broker_down_for_ten_seconds_mid_stream() {
     );
     assert_running(&host);
     s.cluster.broker_up(-1).expect("broker up");
-    for d in queued {
-        d.await
-            .expect("future")
-            .map_err(|(e, _)| e)
-            .expect("tick written after recovery");
-    }
+    acknowledged(queued).await;
     s.stream(AFTER, Duration::from_millis(2)).await;
     s.verify(host).await;
 }
@@ -345,10 +317,9 @@ async fn signal_leader_down_and_produce_refused_past_the_delivery_timeout() {
     s.cluster.broker_up(SIGNALS_LEADER).expect("broker up");
     s.stream(AFTER, Duration::from_millis(2)).await;
     assert!(s.answered(WAIT).await, "after the fault");
-    let metrics = s.metrics();
     assert!(
-        counter(&metrics, "alpha_panda_produce_retries_total") > 0.0,
-        "the host's own produce retries were used:\n{metrics}"
+        s.metric("alpha_panda_produce_retries_total") > 0.0,
+        "the host's own produce retries were used"
     );
     s.cluster.clear_request_errors(RDKafkaApiKey::Produce);
     s.verify(host).await;
@@ -369,8 +340,8 @@ async fn offset_commits_refused_mid_stream() {
             RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE,
             RD_KAFKA_RESP_ERR_NOT_COORDINATOR,
             RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
-            // Not retried by librdkafka: these reach the host's commit callback,
-            // and the last one makes the member rejoin the group.
+            // Not retried by librdkafka: these reach the host (librdkafka's
+            // COMMITFAIL line), and the last one makes the member rejoin the group.
             RD_KAFKA_RESP_ERR_INVALID_COMMIT_OFFSET_SIZE,
             RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
         ]);
@@ -379,10 +350,9 @@ async fn offset_commits_refused_mid_stream() {
         .request_errors(RDKafkaApiKey::OffsetCommit, &errors);
     s.stream(DURING, Duration::from_millis(3)).await;
     assert!(s.answered(WAIT).await, "during the fault");
-    let metrics = s.metrics();
     assert!(
-        counter(&metrics, "alpha_panda_commit_failures_total") > 0.0,
-        "the refused commits reached the host:\n{metrics}"
+        s.metric("alpha_panda_commit_failures_total") > 0.0,
+        "the refused commits reached the host"
     );
     s.cluster.clear_request_errors(RDKafkaApiKey::OffsetCommit);
     s.stream(AFTER, Duration::from_millis(2)).await;
