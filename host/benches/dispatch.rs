@@ -434,8 +434,8 @@ fn breakdown<M: Measurement>(c: &mut Criterion<M>, wasm: &Wasm, ticks: &[MarketT
                 black_box(builder.batch());
             })
         });
-        // Conversion as the host does it: `take()` hands the buffers away, so every
-        // batch allocates its vectors anew.
+        // Conversion as the host does it: `take()` copies the batch out for the slot
+        // (which journals it): one exactly sized buffer, plus one per symbol.
         let mut cur = Cursor::new(ticks);
         g.bench_with_input(BenchmarkId::new("convert_take", n), &n, |b, &n| {
             b.iter(|| {

@@ -1,5 +1,6 @@
 //! The Wasm export: turns the WIT calls (`init`, `on-ticks`, `snapshot`, `restore`) into
-//! `Runner` calls, converting between generated and SDK types. Used by `export_strategy!`.
+//! `Runner` calls, converting between generated and SDK types (the flat tick records
+//! through `flat`). Used by `export_strategy!`.
 
 use std::cell::RefCell;
 
@@ -7,12 +8,9 @@ use crate::__bindings::alpha_panda::strategy::types as wit;
 pub use crate::__bindings::exports::alpha_panda::strategy::strategy::Guest;
 pub use wit::{BatchOutput, InitConfig, InitError, TickBatch};
 
+use crate::__flat as flat;
 use crate::runner::Output;
-use crate::tick::TickCore;
-use crate::{
-    Decimal, DepthLevel, InitContext, Ohlc, ParamValue, Params, Price, Runner, Side, Strategy,
-    Tick, TickMode,
-};
+use crate::{DepthLevel, InitContext, ParamValue, Params, Price, Runner, Side, Strategy};
 
 /// One plugin instance: the strategy (once `init` succeeded) and reused buffers.
 pub struct Instance<S> {
@@ -71,29 +69,26 @@ pub fn init<S: Strategy>(cell: &RefCell<Instance<S>>, config: InitConfig) -> Res
 
 pub fn on_ticks<S: Strategy>(cell: &RefCell<Instance<S>>, batch: TickBatch) -> BatchOutput {
     let Ok(mut guard) = cell.try_borrow_mut() else {
-        return fail_all(&batch, BUSY);
+        return fail_all(batch.count, BUSY);
     };
     let inst = &mut *guard;
     let Some(runner) = inst.runner.as_mut() else {
-        return fail_all(&batch, "on-ticks called before a successful init");
+        return fail_all(batch.count, "on-ticks called before a successful init");
+    };
+    let parsed = match flat::Batch::parse(batch.count, &batch.data) {
+        Ok(parsed) => parsed,
+        Err(e) => return fail_all(batch.count, &e.to_string()),
     };
     inst.levels.clear();
-    inst.levels.extend(batch.levels.iter().map(level));
-    for (i, t) in batch.ticks.iter().enumerate() {
-        let symbol = t
-            .symbol
-            .and_then(|s| batch.symbols.get(s as usize))
-            .map(String::as_str);
-        let (buy, sell) = if t.has_depth {
-            (
-                span(&inst.levels, t.depth_buy),
-                span(&inst.levels, t.depth_sell),
-            )
-        } else {
-            (&[][..], &[][..])
-        };
-        let tick = Tick::from_parts(core(t), symbol, buy, sell);
-        runner.handle(index(i), &tick, &mut inst.out);
+    parsed.levels_into(&mut inst.levels);
+    for (i, record) in parsed.records().iter().enumerate() {
+        match flat::tick(record, &batch.symbols, &inst.levels) {
+            Ok(tick) => runner.handle(index(i), &tick, &mut inst.out),
+            Err(e) => inst.out.errors.push(crate::TickError {
+                tick_index: index(i),
+                message: e.to_string(),
+            }),
+        }
     }
     BatchOutput {
         signals: inst
@@ -134,68 +129,20 @@ fn index(i: usize) -> u32 {
     u32::try_from(i).unwrap_or(u32::MAX)
 }
 
-fn fail_all(batch: &TickBatch, message: &str) -> BatchOutput {
+/// Most errors one unreadable batch reports: the host sends far fewer ticks a call,
+/// and a garbage count must not make the guest allocate without bound.
+const MAX_BATCH_ERRORS: u32 = 1 << 16;
+
+/// A tick-error for every tick the batch claims to hold.
+fn fail_all(count: u32, message: &str) -> BatchOutput {
     BatchOutput {
         signals: Vec::new(),
-        errors: (0..batch.ticks.len())
+        errors: (0..count.min(MAX_BATCH_ERRORS))
             .map(|i| wit::TickError {
-                tick_index: index(i),
+                tick_index: i,
                 message: message.to_owned(),
             })
             .collect(),
-    }
-}
-
-/// The levels a span points at; empty if it points outside the batch.
-fn span(levels: &[DepthLevel], s: wit::Span) -> &[DepthLevel] {
-    let start = s.start as usize;
-    start
-        .checked_add(s.len as usize)
-        .and_then(|end| levels.get(start..end))
-        .unwrap_or(&[])
-}
-
-fn dec(d: wit::Decimal) -> Decimal {
-    Decimal::new(d.mantissa, d.scale)
-}
-
-fn level(l: &wit::DepthLevel) -> DepthLevel {
-    DepthLevel {
-        price: dec(l.price),
-        quantity: l.quantity,
-        orders: l.orders,
-    }
-}
-
-fn core(t: &wit::Tick) -> TickCore {
-    TickCore {
-        instrument_token: t.instrument_token,
-        last_price: dec(t.last_price),
-        timestamp_us: t.timestamp_us,
-        volume_traded: t.volume_traded,
-        last_traded_quantity: t.last_traded_quantity,
-        average_traded_price: t.average_traded_price.map(dec),
-        total_buy_quantity: t.total_buy_quantity,
-        total_sell_quantity: t.total_sell_quantity,
-        change: t.change.map(dec),
-        ohlc: t.ohlc.map(|o| Ohlc {
-            open: dec(o.open),
-            high: dec(o.high),
-            low: dec(o.low),
-            close: dec(o.close),
-        }),
-        oi: t.oi,
-        oi_day_high: t.oi_day_high,
-        oi_day_low: t.oi_day_low,
-        last_trade_time_us: t.last_trade_time_us,
-        exchange_timestamp_us: t.exchange_timestamp_us,
-        has_depth: t.has_depth,
-        mode: t.mode.map(|m| match m {
-            wit::TickMode::Ltp => TickMode::Ltp,
-            wit::TickMode::Quote => TickMode::Quote,
-            wit::TickMode::Full => TickMode::Full,
-        }),
-        tradable: t.tradable,
     }
 }
 

@@ -104,9 +104,13 @@
 //! - [`logging`]: [`log`] to the host.
 //! - [`indicators`]: rolling window, SMA, EMA, std-dev, z-score, RSI, Bollinger bands.
 //! - `adapter` / `bindings` (Wasm only, hidden): the WIT export and generated bindings.
+//! - `flat` (hidden): decoding the flat tick batch the host sends (layout in `wit/strategy.wit`).
 
 extern crate self as alpha_panda_sdk;
 
+#[doc(hidden)]
+#[path = "flat.rs"]
+pub mod __flat;
 mod context;
 mod decimal;
 pub mod indicators;

@@ -124,11 +124,11 @@ fn other_wit_version_is_refused_naming_it() {
     assert_eq!(
         err,
         LoadError::WrongVersion {
-            found: "0.2.0".into()
+            found: "0.1.0".into()
         }
     );
     assert!(
-        err.to_string().contains("alpha-panda:strategy@0.2.0"),
+        err.to_string().contains("alpha-panda:strategy@0.1.0"),
         "{err}"
     );
 }

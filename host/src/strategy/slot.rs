@@ -203,10 +203,10 @@ impl StrategySlot {
     /// Feeds a batch; signals carry `tick_index` into this batch.
     pub fn run(&mut self, batch: TickBatch) -> SlotOutput {
         let mut out = SlotOutput::default();
-        if self.quarantined || batch.ticks.is_empty() {
+        if self.quarantined || batch.count == 0 {
             return out;
         }
-        let n = batch.ticks.len();
+        let n = batch.count as usize;
         match self.instance.on_ticks(&batch) {
             Ok(result) => {
                 self.accept(result, n, None, &mut out);
@@ -249,7 +249,7 @@ impl StrategySlot {
 
     /// Finds the faulting tick(s) of a batch that trapped, running each tick alone.
     fn run_one_by_one(&mut self, batch: &TickBatch, out: &mut SlotOutput) {
-        for i in 0..batch.ticks.len() {
+        for i in 0..batch.count as usize {
             if self.quarantined {
                 return;
             }

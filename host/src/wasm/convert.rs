@@ -1,11 +1,83 @@
-//! Market ticks into the WIT `tick-batch`: flat tick records, with the batch's
-//! distinct symbols and all depth levels stored once per batch, so a call costs one
-//! allocation in the guest for the ticks, not several per tick.
+//! Market ticks into the WIT `tick-batch` (0.2.0): fixed-size little-endian tick
+//! records written straight into one byte buffer, followed by the batch's depth
+//! levels, with the batch's distinct symbols stored once. A flat `list<u8>` crosses
+//! into the guest as one copy. The layout is documented field by field in
+//! `wit/strategy.wit`; the tests decode what is built here with the SDK's reader.
 
 use rust_decimal::Decimal;
 
-use super::bindings::types::{self, DepthLevel, Ohlc, Span, Tick, TickBatch, TickMode};
+use super::bindings::types::{self, TickBatch};
 use crate::contract::{self, MarketTick};
+
+/// Bytes of one tick record.
+pub const TICK_SIZE: usize = 176;
+/// Bytes of one depth-level record.
+pub const LEVEL_SIZE: usize = 24;
+
+/// Presence bits of a tick record (see `wit/strategy.wit`).
+mod bit {
+    pub const SYMBOL: u32 = 1 << 0;
+    pub const VOLUME_TRADED: u32 = 1 << 1;
+    pub const LAST_TRADED_QUANTITY: u32 = 1 << 2;
+    pub const AVERAGE_TRADED_PRICE: u32 = 1 << 3;
+    pub const TOTAL_BUY_QUANTITY: u32 = 1 << 4;
+    pub const TOTAL_SELL_QUANTITY: u32 = 1 << 5;
+    pub const CHANGE: u32 = 1 << 6;
+    pub const OHLC: u32 = 1 << 7;
+    pub const OI: u32 = 1 << 8;
+    pub const OI_DAY_HIGH: u32 = 1 << 9;
+    pub const OI_DAY_LOW: u32 = 1 << 10;
+    pub const LAST_TRADE_TIME: u32 = 1 << 11;
+    pub const EXCHANGE_TIMESTAMP: u32 = 1 << 12;
+    pub const DEPTH: u32 = 1 << 13;
+    pub const MODE: u32 = 1 << 14;
+    pub const TRADABLE: u32 = 1 << 15;
+}
+
+/// Byte offsets in a tick record; `*_SCALE` is a decimal's scale, the bare name its mantissa.
+mod off {
+    pub const PRESENCE: usize = 0;
+    pub const INSTRUMENT_TOKEN: usize = 4;
+    pub const TIMESTAMP_US: usize = 8;
+    pub const LAST_PRICE: usize = 16;
+    pub const AVERAGE_TRADED_PRICE: usize = 24;
+    pub const CHANGE: usize = 32;
+    pub const OPEN: usize = 40;
+    pub const HIGH: usize = 48;
+    pub const LOW: usize = 56;
+    pub const CLOSE: usize = 64;
+    pub const VOLUME_TRADED: usize = 72;
+    pub const LAST_TRADED_QUANTITY: usize = 80;
+    pub const TOTAL_BUY_QUANTITY: usize = 88;
+    pub const TOTAL_SELL_QUANTITY: usize = 96;
+    pub const OI: usize = 104;
+    pub const OI_DAY_HIGH: usize = 112;
+    pub const OI_DAY_LOW: usize = 120;
+    pub const LAST_TRADE_TIME_US: usize = 128;
+    pub const EXCHANGE_TIMESTAMP_US: usize = 136;
+    pub const SYMBOL: usize = 144;
+    pub const DEPTH_BUY_START: usize = 148;
+    pub const DEPTH_BUY_LEN: usize = 152;
+    pub const DEPTH_SELL_START: usize = 156;
+    pub const DEPTH_SELL_LEN: usize = 160;
+    pub const LAST_PRICE_SCALE: usize = 164;
+    pub const AVERAGE_TRADED_PRICE_SCALE: usize = 165;
+    pub const CHANGE_SCALE: usize = 166;
+    pub const OPEN_SCALE: usize = 167;
+    pub const HIGH_SCALE: usize = 168;
+    pub const LOW_SCALE: usize = 169;
+    pub const CLOSE_SCALE: usize = 170;
+    pub const MODE: usize = 171;
+    pub const TRADABLE: usize = 172;
+}
+
+/// Byte offsets in a depth-level record.
+mod level_off {
+    pub const PRICE: usize = 0;
+    pub const QUANTITY: usize = 8;
+    pub const ORDERS: usize = 16;
+    pub const PRICE_SCALE: usize = 20;
+}
 
 /// A value the plugin ABI cannot carry.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -31,33 +103,110 @@ pub fn decimal_to_wit(d: Decimal, field: &'static str) -> Result<types::Decimal,
         })
 }
 
-fn opt_dec(
-    d: Option<Decimal>,
-    field: &'static str,
-) -> Result<Option<types::Decimal>, ConvertError> {
-    d.map(|d| decimal_to_wit(d, field)).transpose()
-}
-
-fn mode(m: contract::TickMode) -> TickMode {
+fn mode_byte(m: contract::TickMode) -> u8 {
     match m {
-        contract::TickMode::Ltp => TickMode::Ltp,
-        contract::TickMode::Quote => TickMode::Quote,
-        contract::TickMode::Full => TickMode::Full,
+        contract::TickMode::Ltp => 0,
+        contract::TickMode::Quote => 1,
+        contract::TickMode::Full => 2,
     }
 }
 
-/// Builds batches, reusing its buffers between calls.
+fn put<const N: usize>(r: &mut [u8], at: usize, bytes: [u8; N]) {
+    if let Some(dst) = r.get_mut(at..at + N) {
+        dst.copy_from_slice(&bytes);
+    }
+}
+
+fn get<const N: usize>(r: &[u8], at: usize) -> [u8; N] {
+    r.get(at..at + N)
+        .and_then(|s| <[u8; N]>::try_from(s).ok())
+        .unwrap_or([0; N])
+}
+
+fn get_u32(r: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(get(r, at))
+}
+
+/// One tick record being filled in.
+struct Record {
+    bytes: [u8; TICK_SIZE],
+    presence: u32,
+}
+
+impl Record {
+    fn new() -> Self {
+        Self {
+            bytes: [0; TICK_SIZE],
+            presence: 0,
+        }
+    }
+
+    fn dec(&mut self, at: usize, scale_at: usize, d: types::Decimal) {
+        put(&mut self.bytes, at, d.mantissa.to_le_bytes());
+        put(&mut self.bytes, scale_at, [d.scale]);
+    }
+
+    fn opt_dec(
+        &mut self,
+        bit: u32,
+        at: usize,
+        scale_at: usize,
+        d: Option<Decimal>,
+        field: &'static str,
+    ) -> Result<(), ConvertError> {
+        if let Some(d) = d {
+            self.dec(at, scale_at, decimal_to_wit(d, field)?);
+            self.presence |= bit;
+        }
+        Ok(())
+    }
+
+    fn opt_u64(&mut self, bit: u32, at: usize, v: Option<u64>) {
+        if let Some(v) = v {
+            put(&mut self.bytes, at, v.to_le_bytes());
+            self.presence |= bit;
+        }
+    }
+
+    fn opt_i64(&mut self, bit: u32, at: usize, v: Option<i64>) {
+        if let Some(v) = v {
+            put(&mut self.bytes, at, v.to_le_bytes());
+            self.presence |= bit;
+        }
+    }
+
+    fn u32(&mut self, at: usize, v: u32) {
+        put(&mut self.bytes, at, v.to_le_bytes());
+    }
+
+    fn finish(mut self) -> [u8; TICK_SIZE] {
+        put(&mut self.bytes, off::PRESENCE, self.presence.to_le_bytes());
+        self.bytes
+    }
+}
+
+fn len_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Builds batches, reusing its buffers between calls: after warm-up a tick costs one
+/// record written in place, and nothing is allocated but a new symbol's text.
 #[derive(Default)]
 pub struct BatchBuilder {
+    /// `count` and `symbols` as sent; `data` holds the tick records, and the levels
+    /// after them only while `sealed`.
     batch: TickBatch,
+    /// The level records of the batch being built.
+    levels: Vec<u8>,
+    sealed: bool,
 }
 
 #[allow(clippy::derivable_impls)]
 impl Default for TickBatch {
     fn default() -> Self {
         TickBatch {
-            ticks: Vec::new(),
-            levels: Vec::new(),
+            count: 0,
+            data: Vec::new(),
             symbols: Vec::new(),
         }
     }
@@ -70,204 +219,448 @@ impl BatchBuilder {
 
     /// Empties the batch, keeping its capacity.
     pub fn clear(&mut self) {
-        self.batch.ticks.clear();
-        self.batch.levels.clear();
+        self.batch.count = 0;
+        self.batch.data.clear();
         self.batch.symbols.clear();
+        self.levels.clear();
+        self.sealed = false;
     }
 
     pub fn len(&self) -> usize {
-        self.batch.ticks.len()
+        self.batch.count as usize
     }
 
     pub fn is_empty(&self) -> bool {
-        self.batch.ticks.is_empty()
+        self.batch.count == 0
     }
 
-    pub fn batch(&self) -> &TickBatch {
+    /// The built batch (the depth levels are appended to the tick records now).
+    pub fn batch(&mut self) -> &TickBatch {
+        self.seal();
         &self.batch
     }
 
-    /// Takes the built batch out, leaving an empty one.
+    /// A copy of the built batch, exactly sized; the builder is emptied and keeps
+    /// its buffers for the next batch.
     pub fn take(&mut self) -> TickBatch {
-        std::mem::take(&mut self.batch)
+        self.seal();
+        let out = self.batch.clone();
+        self.clear();
+        out
+    }
+
+    fn seal(&mut self) {
+        if !self.sealed {
+            self.batch.data.extend_from_slice(&self.levels);
+            self.sealed = true;
+        }
+    }
+
+    fn unseal(&mut self) {
+        if self.sealed {
+            self.batch.data.truncate(self.len() * TICK_SIZE);
+            self.sealed = false;
+        }
+    }
+
+    fn level_count(&self) -> u32 {
+        len_u32(self.levels.len() / LEVEL_SIZE)
     }
 
     fn symbol_index(&mut self, symbol: &str) -> u32 {
         if let Some(i) = self.batch.symbols.iter().rposition(|s| s == symbol) {
-            return i as u32;
+            return len_u32(i);
         }
         self.batch.symbols.push(symbol.to_owned());
-        (self.batch.symbols.len() - 1) as u32
+        len_u32(self.batch.symbols.len() - 1)
     }
 
+    /// Appends a side's levels; returns its span (first level, number of levels).
     fn levels(
         &mut self,
         levels: &[contract::DepthLevel],
-        side: &'static str,
-    ) -> Result<Span, ConvertError> {
-        let start = self.batch.levels.len() as u32;
+        field: &'static str,
+    ) -> Result<(u32, u32), ConvertError> {
+        let start = self.level_count();
         for l in levels {
-            self.batch.levels.push(DepthLevel {
-                price: decimal_to_wit(l.price, side)?,
-                quantity: l.quantity,
-                orders: u32::try_from(l.orders).unwrap_or(u32::MAX),
-            });
+            let price = decimal_to_wit(l.price, field)?;
+            let mut rec = [0u8; LEVEL_SIZE];
+            put(&mut rec, level_off::PRICE, price.mantissa.to_le_bytes());
+            put(&mut rec, level_off::QUANTITY, l.quantity.to_le_bytes());
+            let orders = u32::try_from(l.orders).unwrap_or(u32::MAX);
+            put(&mut rec, level_off::ORDERS, orders.to_le_bytes());
+            put(&mut rec, level_off::PRICE_SCALE, [price.scale]);
+            self.levels.extend_from_slice(&rec);
         }
-        Ok(Span {
-            start,
-            len: levels.len() as u32,
-        })
+        Ok((start, len_u32(levels.len())))
     }
 
     /// Appends one tick. On error nothing is appended.
     pub fn push(&mut self, t: &MarketTick) -> Result<(), ConvertError> {
-        let levels_before = self.batch.levels.len();
-        let symbols_before = self.batch.symbols.len();
-        let result = self.push_inner(t);
-        if result.is_err() {
-            self.batch.levels.truncate(levels_before);
-            self.batch.symbols.truncate(symbols_before);
+        self.unseal();
+        let levels_before = self.levels.len();
+        match self.record(t) {
+            Ok(mut rec) => {
+                if let Some(s) = t.symbol.as_deref() {
+                    rec.presence |= bit::SYMBOL;
+                    let i = self.symbol_index(s);
+                    rec.u32(off::SYMBOL, i);
+                }
+                self.batch.data.extend_from_slice(&rec.finish());
+                self.batch.count += 1;
+                Ok(())
+            }
+            Err(e) => {
+                self.levels.truncate(levels_before);
+                Err(e)
+            }
         }
-        result
     }
 
-    fn push_inner(&mut self, t: &MarketTick) -> Result<(), ConvertError> {
-        let empty = Span { start: 0, len: 0 };
-        let (has_depth, depth_buy, depth_sell) = match &t.depth {
-            Some(d) => (
-                true,
-                self.levels(&d.buy, "depth.buy.price")?,
-                self.levels(&d.sell, "depth.sell.price")?,
-            ),
-            None => (false, empty, empty),
-        };
-        let ohlc = match &t.ohlc {
-            Some(o) => Some(Ohlc {
-                open: decimal_to_wit(o.open, "ohlc.open")?,
-                high: decimal_to_wit(o.high, "ohlc.high")?,
-                low: decimal_to_wit(o.low, "ohlc.low")?,
-                close: decimal_to_wit(o.close, "ohlc.close")?,
-            }),
-            None => None,
-        };
-        let symbol = t.symbol.as_deref().map(|s| self.symbol_index(s));
-        let tick = Tick {
-            instrument_token: t.instrument_token,
-            last_price: decimal_to_wit(t.last_price, "last_price")?,
-            timestamp_us: t.timestamp.to_unix_micros(),
-            symbol,
-            volume_traded: t.volume_traded,
-            last_traded_quantity: t.last_traded_quantity,
-            average_traded_price: opt_dec(t.average_traded_price, "average_traded_price")?,
-            total_buy_quantity: t.total_buy_quantity,
-            total_sell_quantity: t.total_sell_quantity,
-            change: opt_dec(t.change, "change")?,
-            ohlc,
-            oi: t.oi,
-            oi_day_high: t.oi_day_high,
-            oi_day_low: t.oi_day_low,
-            last_trade_time_us: t.last_trade_time.as_ref().map(|x| x.to_unix_micros()),
-            exchange_timestamp_us: t.exchange_timestamp.as_ref().map(|x| x.to_unix_micros()),
-            has_depth,
-            depth_buy,
-            depth_sell,
-            mode: t.mode.map(mode),
-            tradable: t.tradable,
-        };
-        self.batch.ticks.push(tick);
-        Ok(())
+    /// Everything of a tick but its symbol; may have appended levels when it fails.
+    fn record(&mut self, t: &MarketTick) -> Result<Record, ConvertError> {
+        let mut r = Record::new();
+        r.u32(off::INSTRUMENT_TOKEN, t.instrument_token);
+        put(
+            &mut r.bytes,
+            off::TIMESTAMP_US,
+            t.timestamp.to_unix_micros().to_le_bytes(),
+        );
+        r.dec(
+            off::LAST_PRICE,
+            off::LAST_PRICE_SCALE,
+            decimal_to_wit(t.last_price, "last_price")?,
+        );
+        r.opt_dec(
+            bit::AVERAGE_TRADED_PRICE,
+            off::AVERAGE_TRADED_PRICE,
+            off::AVERAGE_TRADED_PRICE_SCALE,
+            t.average_traded_price,
+            "average_traded_price",
+        )?;
+        r.opt_dec(
+            bit::CHANGE,
+            off::CHANGE,
+            off::CHANGE_SCALE,
+            t.change,
+            "change",
+        )?;
+        if let Some(o) = &t.ohlc {
+            let open = decimal_to_wit(o.open, "ohlc.open")?;
+            let high = decimal_to_wit(o.high, "ohlc.high")?;
+            let low = decimal_to_wit(o.low, "ohlc.low")?;
+            let close = decimal_to_wit(o.close, "ohlc.close")?;
+            r.dec(off::OPEN, off::OPEN_SCALE, open);
+            r.dec(off::HIGH, off::HIGH_SCALE, high);
+            r.dec(off::LOW, off::LOW_SCALE, low);
+            r.dec(off::CLOSE, off::CLOSE_SCALE, close);
+            r.presence |= bit::OHLC;
+        }
+        r.opt_u64(bit::VOLUME_TRADED, off::VOLUME_TRADED, t.volume_traded);
+        r.opt_u64(
+            bit::LAST_TRADED_QUANTITY,
+            off::LAST_TRADED_QUANTITY,
+            t.last_traded_quantity,
+        );
+        r.opt_u64(
+            bit::TOTAL_BUY_QUANTITY,
+            off::TOTAL_BUY_QUANTITY,
+            t.total_buy_quantity,
+        );
+        r.opt_u64(
+            bit::TOTAL_SELL_QUANTITY,
+            off::TOTAL_SELL_QUANTITY,
+            t.total_sell_quantity,
+        );
+        r.opt_u64(bit::OI, off::OI, t.oi);
+        r.opt_u64(bit::OI_DAY_HIGH, off::OI_DAY_HIGH, t.oi_day_high);
+        r.opt_u64(bit::OI_DAY_LOW, off::OI_DAY_LOW, t.oi_day_low);
+        r.opt_i64(
+            bit::LAST_TRADE_TIME,
+            off::LAST_TRADE_TIME_US,
+            t.last_trade_time.as_ref().map(|x| x.to_unix_micros()),
+        );
+        r.opt_i64(
+            bit::EXCHANGE_TIMESTAMP,
+            off::EXCHANGE_TIMESTAMP_US,
+            t.exchange_timestamp.as_ref().map(|x| x.to_unix_micros()),
+        );
+        if let Some(d) = &t.depth {
+            let (buy_start, buy_len) = self.levels(&d.buy, "depth.buy.price")?;
+            let (sell_start, sell_len) = self.levels(&d.sell, "depth.sell.price")?;
+            r.u32(off::DEPTH_BUY_START, buy_start);
+            r.u32(off::DEPTH_BUY_LEN, buy_len);
+            r.u32(off::DEPTH_SELL_START, sell_start);
+            r.u32(off::DEPTH_SELL_LEN, sell_len);
+            r.presence |= bit::DEPTH;
+        }
+        if let Some(m) = t.mode {
+            put(&mut r.bytes, off::MODE, [mode_byte(m)]);
+            r.presence |= bit::MODE;
+        }
+        if let Some(b) = t.tradable {
+            put(&mut r.bytes, off::TRADABLE, [u8::from(b)]);
+            r.presence |= bit::TRADABLE;
+        }
+        Ok(r)
+    }
+
+    /// Appends a record taken from another batch, with that batch's symbol and the
+    /// level records its spans point at; symbol and spans are rewritten for this one.
+    fn push_record(&mut self, record: &[u8], symbol: Option<&str>, buy: &[u8], sell: &[u8]) {
+        self.unseal();
+        let mut r = Record::new();
+        r.bytes.copy_from_slice(record);
+        r.presence = get_u32(record, off::PRESENCE) & !bit::SYMBOL;
+        r.u32(off::SYMBOL, 0);
+        if let Some(s) = symbol {
+            r.presence |= bit::SYMBOL;
+            let i = self.symbol_index(s);
+            r.u32(off::SYMBOL, i);
+        }
+        if r.presence & bit::DEPTH != 0 {
+            for (side, start_at, len_at) in [
+                (buy, off::DEPTH_BUY_START, off::DEPTH_BUY_LEN),
+                (sell, off::DEPTH_SELL_START, off::DEPTH_SELL_LEN),
+            ] {
+                let start = self.level_count();
+                self.levels.extend_from_slice(side);
+                r.u32(start_at, start);
+                r.u32(len_at, len_u32(side.len() / LEVEL_SIZE));
+            }
+        }
+        self.batch.data.extend_from_slice(&r.finish());
+        self.batch.count += 1;
     }
 }
 
 /// A batch holding the ticks at `keep` positions of `batch`, for a per-tick re-run.
+/// Positions past the batch are skipped; a symbol index or depth span that points
+/// outside it is dropped or clamped (the builder never writes one).
 pub fn sub_batch(batch: &TickBatch, keep: &[usize]) -> TickBatch {
-    let mut out = TickBatch::default();
+    let split = (batch.count as usize)
+        .saturating_mul(TICK_SIZE)
+        .min(batch.data.len());
+    let (records, levels) = batch.data.split_at(split);
+    let whole = levels.len() - levels.len() % LEVEL_SIZE;
+    // The whole level records a span points at, clamped to the batch.
+    let span = |record: &[u8], start_at: usize, len_at: usize| -> &[u8] {
+        let start = (get_u32(record, start_at) as usize).saturating_mul(LEVEL_SIZE);
+        let len = (get_u32(record, len_at) as usize).saturating_mul(LEVEL_SIZE);
+        let end = start.saturating_add(len).min(whole);
+        levels.get(start.min(end)..end).unwrap_or(&[])
+    };
+    let mut out = BatchBuilder::new();
     for &i in keep {
-        let Some(t) = batch.ticks.get(i) else {
+        let Some(record) = i
+            .checked_mul(TICK_SIZE)
+            .and_then(|at| records.get(at..at.checked_add(TICK_SIZE)?))
+        else {
             continue;
         };
-        let mut t = *t;
-        t.depth_buy = copy_span(batch, &mut out, t.depth_buy);
-        t.depth_sell = copy_span(batch, &mut out, t.depth_sell);
-        t.symbol = t.symbol.and_then(|s| {
-            let name = batch.symbols.get(s as usize)?;
-            if let Some(p) = out.symbols.iter().position(|x| x == name) {
-                return Some(p as u32);
-            }
-            out.symbols.push(name.clone());
-            Some((out.symbols.len() - 1) as u32)
-        });
-        out.ticks.push(t);
+        let presence = get_u32(record, off::PRESENCE);
+        let symbol = (presence & bit::SYMBOL != 0)
+            .then(|| batch.symbols.get(get_u32(record, off::SYMBOL) as usize))
+            .flatten()
+            .map(String::as_str);
+        let buy = span(record, off::DEPTH_BUY_START, off::DEPTH_BUY_LEN);
+        let sell = span(record, off::DEPTH_SELL_START, off::DEPTH_SELL_LEN);
+        out.push_record(record, symbol, buy, sell);
     }
-    out
-}
-
-fn copy_span(from: &TickBatch, to: &mut TickBatch, span: Span) -> Span {
-    let start = to.levels.len() as u32;
-    let s = span.start as usize;
-    let e = s.saturating_add(span.len as usize).min(from.levels.len());
-    if s < e {
-        to.levels.extend_from_slice(&from.levels[s..e]);
-    }
-    Span {
-        start,
-        len: to.levels.len() as u32 - start,
-    }
+    out.take()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alpha_panda_sdk::__flat as flat;
 
     fn full_tick() -> MarketTick {
         let text = include_str!("../../../tests/fixtures/market_tick_full.json");
         let env: serde_json::Value = serde_json::from_str(text).unwrap();
-        serde_json::from_value(env["data"].clone()).unwrap()
+        let mut t: MarketTick = serde_json::from_value(env["data"].clone()).unwrap();
+        // Distinct values, so a field read from the wrong place shows.
+        t.oi = Some(901);
+        t.oi_day_high = Some(902);
+        t.oi_day_low = Some(903);
+        t
+    }
+
+    fn sdk_dec(d: Decimal) -> alpha_panda_sdk::Decimal {
+        let w = decimal_to_wit(d, "test").unwrap();
+        alpha_panda_sdk::Decimal::new(w.mantissa, w.scale)
+    }
+
+    /// Decodes `batch` with the SDK's reader (what the guest runs) and checks every
+    /// field of every tick against the `MarketTick` it was built from.
+    fn assert_crosses(batch: &TickBatch, sent: &[&MarketTick]) {
+        assert_eq!(batch.count as usize, sent.len());
+        let parsed = flat::Batch::parse(batch.count, &batch.data).unwrap();
+        let mut levels = Vec::new();
+        parsed.levels_into(&mut levels);
+        assert_eq!(parsed.len(), sent.len());
+        for (record, t) in parsed.records().iter().zip(sent) {
+            let w = flat::tick(record, &batch.symbols, &levels).unwrap();
+            assert_eq!(w.instrument_token(), t.instrument_token);
+            assert_eq!(w.last_price(), sdk_dec(t.last_price));
+            assert_eq!(w.timestamp_us(), t.timestamp.to_unix_micros());
+            assert_eq!(w.symbol(), t.symbol.as_deref());
+            assert_eq!(w.volume_traded(), t.volume_traded);
+            assert_eq!(w.last_traded_quantity(), t.last_traded_quantity);
+            assert_eq!(
+                w.average_traded_price(),
+                t.average_traded_price.map(sdk_dec)
+            );
+            assert_eq!(w.total_buy_quantity(), t.total_buy_quantity);
+            assert_eq!(w.total_sell_quantity(), t.total_sell_quantity);
+            assert_eq!(w.change(), t.change.map(sdk_dec));
+            assert_eq!(
+                w.ohlc(),
+                t.ohlc.as_ref().map(|o| alpha_panda_sdk::Ohlc {
+                    open: sdk_dec(o.open),
+                    high: sdk_dec(o.high),
+                    low: sdk_dec(o.low),
+                    close: sdk_dec(o.close),
+                })
+            );
+            assert_eq!(w.oi(), t.oi);
+            assert_eq!(w.oi_day_high(), t.oi_day_high);
+            assert_eq!(w.oi_day_low(), t.oi_day_low);
+            assert_eq!(
+                w.last_trade_time_us(),
+                t.last_trade_time.as_ref().map(|x| x.to_unix_micros())
+            );
+            assert_eq!(
+                w.exchange_timestamp_us(),
+                t.exchange_timestamp.as_ref().map(|x| x.to_unix_micros())
+            );
+            assert_eq!(w.has_depth(), t.depth.is_some());
+            let side = |ls: &[contract::DepthLevel]| -> Vec<alpha_panda_sdk::DepthLevel> {
+                ls.iter()
+                    .map(|l| alpha_panda_sdk::DepthLevel {
+                        price: sdk_dec(l.price),
+                        quantity: l.quantity,
+                        orders: u32::try_from(l.orders).unwrap(),
+                    })
+                    .collect()
+            };
+            let (buy, sell) = t
+                .depth
+                .as_ref()
+                .map(|d| (side(&d.buy), side(&d.sell)))
+                .unwrap_or_default();
+            assert_eq!(w.depth_buy(), &buy[..]);
+            assert_eq!(w.depth_sell(), &sell[..]);
+            assert_eq!(
+                w.mode().map(|m| format!("{m:?}").to_lowercase()),
+                t.mode.map(|m| format!("{m:?}").to_lowercase())
+            );
+            assert_eq!(w.tradable(), t.tradable);
+        }
     }
 
     #[test]
     fn every_field_crosses() {
         let t = full_tick();
+        let bare = MarketTick::new(5, Decimal::new(-12345, 3), t.timestamp);
         let mut b = BatchBuilder::new();
         b.push(&t).unwrap();
+        b.push(&bare).unwrap();
         b.push(&t).unwrap();
-        let batch = b.batch();
-        assert_eq!(batch.ticks.len(), 2);
+        let batch = b.batch().clone();
+        assert_eq!(batch.count, 3);
         assert_eq!(
             batch.symbols,
             vec!["RELIANCE".to_owned()],
             "symbols interned"
         );
-        let w = &batch.ticks[1];
-        assert_eq!(w.instrument_token, 738561);
-        assert_eq!((w.last_price.mantissa, w.last_price.scale), (250155, 2));
-        assert_eq!(w.volume_traded, Some(1234567));
-        assert_eq!(w.symbol, Some(0));
-        assert!(w.has_depth);
-        assert_eq!((w.depth_buy.start, w.depth_buy.len), (3, 2));
-        assert_eq!((w.depth_sell.start, w.depth_sell.len), (5, 1));
-        assert_eq!(batch.levels[5].quantity, 7);
-        assert_eq!(w.ohlc.map(|o| o.low.mantissa), Some(24755));
-        assert_eq!(w.mode, Some(TickMode::Full));
-        assert_eq!(w.tradable, Some(true));
-        assert_eq!(w.timestamp_us, t.timestamp.to_unix_micros());
+        assert_eq!(batch.data.len(), 3 * TICK_SIZE + 6 * LEVEL_SIZE);
+        assert_crosses(&batch, &[&t, &bare, &t]);
+        // The third tick's spans point past the first tick's levels.
+        let third = &batch.data[2 * TICK_SIZE..3 * TICK_SIZE];
+        assert_eq!(get_u32(third, off::DEPTH_BUY_START), 3);
+        assert_eq!(get_u32(third, off::DEPTH_BUY_LEN), 2);
+        assert_eq!(get_u32(third, off::DEPTH_SELL_START), 5);
+        assert_eq!(get_u32(third, off::DEPTH_SELL_LEN), 1);
+        assert_eq!(get_u32(third, off::PRESENCE), 0xffff, "every field present");
+        assert_eq!(get_u32(&batch.data[TICK_SIZE..], off::PRESENCE), 0);
+        assert_eq!((TICK_SIZE, LEVEL_SIZE), (flat::TICK_SIZE, flat::LEVEL_SIZE));
+    }
+
+    #[test]
+    fn pushing_after_batch_keeps_the_layout() {
+        let t = full_tick();
+        let mut b = BatchBuilder::new();
+        b.push(&t).unwrap();
+        let _ = b.batch();
+        b.push(&t).unwrap();
+        let batch = b.take();
+        assert_crosses(&batch, &[&t, &t]);
+        assert!(b.is_empty());
+        b.push(&t).unwrap();
+        assert_crosses(b.batch(), &[&t]);
+    }
+
+    #[test]
+    fn a_tick_that_does_not_fit_appends_nothing() {
+        let t = full_tick();
+        let mut b = BatchBuilder::new();
+        b.push(&t).unwrap();
+        let before = b.batch().clone();
+        let mut bad = full_tick();
+        bad.symbol = Some("NEW".into());
+        // Fails after its buy levels were written.
+        bad.depth.as_mut().unwrap().sell[0].price =
+            Decimal::from_i128_with_scale(i128::from(i64::MAX) * 1000 + 1, 0);
+        let err = b.push(&bad).unwrap_err();
+        assert_eq!(err.field, "depth.sell.price");
+        assert_eq!(b.len(), 1);
+        let after = b.batch();
+        assert_eq!(after.count, before.count);
+        assert_eq!(after.data, before.data);
+        assert_eq!(after.symbols, before.symbols);
+        b.push(&t).unwrap();
+        assert_crosses(b.batch(), &[&t, &t]);
     }
 
     #[test]
     fn sub_batch_keeps_depth_and_symbols() {
         let mut b = BatchBuilder::new();
         let t = full_tick();
-        b.push(&MarketTick::new(1, Decimal::ONE, t.timestamp))
-            .unwrap();
+        let mut other = MarketTick::new(1, Decimal::ONE, t.timestamp);
+        other.symbol = Some("OTHER".into());
+        b.push(&other).unwrap();
         b.push(&t).unwrap();
         let sub = sub_batch(b.batch(), &[1]);
-        assert_eq!(sub.ticks.len(), 1);
-        assert_eq!(
-            (sub.ticks[0].depth_buy.start, sub.ticks[0].depth_buy.len),
-            (0, 2)
-        );
-        assert_eq!(sub.levels.len(), 3);
+        assert_eq!(sub.count, 1);
         assert_eq!(sub.symbols, vec!["RELIANCE".to_owned()]);
+        assert_eq!(sub.data.len(), TICK_SIZE + 3 * LEVEL_SIZE);
+        assert_eq!(get_u32(&sub.data, off::SYMBOL), 0);
+        assert_eq!(get_u32(&sub.data, off::DEPTH_BUY_START), 0);
+        assert_eq!(get_u32(&sub.data, off::DEPTH_SELL_START), 2);
+        assert_crosses(&sub, &[&t]);
+        let both = sub_batch(b.batch(), &[1, 0, 7]);
+        assert_crosses(&both, &[&t, &other]);
+        assert_eq!(sub_batch(b.batch(), &[]).count, 0);
+    }
+
+    #[test]
+    fn sub_batch_of_a_damaged_batch_does_not_panic() {
+        let mut b = BatchBuilder::new();
+        b.push(&full_tick()).unwrap();
+        let mut batch = b.take();
+        batch.symbols.clear();
+        batch.data.truncate(TICK_SIZE + 1);
+        let sub = sub_batch(&batch, &[0, 1]);
+        assert_eq!(sub.count, 1);
+        assert!(sub.symbols.is_empty());
+        assert_eq!(
+            sub.data.len(),
+            TICK_SIZE,
+            "no partial level record is copied"
+        );
+        batch.count = u32::MAX;
+        assert_eq!(sub_batch(&batch, &[0, 1, usize::MAX]).count, 1);
     }
 
     #[test]

@@ -134,7 +134,7 @@ impl Instance {
 
     /// Runs a batch of ticks.
     pub fn on_ticks(&mut self, batch: &TickBatch) -> Result<BatchOutput, Fault> {
-        let units = batch.ticks.len().max(1);
+        let units = (batch.count as usize).max(1);
         self.arm(units)?;
         match self
             .plugin

@@ -7,7 +7,7 @@
 //! - [`component`]: checking a component (non-component, WIT version, imports) before use.
 //! - [`sandbox`]: per-store state: empty WASI, pinned clocks and randomness, limits, logging.
 //! - [`instance`]: one live instance and its calls; traps become [`Fault`]s.
-//! - [`convert`]: market ticks into the WIT tick batch.
+//! - [`convert`]: market ticks into the flat WIT tick batch (layout in `wit/strategy.wit`).
 //! - [`output`]: validation of what a plugin returns.
 pub mod bindings;
 pub mod component;
@@ -24,5 +24,24 @@ pub use output::{OutputLimits, StrategySignal};
 
 /// The WIT package this host implements.
 pub const WIT_PACKAGE: &str = "alpha-panda:strategy";
-/// Its version: a plugin built against another one is refused.
-pub const WIT_VERSION: &str = "0.1.0";
+/// Its version, as declared by `package` in `wit/strategy.wit` (a test checks they
+/// agree): a plugin built against another one is refused.
+pub const WIT_VERSION: &str = "0.2.0";
+
+#[cfg(test)]
+mod tests {
+    use super::{WIT_PACKAGE, WIT_VERSION};
+
+    #[test]
+    fn version_is_the_wit_files() {
+        let wit = include_str!("../../../wit/strategy.wit");
+        let declared = wit
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("package "))
+            .and_then(|p| p.strip_suffix(';'));
+        assert_eq!(
+            declared,
+            Some(format!("{WIT_PACKAGE}@{WIT_VERSION}").as_str())
+        );
+    }
+}

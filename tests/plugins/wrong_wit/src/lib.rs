@@ -1,5 +1,6 @@
-//! A plugin built against `alpha-panda:strategy@0.2.0`, a version the host does not
-//! implement: the host must refuse it and name the version it found.
+//! A plugin built against `alpha-panda:strategy@0.1.0` (the old ABI, whose ticks were a
+//! `list<tick>` of records), a version the host no longer implements: the host must
+//! refuse it and name the version it found.
 
 wit_bindgen::generate!({ world: "plugin", path: "wit" });
 
