@@ -9,75 +9,9 @@ use rust_decimal::Decimal;
 use super::bindings::types::{self, TickBatch};
 use crate::contract::{self, MarketTick};
 
-/// Bytes of one tick record.
-pub const TICK_SIZE: usize = 176;
-/// Bytes of one depth-level record.
-pub const LEVEL_SIZE: usize = 24;
-
-/// Presence bits of a tick record (see `wit/strategy.wit`).
-mod bit {
-    pub const SYMBOL: u32 = 1 << 0;
-    pub const VOLUME_TRADED: u32 = 1 << 1;
-    pub const LAST_TRADED_QUANTITY: u32 = 1 << 2;
-    pub const AVERAGE_TRADED_PRICE: u32 = 1 << 3;
-    pub const TOTAL_BUY_QUANTITY: u32 = 1 << 4;
-    pub const TOTAL_SELL_QUANTITY: u32 = 1 << 5;
-    pub const CHANGE: u32 = 1 << 6;
-    pub const OHLC: u32 = 1 << 7;
-    pub const OI: u32 = 1 << 8;
-    pub const OI_DAY_HIGH: u32 = 1 << 9;
-    pub const OI_DAY_LOW: u32 = 1 << 10;
-    pub const LAST_TRADE_TIME: u32 = 1 << 11;
-    pub const EXCHANGE_TIMESTAMP: u32 = 1 << 12;
-    pub const DEPTH: u32 = 1 << 13;
-    pub const MODE: u32 = 1 << 14;
-    pub const TRADABLE: u32 = 1 << 15;
-}
-
-/// Byte offsets in a tick record; `*_SCALE` is a decimal's scale, the bare name its mantissa.
-mod off {
-    pub const PRESENCE: usize = 0;
-    pub const INSTRUMENT_TOKEN: usize = 4;
-    pub const TIMESTAMP_US: usize = 8;
-    pub const LAST_PRICE: usize = 16;
-    pub const AVERAGE_TRADED_PRICE: usize = 24;
-    pub const CHANGE: usize = 32;
-    pub const OPEN: usize = 40;
-    pub const HIGH: usize = 48;
-    pub const LOW: usize = 56;
-    pub const CLOSE: usize = 64;
-    pub const VOLUME_TRADED: usize = 72;
-    pub const LAST_TRADED_QUANTITY: usize = 80;
-    pub const TOTAL_BUY_QUANTITY: usize = 88;
-    pub const TOTAL_SELL_QUANTITY: usize = 96;
-    pub const OI: usize = 104;
-    pub const OI_DAY_HIGH: usize = 112;
-    pub const OI_DAY_LOW: usize = 120;
-    pub const LAST_TRADE_TIME_US: usize = 128;
-    pub const EXCHANGE_TIMESTAMP_US: usize = 136;
-    pub const SYMBOL: usize = 144;
-    pub const DEPTH_BUY_START: usize = 148;
-    pub const DEPTH_BUY_LEN: usize = 152;
-    pub const DEPTH_SELL_START: usize = 156;
-    pub const DEPTH_SELL_LEN: usize = 160;
-    pub const LAST_PRICE_SCALE: usize = 164;
-    pub const AVERAGE_TRADED_PRICE_SCALE: usize = 165;
-    pub const CHANGE_SCALE: usize = 166;
-    pub const OPEN_SCALE: usize = 167;
-    pub const HIGH_SCALE: usize = 168;
-    pub const LOW_SCALE: usize = 169;
-    pub const CLOSE_SCALE: usize = 170;
-    pub const MODE: usize = 171;
-    pub const TRADABLE: usize = 172;
-}
-
-/// Byte offsets in a depth-level record.
-mod level_off {
-    pub const PRICE: usize = 0;
-    pub const QUANTITY: usize = 8;
-    pub const ORDERS: usize = 16;
-    pub const PRICE_SCALE: usize = 20;
-}
+// The record layout (`wit/strategy.wit`) is defined once, by the SDK that reads it.
+use alpha_panda_sdk::__flat::{bit, level_off, off};
+pub use alpha_panda_sdk::__flat::{LEVEL_SIZE, TICK_SIZE};
 
 /// A value the plugin ABI cannot carry.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -584,7 +518,6 @@ mod tests {
         assert_eq!(get_u32(third, off::DEPTH_SELL_LEN), 1);
         assert_eq!(get_u32(third, off::PRESENCE), 0xffff, "every field present");
         assert_eq!(get_u32(&batch.data[TICK_SIZE..], off::PRESENCE), 0);
-        assert_eq!((TICK_SIZE, LEVEL_SIZE), (flat::TICK_SIZE, flat::LEVEL_SIZE));
     }
 
     #[test]
