@@ -326,7 +326,7 @@ fn check_same_work(m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) -> f64 {
         for t in chunk {
             builder.push(t).expect("converts");
         }
-        let out = slot.run(builder.take());
+        let out = slot.run(&std::sync::Arc::new(builder.take()));
         assert!(out.faults.is_empty(), "wasm faults: {:?}", out.faults);
         wasm_signals.extend(out.signals.iter().map(|s| {
             (
@@ -392,7 +392,7 @@ fn dispatch<M: Measurement>(c: &mut Criterion<M>, m: &Manifest, wasm: &Wasm, tic
                 for _ in 0..n {
                     builder.push(cur.next()).expect("converts");
                 }
-                let out = slot.run(builder.take());
+                let out = slot.run(&std::sync::Arc::new(builder.take()));
                 if !out.faults.is_empty() {
                     faults.extend(out.faults.iter().map(|(_, f)| f.to_string()));
                 }

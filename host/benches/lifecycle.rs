@@ -173,7 +173,7 @@ fn main() {
         for t in ticks {
             b.push(t).expect("converts");
         }
-        let out = slot.run(b.take());
+        let out = slot.run(&std::sync::Arc::new(b.take()));
         assert!(out.faults.is_empty());
     };
     let feed_one_by_one = |slot: &mut StrategySlot| {

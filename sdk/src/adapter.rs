@@ -10,12 +10,11 @@ pub use wit::{BatchOutput, InitConfig, InitError, TickBatch};
 
 use crate::__flat as flat;
 use crate::runner::Output;
-use crate::{DepthLevel, InitContext, ParamValue, Params, Price, Runner, Side, Strategy};
+use crate::{InitContext, ParamValue, Params, Price, Runner, Side, Strategy};
 
 /// One plugin instance: the strategy (once `init` succeeded) and reused buffers.
 pub struct Instance<S> {
     runner: Option<Runner<S>>,
-    levels: Vec<DepthLevel>,
     out: Output,
 }
 
@@ -23,7 +22,6 @@ impl<S> Instance<S> {
     pub const fn new() -> Self {
         Self {
             runner: None,
-            levels: Vec::new(),
             out: Output::new(),
         }
     }
@@ -79,10 +77,9 @@ pub fn on_ticks<S: Strategy>(cell: &RefCell<Instance<S>>, batch: TickBatch) -> B
         Ok(parsed) => parsed,
         Err(e) => return fail_all(batch.count, &e.to_string()),
     };
-    inst.levels.clear();
-    parsed.levels_into(&mut inst.levels);
+    let levels = parsed.levels();
     for (i, record) in parsed.records().iter().enumerate() {
-        match flat::tick(record, &batch.symbols, &inst.levels) {
+        match flat::tick(record, &batch.symbols, &levels) {
             Ok(tick) => runner.handle(index(i), &tick, &mut inst.out),
             Err(e) => inst.out.errors.push(crate::TickError {
                 tick_index: index(i),

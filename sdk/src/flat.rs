@@ -3,6 +3,7 @@
 //! bindings), so the Wasm adapter calls it and the host's tests check their encoder
 //! against it. The layout is documented, offset by offset, in the WIT file.
 
+use std::cell::OnceCell;
 use std::fmt;
 
 use crate::tick::TickCore;
@@ -198,9 +199,37 @@ impl<'a> Batch<'a> {
         self.records
     }
 
-    /// Appends the batch's depth levels to `out` (a tick's spans index them).
-    pub fn levels_into(&self, out: &mut Vec<DepthLevel>) {
-        out.extend(self.levels.iter().map(level));
+    /// The batch's depth levels (a tick's spans index them), decoded on first use.
+    pub fn levels(&self) -> Levels<'a> {
+        Levels {
+            records: self.levels,
+            decoded: OnceCell::new(),
+        }
+    }
+}
+
+/// The depth-level records of a batch, decoded all at once the first time a tick's
+/// depth is read.
+#[derive(Debug)]
+pub struct Levels<'a> {
+    records: &'a [[u8; LEVEL_SIZE]],
+    decoded: OnceCell<Vec<DepthLevel>>,
+}
+
+impl Levels<'_> {
+    /// Number of level records.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Every level of the batch, in order.
+    pub fn decoded(&self) -> &[DepthLevel] {
+        self.decoded
+            .get_or_init(|| self.records.iter().map(level).collect())
     }
 }
 
@@ -238,22 +267,24 @@ fn level(r: &[u8; LEVEL_SIZE]) -> DepthLevel {
     }
 }
 
-fn span<'a>(
+/// A side's span (first level, number of levels), checked against the batch.
+fn span(
     r: &[u8],
-    levels: &'a [DepthLevel],
+    levels: usize,
     side: &'static str,
     start_at: usize,
     len_at: usize,
-) -> Result<&'a [DepthLevel], RecordError> {
+) -> Result<(usize, usize), RecordError> {
     let (start, len) = (u32_at(r, start_at), u32_at(r, len_at));
     (start as usize)
         .checked_add(len as usize)
-        .and_then(|end| levels.get(start as usize..end))
+        .filter(|&end| end <= levels)
+        .map(|_| (start as usize, len as usize))
         .ok_or(RecordError::Span {
             side,
             start,
             len,
-            levels: levels.len(),
+            levels,
         })
 }
 
@@ -261,7 +292,7 @@ fn span<'a>(
 pub fn tick<'a>(
     r: &[u8; TICK_SIZE],
     symbols: &'a [String],
-    levels: &'a [DepthLevel],
+    levels: &'a Levels<'a>,
 ) -> Result<Tick<'a>, RecordError> {
     let presence = u32_at(r, off::PRESENCE);
     if presence & !bit::KNOWN != 0 {
@@ -295,18 +326,13 @@ pub fn tick<'a>(
         None
     };
     let (buy, sell) = if has(bit::DEPTH) {
+        let n = levels.len();
         (
-            span(r, levels, "buy", off::DEPTH_BUY_START, off::DEPTH_BUY_LEN)?,
-            span(
-                r,
-                levels,
-                "sell",
-                off::DEPTH_SELL_START,
-                off::DEPTH_SELL_LEN,
-            )?,
+            span(r, n, "buy", off::DEPTH_BUY_START, off::DEPTH_BUY_LEN)?,
+            span(r, n, "sell", off::DEPTH_SELL_START, off::DEPTH_SELL_LEN)?,
         )
     } else {
-        (&[][..], &[][..])
+        ((0, 0), (0, 0))
     };
     let core = TickCore {
         instrument_token: u32_at(r, off::INSTRUMENT_TOKEN),
@@ -337,7 +363,7 @@ pub fn tick<'a>(
         mode,
         tradable,
     };
-    Ok(Tick::from_parts(core, symbol, buy, sell))
+    Ok(Tick::from_batch(core, symbol, levels, buy, sell))
 }
 
 #[cfg(test)]
@@ -408,8 +434,7 @@ mod tests {
         data.extend_from_slice(&level_bytes(105, 1, 3, 1));
         data.extend_from_slice(&level_bytes(106, 1, 4, 2));
         let batch = Batch::parse(1, &data).unwrap();
-        let mut levels = Vec::new();
-        batch.levels_into(&mut levels);
+        let levels = batch.levels();
         let symbols = vec!["A".to_owned(), "B".to_owned()];
         let t = tick(&batch.records()[0], &symbols, &levels).unwrap();
         let d = |m, s| Decimal::new(m, s);
@@ -439,7 +464,14 @@ mod tests {
         assert_eq!(t.last_trade_time_us(), Some(40));
         assert_eq!(t.exchange_timestamp_us(), Some(41));
         assert!(t.has_depth());
-        assert_eq!(t.depth_buy(), &[levels[0]]);
+        assert_eq!(
+            t.depth_buy(),
+            &[DepthLevel {
+                price: d(105, 1),
+                quantity: 3,
+                orders: 1
+            }]
+        );
         assert_eq!(
             t.depth_sell(),
             &[DepthLevel {
@@ -456,7 +488,8 @@ mod tests {
     fn absent_fields_are_none_whatever_their_bytes() {
         let mut r = [0xffu8; TICK_SIZE];
         put(&mut r, off::PRESENCE, &0u32.to_le_bytes());
-        let t = tick(&r, &[], &[]).unwrap();
+        let none = Batch::parse(0, &[]).unwrap().levels();
+        let t = tick(&r, &[], &none).unwrap();
         assert_eq!(t.symbol(), None);
         assert_eq!(t.volume_traded(), None);
         assert_eq!(t.ohlc(), None);
@@ -492,11 +525,11 @@ mod tests {
     #[test]
     fn malformed_records_are_errors() {
         let symbols = vec!["A".to_owned()];
-        let levels = vec![DepthLevel {
-            price: Decimal::new(1, 0),
-            quantity: 1,
-            orders: 1,
-        }];
+        let one_level = level_bytes(1, 0, 1, 1);
+        let levels = Levels {
+            records: std::slice::from_ref(&one_level),
+            decoded: OnceCell::new(),
+        };
         let check = |r: [u8; TICK_SIZE]| tick(&r, &symbols, &levels).map(|_| ());
 
         assert!(matches!(
@@ -528,5 +561,15 @@ mod tests {
         let mut r = record(bit::DEPTH);
         put(&mut r, off::DEPTH_BUY_LEN, &1u32.to_le_bytes());
         assert!(check(r).is_ok());
+        let t = tick(&r, &symbols, &levels).unwrap();
+        assert_eq!(
+            t.depth_buy(),
+            &[DepthLevel {
+                price: Decimal::new(1, 0),
+                quantity: 1,
+                orders: 1,
+            }]
+        );
+        assert!(t.depth_sell().is_empty());
     }
 }

@@ -84,8 +84,44 @@ impl TickCore {
 pub struct Tick<'a> {
     core: TickCore,
     symbol: Option<&'a str>,
-    depth_buy: &'a [DepthLevel],
-    depth_sell: &'a [DepthLevel],
+    depth: Depth<'a>,
+}
+
+/// Where a tick's depth levels are.
+#[derive(Debug, Clone, Copy)]
+enum Depth<'a> {
+    Decoded {
+        buy: &'a [DepthLevel],
+        sell: &'a [DepthLevel],
+    },
+    /// Spans (first level, number of levels) of the batch's level records, which
+    /// are decoded on first use: a strategy that never reads depth never pays for it.
+    Batch {
+        levels: &'a crate::__flat::Levels<'a>,
+        buy: (usize, usize),
+        sell: (usize, usize),
+    },
+}
+
+impl<'a> Depth<'a> {
+    fn side(&self, buy_side: bool) -> &'a [DepthLevel] {
+        match *self {
+            Depth::Decoded { buy, sell } => {
+                if buy_side {
+                    buy
+                } else {
+                    sell
+                }
+            }
+            Depth::Batch { levels, buy, sell } => {
+                let (start, len) = if buy_side { buy } else { sell };
+                levels
+                    .decoded()
+                    .get(start..start.saturating_add(len))
+                    .unwrap_or(&[])
+            }
+        }
+    }
 }
 
 impl<'a> Tick<'a> {
@@ -98,8 +134,25 @@ impl<'a> Tick<'a> {
         Self {
             core,
             symbol,
-            depth_buy,
-            depth_sell,
+            depth: Depth::Decoded {
+                buy: depth_buy,
+                sell: depth_sell,
+            },
+        }
+    }
+
+    /// A tick whose depth spans index `levels` (checked by the caller).
+    pub(crate) fn from_batch(
+        core: TickCore,
+        symbol: Option<&'a str>,
+        levels: &'a crate::__flat::Levels<'a>,
+        buy: (usize, usize),
+        sell: (usize, usize),
+    ) -> Self {
+        Self {
+            core,
+            symbol,
+            depth: Depth::Batch { levels, buy, sell },
         }
     }
 
@@ -162,11 +215,11 @@ impl<'a> Tick<'a> {
     }
     /// Bids, best first.
     pub fn depth_buy(&self) -> &'a [DepthLevel] {
-        self.depth_buy
+        self.depth.side(true)
     }
     /// Offers, best first.
     pub fn depth_sell(&self) -> &'a [DepthLevel] {
-        self.depth_sell
+        self.depth.side(false)
     }
     pub fn mode(&self) -> Option<TickMode> {
         self.core.mode

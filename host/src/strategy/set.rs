@@ -3,11 +3,12 @@
 //! signals in a deterministic order (tick, then strategy id, then signal).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::slot::{Prepared, SlotConfig, StrategySlot};
 use crate::contract::MarketTick;
 use crate::manifest::Manifest;
-use crate::wasm::convert::{BatchBuilder, ConvertError};
+use crate::wasm::convert::{sub_batch, BatchBuilder, ConvertError};
 use crate::wasm::output::StrategySignal;
 use crate::wasm::{Fault, LoadError, PluginComponent, StrategyEngine};
 
@@ -50,7 +51,13 @@ pub struct StrategySet {
     config: SlotConfig,
     slots: BTreeMap<String, StrategySlot>,
     builder: BatchBuilder,
+    /// Input positions of the ticks in the converted batch.
+    converted: Vec<usize>,
+    /// Per strategy: indices into the converted batch, and their input positions.
+    keep: Vec<usize>,
     positions: Vec<usize>,
+    /// Signals counted per tick of one strategy's batch.
+    per_tick: Vec<u32>,
 }
 
 impl StrategySet {
@@ -60,7 +67,10 @@ impl StrategySet {
             config,
             slots: BTreeMap::new(),
             builder: BatchBuilder::new(),
+            converted: Vec::new(),
+            keep: Vec::new(),
             positions: Vec::new(),
+            per_tick: Vec::new(),
         }
     }
 
@@ -124,49 +134,67 @@ impl StrategySet {
         self.slots.is_empty()
     }
 
-    /// Runs every strategy over the ticks it subscribes to.
+    /// Runs every strategy over the ticks it subscribes to. Each tick is converted
+    /// once; a strategy subscribed to every tick of the batch shares that batch, the
+    /// others get a copy of the records they subscribe to.
     pub fn process(&mut self, ticks: &[&MarketTick]) -> Processed {
         let mut out = Processed::default();
+        self.builder.clear();
+        self.converted.clear();
+        for (pos, t) in ticks.iter().enumerate() {
+            match self.builder.push(t) {
+                Ok(()) => self.converted.push(pos),
+                // Poison only if a running strategy would have been given it.
+                Err(e) => {
+                    if self
+                        .slots
+                        .values()
+                        .any(|s| !s.is_quarantined() && s.subscribes(t.instrument_token))
+                    {
+                        out.unconvertible.push((pos, e));
+                    }
+                }
+            }
+        }
+        if self.builder.is_empty() {
+            return out;
+        }
+        let full = Arc::new(self.builder.take());
         for slot in self.slots.values_mut() {
             if slot.is_quarantined() {
                 continue;
             }
-            self.builder.clear();
+            self.keep.clear();
             self.positions.clear();
-            for (pos, t) in ticks.iter().enumerate() {
-                if !slot.subscribes(t.instrument_token) {
-                    continue;
-                }
-                match self.builder.push(t) {
-                    Ok(()) => self.positions.push(pos),
-                    Err(e) => {
-                        if !out.unconvertible.iter().any(|(p, _)| *p == pos) {
-                            out.unconvertible.push((pos, e));
-                        }
-                    }
+            for (i, &pos) in self.converted.iter().enumerate() {
+                if slot.subscribes(ticks[pos].instrument_token) {
+                    self.keep.push(i);
+                    self.positions.push(pos);
                 }
             }
-            if self.builder.is_empty() {
+            if self.keep.is_empty() {
                 continue;
             }
-            let given = self.builder.len();
+            let batch = if self.keep.len() == self.converted.len() {
+                Arc::clone(&full)
+            } else {
+                Arc::new(sub_batch(&full, &self.keep))
+            };
+            let given = self.keep.len();
             let started = std::time::Instant::now();
-            let result = slot.run(self.builder.take());
+            let result = slot.run(&batch);
             out.calls
                 .push((slot.strategy_id().to_owned(), started.elapsed(), given));
-            let mut counters: Vec<(usize, u32)> = Vec::new();
+            // Index of each signal among this strategy's signals for its tick.
+            self.per_tick.clear();
+            self.per_tick.resize(given, 0);
             for signal in result.signals {
-                let pos = self.positions[signal.tick_index as usize];
-                let index = match counters.iter_mut().find(|(p, _)| *p == pos) {
-                    Some((_, n)) => {
-                        *n += 1;
-                        *n
-                    }
-                    None => {
-                        counters.push((pos, 0));
-                        0
-                    }
+                let at = signal.tick_index as usize;
+                let Some(&pos) = self.positions.get(at) else {
+                    continue;
                 };
+                let index = self.per_tick[at];
+                self.per_tick[at] += 1;
                 out.signals.push(SetOutput {
                     tick_pos: pos,
                     strategy_id: slot.strategy_id().to_owned(),

@@ -5,6 +5,7 @@
 //! tick, and carries on. Too many faults in a window quarantine the strategy.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::manifest::{Manifest, ParamValue};
@@ -77,7 +78,8 @@ pub struct StrategySlot {
     config: SlotConfig,
     instance: Instance,
     snapshot: Vec<u8>,
-    journal: Vec<TickBatch>,
+    /// Batches fed since the snapshot, shared with the other strategies given them.
+    journal: Vec<Arc<TickBatch>>,
     journal_ticks: u64,
     snapshot_at: Instant,
     recent_faults: VecDeque<Instant>,
@@ -200,25 +202,26 @@ impl StrategySlot {
         &self.stats
     }
 
-    /// Feeds a batch; signals carry `tick_index` into this batch.
-    pub fn run(&mut self, batch: TickBatch) -> SlotOutput {
+    /// Feeds a batch; signals carry `tick_index` into this batch. The batch is
+    /// shared: the journal keeps a reference, not a copy.
+    pub fn run(&mut self, batch: &Arc<TickBatch>) -> SlotOutput {
         let mut out = SlotOutput::default();
         if self.quarantined || batch.count == 0 {
             return out;
         }
         let n = batch.count as usize;
-        match self.instance.on_ticks(&batch) {
+        match self.instance.on_ticks(batch) {
             Ok(result) => {
                 self.accept(result, n, None, &mut out);
                 self.journal_ticks += n as u64;
-                self.journal.push(batch);
+                self.journal.push(Arc::clone(batch));
             }
             Err(fault) => {
                 self.rebuild();
                 if n == 1 {
                     self.record_fault(0, fault, &mut out);
                 } else {
-                    self.run_one_by_one(&batch, &mut out);
+                    self.run_one_by_one(batch, &mut out);
                 }
             }
         }
@@ -258,7 +261,7 @@ impl StrategySlot {
                 Ok(result) => {
                     self.accept(result, 1, Some(i as u32), out);
                     self.journal_ticks += 1;
-                    self.journal.push(one);
+                    self.journal.push(Arc::new(one));
                 }
                 Err(fault) => {
                     self.record_fault(i as u32, fault, out);

@@ -22,19 +22,31 @@ pub struct ConvertError {
 }
 
 /// A decimal as `{mantissa, scale}`, normalized first if the mantissa overflows.
+#[inline]
 pub fn decimal_to_wit(d: Decimal, field: &'static str) -> Result<types::Decimal, ConvertError> {
-    let fit = |d: Decimal| -> Option<types::Decimal> {
-        Some(types::Decimal {
-            mantissa: i64::try_from(d.mantissa()).ok()?,
-            scale: u8::try_from(d.scale()).ok()?,
-        })
-    };
-    fit(d)
-        .or_else(|| fit(d.normalize()))
-        .ok_or_else(|| ConvertError {
+    // A scale is at most 28, so only the mantissa can fail to fit.
+    match i64::try_from(d.mantissa()) {
+        Ok(mantissa) => Ok(types::Decimal {
+            mantissa,
+            scale: d.scale() as u8,
+        }),
+        Err(_) => decimal_to_wit_normalized(d, field),
+    }
+}
+
+#[cold]
+fn decimal_to_wit_normalized(
+    d: Decimal,
+    field: &'static str,
+) -> Result<types::Decimal, ConvertError> {
+    let n = d.normalize();
+    match (i64::try_from(n.mantissa()), u8::try_from(n.scale())) {
+        (Ok(mantissa), Ok(scale)) => Ok(types::Decimal { mantissa, scale }),
+        _ => Err(ConvertError {
             field,
             value: d.to_string(),
-        })
+        }),
+    }
 }
 
 fn mode_byte(m: contract::TickMode) -> u8 {
@@ -61,23 +73,20 @@ fn get_u32(r: &[u8], at: usize) -> u32 {
     u32::from_le_bytes(get(r, at))
 }
 
-/// One tick record being filled in.
-struct Record {
-    bytes: [u8; TICK_SIZE],
+/// One tick record being filled in, in place in the batch (it starts zeroed).
+struct Record<'a> {
+    bytes: &'a mut [u8; TICK_SIZE],
     presence: u32,
 }
 
-impl Record {
-    fn new() -> Self {
-        Self {
-            bytes: [0; TICK_SIZE],
-            presence: 0,
-        }
+impl<'a> Record<'a> {
+    fn new(bytes: &'a mut [u8; TICK_SIZE]) -> Self {
+        Self { bytes, presence: 0 }
     }
 
     fn dec(&mut self, at: usize, scale_at: usize, d: types::Decimal) {
-        put(&mut self.bytes, at, d.mantissa.to_le_bytes());
-        put(&mut self.bytes, scale_at, [d.scale]);
+        put(self.bytes, at, d.mantissa.to_le_bytes());
+        put(self.bytes, scale_at, [d.scale]);
     }
 
     fn opt_dec(
@@ -97,25 +106,24 @@ impl Record {
 
     fn opt_u64(&mut self, bit: u32, at: usize, v: Option<u64>) {
         if let Some(v) = v {
-            put(&mut self.bytes, at, v.to_le_bytes());
+            put(self.bytes, at, v.to_le_bytes());
             self.presence |= bit;
         }
     }
 
     fn opt_i64(&mut self, bit: u32, at: usize, v: Option<i64>) {
         if let Some(v) = v {
-            put(&mut self.bytes, at, v.to_le_bytes());
+            put(self.bytes, at, v.to_le_bytes());
             self.presence |= bit;
         }
     }
 
     fn u32(&mut self, at: usize, v: u32) {
-        put(&mut self.bytes, at, v.to_le_bytes());
+        put(self.bytes, at, v.to_le_bytes());
     }
 
-    fn finish(mut self) -> [u8; TICK_SIZE] {
-        put(&mut self.bytes, off::PRESENCE, self.presence.to_le_bytes());
-        self.bytes
+    fn finish(self) {
+        put(self.bytes, off::PRESENCE, self.presence.to_le_bytes());
     }
 }
 
@@ -177,8 +185,15 @@ impl BatchBuilder {
     /// A copy of the built batch, exactly sized; the builder is emptied and keeps
     /// its buffers for the next batch.
     pub fn take(&mut self) -> TickBatch {
-        self.seal();
-        let out = self.batch.clone();
+        self.unseal();
+        let mut data = Vec::with_capacity(self.batch.data.len() + self.levels.len());
+        data.extend_from_slice(&self.batch.data);
+        data.extend_from_slice(&self.levels);
+        let out = TickBatch {
+            count: self.batch.count,
+            data,
+            symbols: self.batch.symbols.clone(),
+        };
         self.clear();
         out
     }
@@ -197,159 +212,63 @@ impl BatchBuilder {
         }
     }
 
-    fn level_count(&self) -> u32 {
-        len_u32(self.levels.len() / LEVEL_SIZE)
+    /// Appends a zeroed record; returns where it starts.
+    fn new_record(&mut self) -> usize {
+        let at = self.batch.data.len();
+        self.batch.data.resize(at + TICK_SIZE, 0);
+        at
     }
 
-    fn symbol_index(&mut self, symbol: &str) -> u32 {
-        if let Some(i) = self.batch.symbols.iter().rposition(|s| s == symbol) {
-            return len_u32(i);
-        }
-        self.batch.symbols.push(symbol.to_owned());
-        len_u32(self.batch.symbols.len() - 1)
-    }
-
-    /// Appends a side's levels; returns its span (first level, number of levels).
-    fn levels(
-        &mut self,
-        levels: &[contract::DepthLevel],
-        field: &'static str,
-    ) -> Result<(u32, u32), ConvertError> {
-        let start = self.level_count();
-        for l in levels {
-            let price = decimal_to_wit(l.price, field)?;
-            let mut rec = [0u8; LEVEL_SIZE];
-            put(&mut rec, level_off::PRICE, price.mantissa.to_le_bytes());
-            put(&mut rec, level_off::QUANTITY, l.quantity.to_le_bytes());
-            let orders = u32::try_from(l.orders).unwrap_or(u32::MAX);
-            put(&mut rec, level_off::ORDERS, orders.to_le_bytes());
-            put(&mut rec, level_off::PRICE_SCALE, [price.scale]);
-            self.levels.extend_from_slice(&rec);
-        }
-        Ok((start, len_u32(levels.len())))
+    /// The record at `at` (made by `new_record`).
+    fn record_at(data: &mut [u8], at: usize) -> Option<&mut [u8; TICK_SIZE]> {
+        data.get_mut(at..at + TICK_SIZE)
+            .and_then(|r| <&mut [u8; TICK_SIZE]>::try_from(r).ok())
     }
 
     /// Appends one tick. On error nothing is appended.
     pub fn push(&mut self, t: &MarketTick) -> Result<(), ConvertError> {
         self.unseal();
         let levels_before = self.levels.len();
-        match self.record(t) {
-            Ok(mut rec) => {
-                if let Some(s) = t.symbol.as_deref() {
-                    rec.presence |= bit::SYMBOL;
-                    let i = self.symbol_index(s);
-                    rec.u32(off::SYMBOL, i);
-                }
-                self.batch.data.extend_from_slice(&rec.finish());
+        let symbols_before = self.batch.symbols.len();
+        let at = self.new_record();
+        let symbol = match t.symbol.as_deref() {
+            Some(s) => Some(symbol_index(&mut self.batch.symbols, s)),
+            None => None,
+        };
+        let written = match Self::record_at(&mut self.batch.data, at) {
+            Some(bytes) => write_record(bytes, &mut self.levels, t, symbol),
+            None => Ok(()),
+        };
+        match written {
+            Ok(()) => {
                 self.batch.count += 1;
                 Ok(())
             }
             Err(e) => {
+                self.batch.data.truncate(at);
                 self.levels.truncate(levels_before);
+                // A symbol first seen on this tick goes too.
+                self.batch.symbols.truncate(symbols_before);
                 Err(e)
             }
         }
-    }
-
-    /// Everything of a tick but its symbol; may have appended levels when it fails.
-    fn record(&mut self, t: &MarketTick) -> Result<Record, ConvertError> {
-        let mut r = Record::new();
-        r.u32(off::INSTRUMENT_TOKEN, t.instrument_token);
-        put(
-            &mut r.bytes,
-            off::TIMESTAMP_US,
-            t.timestamp.to_unix_micros().to_le_bytes(),
-        );
-        r.dec(
-            off::LAST_PRICE,
-            off::LAST_PRICE_SCALE,
-            decimal_to_wit(t.last_price, "last_price")?,
-        );
-        r.opt_dec(
-            bit::AVERAGE_TRADED_PRICE,
-            off::AVERAGE_TRADED_PRICE,
-            off::AVERAGE_TRADED_PRICE_SCALE,
-            t.average_traded_price,
-            "average_traded_price",
-        )?;
-        r.opt_dec(
-            bit::CHANGE,
-            off::CHANGE,
-            off::CHANGE_SCALE,
-            t.change,
-            "change",
-        )?;
-        if let Some(o) = &t.ohlc {
-            let open = decimal_to_wit(o.open, "ohlc.open")?;
-            let high = decimal_to_wit(o.high, "ohlc.high")?;
-            let low = decimal_to_wit(o.low, "ohlc.low")?;
-            let close = decimal_to_wit(o.close, "ohlc.close")?;
-            r.dec(off::OPEN, off::OPEN_SCALE, open);
-            r.dec(off::HIGH, off::HIGH_SCALE, high);
-            r.dec(off::LOW, off::LOW_SCALE, low);
-            r.dec(off::CLOSE, off::CLOSE_SCALE, close);
-            r.presence |= bit::OHLC;
-        }
-        r.opt_u64(bit::VOLUME_TRADED, off::VOLUME_TRADED, t.volume_traded);
-        r.opt_u64(
-            bit::LAST_TRADED_QUANTITY,
-            off::LAST_TRADED_QUANTITY,
-            t.last_traded_quantity,
-        );
-        r.opt_u64(
-            bit::TOTAL_BUY_QUANTITY,
-            off::TOTAL_BUY_QUANTITY,
-            t.total_buy_quantity,
-        );
-        r.opt_u64(
-            bit::TOTAL_SELL_QUANTITY,
-            off::TOTAL_SELL_QUANTITY,
-            t.total_sell_quantity,
-        );
-        r.opt_u64(bit::OI, off::OI, t.oi);
-        r.opt_u64(bit::OI_DAY_HIGH, off::OI_DAY_HIGH, t.oi_day_high);
-        r.opt_u64(bit::OI_DAY_LOW, off::OI_DAY_LOW, t.oi_day_low);
-        r.opt_i64(
-            bit::LAST_TRADE_TIME,
-            off::LAST_TRADE_TIME_US,
-            t.last_trade_time.as_ref().map(|x| x.to_unix_micros()),
-        );
-        r.opt_i64(
-            bit::EXCHANGE_TIMESTAMP,
-            off::EXCHANGE_TIMESTAMP_US,
-            t.exchange_timestamp.as_ref().map(|x| x.to_unix_micros()),
-        );
-        if let Some(d) = &t.depth {
-            let (buy_start, buy_len) = self.levels(&d.buy, "depth.buy.price")?;
-            let (sell_start, sell_len) = self.levels(&d.sell, "depth.sell.price")?;
-            r.u32(off::DEPTH_BUY_START, buy_start);
-            r.u32(off::DEPTH_BUY_LEN, buy_len);
-            r.u32(off::DEPTH_SELL_START, sell_start);
-            r.u32(off::DEPTH_SELL_LEN, sell_len);
-            r.presence |= bit::DEPTH;
-        }
-        if let Some(m) = t.mode {
-            put(&mut r.bytes, off::MODE, [mode_byte(m)]);
-            r.presence |= bit::MODE;
-        }
-        if let Some(b) = t.tradable {
-            put(&mut r.bytes, off::TRADABLE, [u8::from(b)]);
-            r.presence |= bit::TRADABLE;
-        }
-        Ok(r)
     }
 
     /// Appends a record taken from another batch, with that batch's symbol and the
     /// level records its spans point at; symbol and spans are rewritten for this one.
     fn push_record(&mut self, record: &[u8], symbol: Option<&str>, buy: &[u8], sell: &[u8]) {
         self.unseal();
-        let mut r = Record::new();
-        r.bytes.copy_from_slice(record);
+        let at = self.new_record();
+        let symbol = symbol.map(|s| symbol_index(&mut self.batch.symbols, s));
+        let Some(bytes) = Self::record_at(&mut self.batch.data, at) else {
+            return;
+        };
+        bytes.copy_from_slice(record.get(..TICK_SIZE).unwrap_or(&[0; TICK_SIZE]));
+        let mut r = Record::new(bytes);
         r.presence = get_u32(record, off::PRESENCE) & !bit::SYMBOL;
         r.u32(off::SYMBOL, 0);
-        if let Some(s) = symbol {
+        if let Some(i) = symbol {
             r.presence |= bit::SYMBOL;
-            let i = self.symbol_index(s);
             r.u32(off::SYMBOL, i);
         }
         if r.presence & bit::DEPTH != 0 {
@@ -357,15 +276,148 @@ impl BatchBuilder {
                 (buy, off::DEPTH_BUY_START, off::DEPTH_BUY_LEN),
                 (sell, off::DEPTH_SELL_START, off::DEPTH_SELL_LEN),
             ] {
-                let start = self.level_count();
+                let start = level_count(&self.levels);
                 self.levels.extend_from_slice(side);
                 r.u32(start_at, start);
                 r.u32(len_at, len_u32(side.len() / LEVEL_SIZE));
             }
         }
-        self.batch.data.extend_from_slice(&r.finish());
+        r.finish();
         self.batch.count += 1;
     }
+}
+
+fn level_count(levels: &[u8]) -> u32 {
+    len_u32(levels.len() / LEVEL_SIZE)
+}
+
+/// The index of `symbol` in the batch's symbols, added if new.
+fn symbol_index(symbols: &mut Vec<String>, symbol: &str) -> u32 {
+    if let Some(i) = symbols.iter().rposition(|s| s == symbol) {
+        return len_u32(i);
+    }
+    symbols.push(symbol.to_owned());
+    len_u32(symbols.len() - 1)
+}
+
+/// Appends a side's levels; returns its span (first level, number of levels).
+fn write_levels(
+    out: &mut Vec<u8>,
+    levels: &[contract::DepthLevel],
+    field: &'static str,
+) -> Result<(u32, u32), ConvertError> {
+    let start = level_count(out);
+    out.reserve(levels.len() * LEVEL_SIZE);
+    for l in levels {
+        let price = decimal_to_wit(l.price, field)?;
+        let mut rec = [0u8; LEVEL_SIZE];
+        put(&mut rec, level_off::PRICE, price.mantissa.to_le_bytes());
+        put(&mut rec, level_off::QUANTITY, l.quantity.to_le_bytes());
+        let orders = u32::try_from(l.orders).unwrap_or(u32::MAX);
+        put(&mut rec, level_off::ORDERS, orders.to_le_bytes());
+        put(&mut rec, level_off::PRICE_SCALE, [price.scale]);
+        out.extend_from_slice(&rec);
+    }
+    Ok((start, len_u32(levels.len())))
+}
+
+/// Writes every field of `t` into its zeroed record, appending its levels to
+/// `levels`; may have appended levels when it fails.
+fn write_record(
+    bytes: &mut [u8; TICK_SIZE],
+    levels: &mut Vec<u8>,
+    t: &MarketTick,
+    symbol: Option<u32>,
+) -> Result<(), ConvertError> {
+    let mut r = Record::new(bytes);
+    if let Some(i) = symbol {
+        r.presence |= bit::SYMBOL;
+        r.u32(off::SYMBOL, i);
+    }
+    r.u32(off::INSTRUMENT_TOKEN, t.instrument_token);
+    put(
+        r.bytes,
+        off::TIMESTAMP_US,
+        t.timestamp.to_unix_micros().to_le_bytes(),
+    );
+    r.dec(
+        off::LAST_PRICE,
+        off::LAST_PRICE_SCALE,
+        decimal_to_wit(t.last_price, "last_price")?,
+    );
+    r.opt_dec(
+        bit::AVERAGE_TRADED_PRICE,
+        off::AVERAGE_TRADED_PRICE,
+        off::AVERAGE_TRADED_PRICE_SCALE,
+        t.average_traded_price,
+        "average_traded_price",
+    )?;
+    r.opt_dec(
+        bit::CHANGE,
+        off::CHANGE,
+        off::CHANGE_SCALE,
+        t.change,
+        "change",
+    )?;
+    if let Some(o) = &t.ohlc {
+        let open = decimal_to_wit(o.open, "ohlc.open")?;
+        let high = decimal_to_wit(o.high, "ohlc.high")?;
+        let low = decimal_to_wit(o.low, "ohlc.low")?;
+        let close = decimal_to_wit(o.close, "ohlc.close")?;
+        r.dec(off::OPEN, off::OPEN_SCALE, open);
+        r.dec(off::HIGH, off::HIGH_SCALE, high);
+        r.dec(off::LOW, off::LOW_SCALE, low);
+        r.dec(off::CLOSE, off::CLOSE_SCALE, close);
+        r.presence |= bit::OHLC;
+    }
+    r.opt_u64(bit::VOLUME_TRADED, off::VOLUME_TRADED, t.volume_traded);
+    r.opt_u64(
+        bit::LAST_TRADED_QUANTITY,
+        off::LAST_TRADED_QUANTITY,
+        t.last_traded_quantity,
+    );
+    r.opt_u64(
+        bit::TOTAL_BUY_QUANTITY,
+        off::TOTAL_BUY_QUANTITY,
+        t.total_buy_quantity,
+    );
+    r.opt_u64(
+        bit::TOTAL_SELL_QUANTITY,
+        off::TOTAL_SELL_QUANTITY,
+        t.total_sell_quantity,
+    );
+    r.opt_u64(bit::OI, off::OI, t.oi);
+    r.opt_u64(bit::OI_DAY_HIGH, off::OI_DAY_HIGH, t.oi_day_high);
+    r.opt_u64(bit::OI_DAY_LOW, off::OI_DAY_LOW, t.oi_day_low);
+    r.opt_i64(
+        bit::LAST_TRADE_TIME,
+        off::LAST_TRADE_TIME_US,
+        t.last_trade_time.as_ref().map(|x| x.to_unix_micros()),
+    );
+    r.opt_i64(
+        bit::EXCHANGE_TIMESTAMP,
+        off::EXCHANGE_TIMESTAMP_US,
+        t.exchange_timestamp.as_ref().map(|x| x.to_unix_micros()),
+    );
+    if let Some(d) = &t.depth {
+        let (buy_start, buy_len) = write_levels(levels, &d.buy, "depth.buy.price")?;
+        let (sell_start, sell_len) = write_levels(levels, &d.sell, "depth.sell.price")?;
+        r.u32(off::DEPTH_BUY_START, buy_start);
+        r.u32(off::DEPTH_BUY_LEN, buy_len);
+        r.u32(off::DEPTH_SELL_START, sell_start);
+        r.u32(off::DEPTH_SELL_LEN, sell_len);
+        r.presence |= bit::DEPTH;
+    }
+    if let Some(m) = t.mode {
+        put(r.bytes, off::MODE, [mode_byte(m)]);
+        r.presence |= bit::MODE;
+    }
+    if let Some(b) = t.tradable {
+        put(r.bytes, off::TRADABLE, [u8::from(b)]);
+        r.presence |= bit::TRADABLE;
+    }
+    r.finish();
+    Ok(())
 }
 
 /// A batch holding the ticks at `keep` positions of `batch`, for a per-tick re-run.
@@ -430,8 +482,7 @@ mod tests {
     fn assert_crosses(batch: &TickBatch, sent: &[&MarketTick]) {
         assert_eq!(batch.count as usize, sent.len());
         let parsed = flat::Batch::parse(batch.count, &batch.data).unwrap();
-        let mut levels = Vec::new();
-        parsed.levels_into(&mut levels);
+        let levels = parsed.levels();
         assert_eq!(parsed.len(), sent.len());
         for (record, t) in parsed.records().iter().zip(sent) {
             let w = flat::tick(record, &batch.symbols, &levels).unwrap();
