@@ -1,10 +1,11 @@
 //! One wasmtime [`Engine`] and [`Linker`] per process: epoch interruption driven by
-//! a 1 ms ticker thread, no async concurrency machinery (3× cheaper calls), and a
-//! cache of compiled components keyed by content hash.
+//! a 1 ms ticker thread that runs only while a plugin call is in progress, no async
+//! concurrency machinery (3× cheaper calls), and a cache of compiled components
+//! keyed by content hash.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -50,13 +51,55 @@ impl EngineLimits {
     }
 }
 
-struct Ticker {
-    stop: Arc<AtomicBool>,
+/// The epoch ticker: advances the engine's epoch every [`EPOCH_PERIOD`] while at
+/// least one call is running, and sleeps (no wake-ups) while none is.
+pub(crate) struct Ticker {
+    stop: AtomicBool,
+    /// Calls in progress.
+    active: AtomicUsize,
+    thread: OnceLock<std::thread::Thread>,
 }
 
-impl Drop for Ticker {
+impl Ticker {
+    /// Marks a call as running until the guard drops.
+    pub(crate) fn busy(&self) -> Busy<'_> {
+        if self.active.fetch_add(1, Ordering::AcqRel) == 0 {
+            if let Some(t) = self.thread.get() {
+                t.unpark();
+            }
+        }
+        Busy(self)
+    }
+}
+
+/// A call in progress (see [`Ticker::busy`]).
+pub(crate) struct Busy<'a>(&'a Ticker);
+
+impl Drop for Busy<'_> {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A share in the ticker (an instance holds one).
+#[derive(Clone)]
+pub(crate) struct TickerHandle(Arc<TickerOwner>);
+
+impl TickerHandle {
+    pub(crate) fn busy(&self) -> Busy<'_> {
+        self.0 .0.busy()
+    }
+}
+
+/// Stops the ticker thread when the last engine handle and instance are gone.
+struct TickerOwner(Arc<Ticker>);
+
+impl Drop for TickerOwner {
+    fn drop(&mut self) {
+        self.0.stop.store(true, Ordering::Release);
+        if let Some(t) = self.0.thread.get() {
+            t.unpark();
+        }
     }
 }
 
@@ -68,7 +111,7 @@ pub struct StrategyEngine {
     limits: EngineLimits,
     cache_dir: Option<PathBuf>,
     allowed_sha256: Arc<Vec<String>>,
-    _ticker: Arc<Ticker>,
+    ticker: Arc<TickerOwner>,
 }
 
 /// Where a component's compiled code came from.
@@ -93,13 +136,22 @@ impl StrategyEngine {
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
-        let stop = Arc::new(AtomicBool::new(false));
+        let ticker = Arc::new(Ticker {
+            stop: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            thread: OnceLock::new(),
+        });
         let ticker_engine = engine.weak();
-        let ticker_stop = stop.clone();
-        std::thread::Builder::new()
+        let shared = ticker.clone();
+        let handle = std::thread::Builder::new()
             .name("wasm-epoch".into())
             .spawn(move || {
-                while !ticker_stop.load(Ordering::Relaxed) {
+                while !shared.stop.load(Ordering::Acquire) {
+                    if shared.active.load(Ordering::Acquire) == 0 {
+                        // `busy` unparks; an unpark that came first makes this return.
+                        std::thread::park();
+                        continue;
+                    }
                     std::thread::sleep(EPOCH_PERIOD);
                     match ticker_engine.upgrade() {
                         Some(e) => e.increment_epoch(),
@@ -108,13 +160,14 @@ impl StrategyEngine {
                 }
             })
             .map_err(|e| LoadError::Engine(format!("epoch thread: {e}")))?;
+        let _ = ticker.thread.set(handle.thread().clone());
         Ok(Self {
             engine,
             linker: Arc::new(linker),
             limits,
             cache_dir,
             allowed_sha256: Arc::new(Vec::new()),
-            _ticker: Arc::new(Ticker { stop }),
+            ticker: Arc::new(TickerOwner(ticker)),
         })
     }
 
@@ -144,6 +197,11 @@ impl StrategyEngine {
 
     pub fn limits(&self) -> &EngineLimits {
         &self.limits
+    }
+
+    /// The epoch ticker, kept alive by every instance that needs it.
+    pub(crate) fn ticker(&self) -> TickerHandle {
+        TickerHandle(self.ticker.clone())
     }
 
     /// Reads, checks and compiles a component file.

@@ -9,7 +9,7 @@ use wasmtime::Store;
 use super::bindings::types::{BatchOutput, InitConfig, TickBatch};
 use super::bindings::Plugin;
 use super::component::{LoadError, PluginComponent};
-use super::engine::{StrategyEngine, EPOCH_PERIOD};
+use super::engine::{StrategyEngine, TickerHandle, EPOCH_PERIOD};
 use super::sandbox::StoreState;
 
 /// Longest deadline a single call may get, however large the batch.
@@ -64,6 +64,8 @@ pub struct Instance {
     plugin: Plugin,
     call_timeout: Duration,
     dead: bool,
+    /// Advances the epoch while this instance runs guest code.
+    ticker: TickerHandle,
 }
 
 impl Instance {
@@ -80,15 +82,20 @@ impl Instance {
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();
         store.set_epoch_deadline(deadline_ticks(limits.call_timeout, 1));
-        let plugin = component
-            .pre()
-            .instantiate(&mut store)
-            .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?;
+        let ticker = engine.ticker();
+        let plugin = {
+            let _busy = ticker.busy();
+            component
+                .pre()
+                .instantiate(&mut store)
+                .map_err(|e| LoadError::Instantiate(format!("{e:#}")))?
+        };
         Ok(Self {
             store,
             plugin,
             call_timeout: limits.call_timeout,
             dead: false,
+            ticker,
         })
     }
 
@@ -118,11 +125,13 @@ impl Instance {
     /// Hands the parameters over. `Ok(Err(_))` is the plugin refusing them.
     pub fn init(&mut self, config: &InitConfig) -> Result<Result<(), String>, Fault> {
         self.arm(100)?;
-        match self
-            .plugin
-            .alpha_panda_strategy_strategy()
-            .call_init(&mut self.store, config)
-        {
+        let result = {
+            let _busy = self.ticker.busy();
+            self.plugin
+                .alpha_panda_strategy_strategy()
+                .call_init(&mut self.store, config)
+        };
+        match result {
             Ok(Ok(())) => Ok(Ok(())),
             Ok(Err(e)) => Ok(Err(match e.param {
                 Some(p) => format!("parameter `{p}`: {}", e.message),
@@ -136,11 +145,13 @@ impl Instance {
     pub fn on_ticks(&mut self, batch: &TickBatch) -> Result<BatchOutput, Fault> {
         let units = (batch.count as usize).max(1);
         self.arm(units)?;
-        match self
-            .plugin
-            .alpha_panda_strategy_strategy()
-            .call_on_ticks(&mut self.store, batch)
-        {
+        let result = {
+            let _busy = self.ticker.busy();
+            self.plugin
+                .alpha_panda_strategy_strategy()
+                .call_on_ticks(&mut self.store, batch)
+        };
+        match result {
             Ok(out) => Ok(out),
             Err(e) => Err(self.fail(e, units)),
         }
@@ -149,11 +160,13 @@ impl Instance {
     /// The plugin's state as bytes.
     pub fn snapshot(&mut self) -> Result<Vec<u8>, Fault> {
         self.arm(100)?;
-        match self
-            .plugin
-            .alpha_panda_strategy_strategy()
-            .call_snapshot(&mut self.store)
-        {
+        let result = {
+            let _busy = self.ticker.busy();
+            self.plugin
+                .alpha_panda_strategy_strategy()
+                .call_snapshot(&mut self.store)
+        };
+        match result {
             Ok(s) => Ok(s),
             Err(e) => Err(self.fail(e, 100)),
         }
@@ -162,11 +175,13 @@ impl Instance {
     /// Restores a snapshot. `Ok(Err(_))` is the plugin refusing the bytes.
     pub fn restore(&mut self, state: &[u8]) -> Result<Result<(), String>, Fault> {
         self.arm(100)?;
-        match self
-            .plugin
-            .alpha_panda_strategy_strategy()
-            .call_restore(&mut self.store, state)
-        {
+        let result = {
+            let _busy = self.ticker.busy();
+            self.plugin
+                .alpha_panda_strategy_strategy()
+                .call_restore(&mut self.store, state)
+        };
+        match result {
             Ok(r) => Ok(r),
             Err(e) => Err(self.fail(e, 100)),
         }
