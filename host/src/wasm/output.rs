@@ -94,7 +94,8 @@ pub fn check(
 ) -> Checked {
     let mut checked = Checked::default();
     let mut bad: Vec<u32> = Vec::new();
-    let mut per_tick: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    // Signals counted per tick (an index past the batch is refused by `validate`).
+    let mut per_tick: Vec<u32> = vec![0; batch_len];
     for e in out.errors {
         if !bad.contains(&e.tick_index) {
             bad.push(e.tick_index);
@@ -108,9 +109,14 @@ pub fn check(
         if bad.contains(&idx) {
             continue;
         }
-        let count = per_tick.entry(idx).or_insert(0);
-        *count += 1;
-        let verdict = validate(&s, batch_len, instruments, limits, *count);
+        let count = match per_tick.get_mut(idx as usize) {
+            Some(c) => {
+                *c += 1;
+                *c
+            }
+            None => 1,
+        };
+        let verdict = validate(s, batch_len, instruments, limits, count);
         match verdict {
             Ok(sig) => checked.signals.push(sig),
             Err(reason) => {
@@ -129,7 +135,7 @@ pub fn check(
 }
 
 fn validate(
-    s: &types::Signal,
+    s: types::Signal,
     batch_len: usize,
     instruments: &[u32],
     limits: &OutputLimits,
@@ -182,7 +188,7 @@ fn validate(
         quantity: s.quantity,
         price,
         confidence: s.confidence,
-        metadata: s.metadata.clone(),
+        metadata: s.metadata,
     })
 }
 
