@@ -49,21 +49,26 @@ impl MemoryStore {
         (a << 64) | b
     }
 
-    pub fn seen(&mut self, keys: &[String]) -> Vec<bool> {
-        keys.iter().map(|k| self.contains(k)).collect()
+    pub fn seen<K: AsRef<str>>(&mut self, keys: &[K]) -> Vec<bool> {
+        let now = Instant::now();
+        keys.iter().map(|k| self.live_at(k.as_ref(), now)).collect()
     }
 
     pub fn contains(&self, key: &str) -> bool {
-        self.entries
-            .get(&self.hash(key))
-            .is_some_and(|exp| *exp > Instant::now())
+        self.live_at(key, Instant::now())
     }
 
-    pub fn mark(&mut self, keys: &[String]) {
+    fn live_at(&self, key: &str, now: Instant) -> bool {
+        self.entries
+            .get(&self.hash(key))
+            .is_some_and(|exp| *exp > now)
+    }
+
+    pub fn mark<K: AsRef<str>>(&mut self, keys: &[K]) {
         let now = Instant::now();
         let expiry = now + self.ttl;
         for k in keys {
-            let h = self.hash(k);
+            let h = self.hash(k.as_ref());
             if let std::collections::hash_map::Entry::Vacant(v) = self.entries.entry(h) {
                 v.insert(expiry);
                 self.order.push_back((h, expiry));

@@ -89,7 +89,7 @@ impl Dedup {
 
     /// The key of an event id.
     pub fn key(&self, event_id: &str) -> String {
-        format!("{}:{event_id}", self.prefix)
+        key_of(&self.prefix, event_id)
     }
 
     pub fn stats(&self) -> DedupStats {
@@ -102,10 +102,13 @@ impl Dedup {
 
     /// For each id: was it already processed?
     pub async fn seen(&mut self, ids: &[&str]) -> Vec<bool> {
-        let keys: Vec<String> = ids.iter().map(|id| self.key(id)).collect();
+        // The in-process store belongs to this instance alone: the id is its key.
         let seen = match &mut self.backend {
-            Backend::Memory(m) => m.seen(&keys),
-            Backend::Redis(r) => r.seen(&keys).await,
+            Backend::Memory(m) => m.seen(ids),
+            Backend::Redis(r) => {
+                let keys: Vec<String> = ids.iter().map(|id| key_of(&self.prefix, id)).collect();
+                r.seen(&keys).await
+            }
         };
         self.stats.hits += seen.iter().filter(|s| **s).count() as u64;
         seen
@@ -113,13 +116,19 @@ impl Dedup {
 
     /// Marks ids processed (call only once their outputs are acknowledged).
     pub async fn mark(&mut self, ids: &[&str]) {
-        let keys: Vec<String> = ids.iter().map(|id| self.key(id)).collect();
-        self.stats.marks += keys.len() as u64;
+        self.stats.marks += ids.len() as u64;
         match &mut self.backend {
-            Backend::Memory(m) => m.mark(&keys),
-            Backend::Redis(r) => r.mark(&keys).await,
+            Backend::Memory(m) => m.mark(ids),
+            Backend::Redis(r) => {
+                let keys: Vec<String> = ids.iter().map(|id| key_of(&self.prefix, id)).collect();
+                r.mark(&keys).await
+            }
         }
     }
+}
+
+fn key_of(base: &str, event_id: &str) -> String {
+    format!("{base}:{event_id}")
 }
 
 fn key_base(prefix: &str, service: &str, broker: BrokerNamespace) -> String {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -74,7 +74,8 @@ pub struct Host {
     group: String,
     signals_topic: String,
     dlq_topic: String,
-    consumer: StreamConsumer<HostContext>,
+    /// Shared with `run`'s loop, whose batches borrow their messages from it.
+    consumer: Arc<StreamConsumer<HostContext>>,
     producer: FutureProducer,
     dedup: Dedup,
     live: LiveStrategies,
@@ -120,7 +121,7 @@ impl Host {
             signals_topic: registry.signals_raw(config.broker),
             dlq_topic: registry.dlq_of(MARKET_TICKS),
             group,
-            consumer,
+            consumer: Arc::new(consumer),
             producer,
             dedup,
             live,
@@ -139,23 +140,26 @@ impl Host {
     ) -> Result<RunSummary, PipelineError> {
         tokio::pin!(shutdown);
         let max = self.config.plugins.max_batch;
+        // A batch holds its messages as librdkafka gave them (no copy); they are
+        // released when the batch is done.
+        let consumer = Arc::clone(&self.consumer);
         loop {
             self.apply_updates();
             let first = tokio::select! {
                 _ = &mut shutdown => break,
-                m = self.consumer.recv() => m,
+                m = consumer.recv() => m,
                 _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
             };
             let mut batch = match first {
-                Ok(m) => vec![m.detach()],
+                Ok(m) => vec![m],
                 Err(e) => {
                     tracing::warn!(error = %e, "consume error");
                     continue;
                 }
             };
             while batch.len() < max {
-                match tokio::time::timeout(Duration::from_millis(1), self.consumer.recv()).await {
-                    Ok(Ok(m)) => batch.push(m.detach()),
+                match tokio::time::timeout(Duration::from_millis(1), consumer.recv()).await {
+                    Ok(Ok(m)) => batch.push(m),
                     Ok(Err(e)) => {
                         tracing::warn!(error = %e, "consume error");
                         break;
@@ -244,7 +248,7 @@ impl Host {
             .set_lifecycle(self.live.counts(), self.live.set());
     }
 
-    async fn handle_batch(&mut self, msgs: Vec<OwnedMessage>) -> Result<(), PipelineError> {
+    async fn handle_batch<M: Message>(&mut self, msgs: Vec<M>) -> Result<(), PipelineError> {
         let received = Instant::now();
         let eos = self.config.delivery.mode == DeliveryMode::ExactlyOnce;
         let mut fresh: Vec<Fresh> = Vec::with_capacity(msgs.len());
@@ -262,16 +266,20 @@ impl Host {
         self.summary.ticks += msgs.len() as u64;
 
         // Skip what was processed before, and repeats within the batch.
-        let ids: Vec<&str> = fresh.iter().map(|f| f.env.id.as_str()).collect();
-        let seen = self.dedup.seen(&ids).await;
-        let mut in_batch = HashSet::new();
-        let mut keep = Vec::with_capacity(fresh.len());
-        for (f, s) in fresh.into_iter().zip(seen) {
-            if s || !in_batch.insert(f.env.id.clone()) {
-                continue;
-            }
-            keep.push(f);
-        }
+        let skip: Vec<bool> = {
+            let ids: Vec<&str> = fresh.iter().map(|f| f.env.id.as_str()).collect();
+            let seen = self.dedup.seen(&ids).await;
+            let mut in_batch: HashSet<&str> = HashSet::with_capacity(ids.len());
+            ids.iter()
+                .zip(seen)
+                .map(|(id, s)| s || !in_batch.insert(id))
+                .collect()
+        };
+        let keep: Vec<Fresh> = fresh
+            .into_iter()
+            .zip(skip)
+            .filter_map(|(f, skip)| (!skip).then_some(f))
+            .collect();
         let dups = (ids_len(&msgs, &poison) - keep.len()) as u64;
         self.stats.add_duplicates(dups);
         self.summary.duplicates += dups;
@@ -445,7 +453,7 @@ impl Host {
 
     fn dlq_record(
         &self,
-        m: &OwnedMessage,
+        m: &impl Message,
         origin: usize,
         failure: &Failure,
         now: &Timestamp,
@@ -492,7 +500,7 @@ impl Host {
     }
 }
 
-fn ids_len(msgs: &[OwnedMessage], poison: &[(usize, Failure)]) -> usize {
+fn ids_len<M: Message>(msgs: &[M], poison: &[(usize, Failure)]) -> usize {
     msgs.len() - poison.len()
 }
 
@@ -511,17 +519,15 @@ fn decode_failure(e: &DecodeError) -> Failure {
 }
 
 /// For each partition of the batch, the offset after its last message.
-fn next_offsets(msgs: &[OwnedMessage]) -> Result<TopicPartitionList, PipelineError> {
-    let mut last: BTreeMap<(String, i32), i64> = BTreeMap::new();
+fn next_offsets<M: Message>(msgs: &[M]) -> Result<TopicPartitionList, PipelineError> {
+    let mut last: BTreeMap<(&str, i32), i64> = BTreeMap::new();
     for m in msgs {
-        let e = last
-            .entry((m.topic().to_owned(), m.partition()))
-            .or_insert(m.offset());
+        let e = last.entry((m.topic(), m.partition())).or_insert(m.offset());
         *e = (*e).max(m.offset());
     }
     let mut tpl = TopicPartitionList::new();
     for ((topic, partition), offset) in last {
-        tpl.add_partition_offset(&topic, partition, Offset::Offset(offset + 1))?;
+        tpl.add_partition_offset(topic, partition, Offset::Offset(offset + 1))?;
     }
     Ok(tpl)
 }
