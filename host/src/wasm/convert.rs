@@ -182,12 +182,12 @@ impl BatchBuilder {
         &self.batch
     }
 
-    /// A copy of the built batch, exactly sized; the builder is emptied and keeps
-    /// its buffers for the next batch.
+    /// The built batch; the builder is emptied, and its next batch starts with
+    /// room for one as large as this.
     pub fn take(&mut self) -> TickBatch {
         self.unseal();
-        let mut data = Vec::with_capacity(self.batch.data.len() + self.levels.len());
-        data.extend_from_slice(&self.batch.data);
+        let size = self.batch.data.len() + self.levels.len();
+        let mut data = std::mem::replace(&mut self.batch.data, Vec::with_capacity(size));
         data.extend_from_slice(&self.levels);
         let out = TickBatch {
             count: self.batch.count,
@@ -300,23 +300,24 @@ fn symbol_index(symbols: &mut Vec<String>, symbol: &str) -> u32 {
     len_u32(symbols.len() - 1)
 }
 
-/// Appends a side's levels; returns its span (first level, number of levels).
+/// Appends a side's levels; returns its span (first level, number of levels). On
+/// error the levels written so far stay (the caller truncates).
 fn write_levels(
     out: &mut Vec<u8>,
     levels: &[contract::DepthLevel],
     field: &'static str,
 ) -> Result<(u32, u32), ConvertError> {
     let start = level_count(out);
-    out.reserve(levels.len() * LEVEL_SIZE);
-    for l in levels {
+    let at = out.len();
+    out.resize(at + levels.len() * LEVEL_SIZE, 0);
+    let records = out.get_mut(at..).unwrap_or_default();
+    for (l, rec) in levels.iter().zip(records.chunks_exact_mut(LEVEL_SIZE)) {
         let price = decimal_to_wit(l.price, field)?;
-        let mut rec = [0u8; LEVEL_SIZE];
-        put(&mut rec, level_off::PRICE, price.mantissa.to_le_bytes());
-        put(&mut rec, level_off::QUANTITY, l.quantity.to_le_bytes());
+        put(rec, level_off::PRICE, price.mantissa.to_le_bytes());
+        put(rec, level_off::QUANTITY, l.quantity.to_le_bytes());
         let orders = u32::try_from(l.orders).unwrap_or(u32::MAX);
-        put(&mut rec, level_off::ORDERS, orders.to_le_bytes());
-        put(&mut rec, level_off::PRICE_SCALE, [price.scale]);
-        out.extend_from_slice(&rec);
+        put(rec, level_off::ORDERS, orders.to_le_bytes());
+        put(rec, level_off::PRICE_SCALE, [price.scale]);
     }
     Ok((start, len_u32(levels.len())))
 }
