@@ -41,7 +41,11 @@ impl Timers {
     /// Removes and returns the first timer due at or before `now_us` that sorts after
     /// `after`, the last one fired for this tick. A timer (re)set by a callback for a
     /// time before the one firing therefore waits for the next tick instead of looping.
+    #[inline]
     pub(crate) fn pop_due(&mut self, now_us: i64, after: Option<(i64, u64)>) -> Option<(i64, u64)> {
+        if self.by_due.is_empty() {
+            return None;
+        }
         let lower = match after {
             Some(key) => Bound::Excluded(key),
             None => Bound::Unbounded,
