@@ -313,7 +313,11 @@ impl Host {
 
         let mut records = Vec::with_capacity(processed.signals.len() + poison.len());
         let now = Timestamp::now();
-        for s in &processed.signals {
+        // Counted per strategy and side; only the last few become display lines.
+        let mut counts: Vec<(&str, &'static str, u64)> = Vec::new();
+        let mut lines = Vec::new();
+        let lines_from = processed.signals.len().saturating_sub(stats::RECENT);
+        for (n, s) in processed.signals.iter().enumerate() {
             let f = &keep[s.tick_pos];
             let env = signal_envelope(&f.env, s, self.config.broker, &self.config.service, now);
             let payload = env
@@ -323,10 +327,15 @@ impl Host {
                 SignalSide::Buy => "BUY",
                 SignalSide::Sell => "SELL",
             };
-            self.stats.signal(
-                &s.strategy_id,
-                side,
-                format!(
+            match counts
+                .iter_mut()
+                .find(|(id, sd, _)| *id == s.strategy_id && *sd == side)
+            {
+                Some(c) => c.2 += 1,
+                None => counts.push((&s.strategy_id, side, 1)),
+            }
+            if n >= lines_from {
+                lines.push(format!(
                     "{} {} {} {} @ {}",
                     s.strategy_id,
                     side,
@@ -336,8 +345,8 @@ impl Host {
                         .price
                         .map(|p| p.to_string())
                         .unwrap_or_else(|| "market".into())
-                ),
-            );
+                ));
+            }
             records.push(OutRecord {
                 topic: self.signals_topic.clone(),
                 key: Some(env.key.clone().into_bytes()),
@@ -354,6 +363,7 @@ impl Host {
                 correlation_id: env.correlation_id.clone(),
             });
         }
+        self.stats.signals(&counts, lines);
         for (i, failure) in &poison {
             records.push(self.dlq_record(&msgs[*i], *i, failure, &now)?);
         }

@@ -9,7 +9,8 @@ use crate::strategy::live::LifecycleCounts;
 use crate::strategy::StrategySet;
 
 /// How many recent signals the display keeps.
-const RECENT: usize = 8;
+/// Signal lines and lifecycle events kept for the display.
+pub const RECENT: usize = 8;
 
 /// Distributions and per-partition values, kept in their own registry.
 #[derive(Debug)]
@@ -133,17 +134,26 @@ impl PipelineStats {
         add(&self.commits, 1);
     }
 
-    /// Records a produced signal.
-    pub fn signal(&self, strategy_id: &str, side: &'static str, line: String) {
-        add(&self.signals, 1);
-        if let Ok(mut m) = self.per_strategy.lock() {
-            *m.entry((strategy_id.to_owned(), side)).or_insert(0) += 1;
-        }
-        if let Ok(mut r) = self.recent.lock() {
-            if r.len() == RECENT {
-                r.pop_front();
+    /// Records a batch's signals: `counts` per (strategy id, side), and display lines
+    /// for the last of them (at most [`RECENT`] are kept).
+    pub fn signals(&self, counts: &[(&str, &'static str, u64)], lines: Vec<String>) {
+        add(&self.signals, counts.iter().map(|c| c.2).sum());
+        if !counts.is_empty() {
+            if let Ok(mut m) = self.per_strategy.lock() {
+                for (id, side, n) in counts {
+                    *m.entry(((*id).to_owned(), *side)).or_insert(0) += n;
+                }
             }
-            r.push_back(line);
+        }
+        if !lines.is_empty() {
+            if let Ok(mut r) = self.recent.lock() {
+                for line in lines {
+                    if r.len() == RECENT {
+                        r.pop_front();
+                    }
+                    r.push_back(line);
+                }
+            }
         }
     }
 
@@ -209,5 +219,34 @@ impl PipelineStats {
             .lock()
             .map(|r| r.iter().cloned().collect())
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_are_counted_per_strategy_and_side_and_the_last_lines_kept() {
+        let s = PipelineStats::default();
+        s.signals(
+            &[("a", "BUY", 3), ("b", "SELL", 2)],
+            vec!["1".into(), "2".into()],
+        );
+        s.signals(
+            &[("a", "BUY", 1)],
+            (3..=10).map(|i| i.to_string()).collect(),
+        );
+        assert_eq!(s.signals.load(Ordering::Relaxed), 6);
+        let per = s.per_strategy();
+        assert_eq!(per.get(&("a".to_owned(), "BUY")), Some(&4));
+        assert_eq!(per.get(&("b".to_owned(), "SELL")), Some(&2));
+        assert_eq!(per.len(), 2);
+        let recent: Vec<String> = (3..=10).map(|i| i.to_string()).collect();
+        assert_eq!(
+            s.recent_signals(),
+            recent,
+            "the last {RECENT} lines, oldest first"
+        );
     }
 }
