@@ -7,7 +7,7 @@ use std::time::Duration;
 use wasmtime::Store;
 
 use super::bindings::types::{BatchOutput, InitConfig, TickBatch};
-use super::bindings::Plugin;
+use super::bindings::{guest, Plugin};
 use super::component::{LoadError, PluginComponent};
 use super::engine::{StrategyEngine, TickerHandle, EPOCH_PERIOD};
 use super::sandbox::StoreState;
@@ -122,69 +122,44 @@ impl Instance {
         )
     }
 
-    /// Hands the parameters over. `Ok(Err(_))` is the plugin refusing them.
-    pub fn init(&mut self, config: &InitConfig) -> Result<Result<(), String>, Fault> {
-        self.arm(100)?;
+    /// One guest call with a deadline of `units` ticks of work, the epoch ticker
+    /// running meanwhile; a trap kills the instance and becomes a [`Fault`].
+    fn call<T>(
+        &mut self,
+        units: usize,
+        f: impl FnOnce(&guest::Guest, &mut Store<StoreState>) -> wasmtime::Result<T>,
+    ) -> Result<T, Fault> {
+        self.arm(units)?;
         let result = {
             let _busy = self.ticker.busy();
-            self.plugin
-                .alpha_panda_strategy_strategy()
-                .call_init(&mut self.store, config)
+            f(self.plugin.alpha_panda_strategy_strategy(), &mut self.store)
         };
-        match result {
-            Ok(Ok(())) => Ok(Ok(())),
-            Ok(Err(e)) => Ok(Err(match e.param {
-                Some(p) => format!("parameter `{p}`: {}", e.message),
-                None => e.message,
-            })),
-            Err(e) => Err(self.fail(e, 100)),
-        }
+        result.map_err(|e| self.fail(e, units))
+    }
+
+    /// Hands the parameters over. `Ok(Err(_))` is the plugin refusing them.
+    pub fn init(&mut self, config: &InitConfig) -> Result<Result<(), String>, Fault> {
+        let refused = self.call(100, |g, s| g.call_init(s, config))?;
+        Ok(refused.map_err(|e| match e.param {
+            Some(p) => format!("parameter `{p}`: {}", e.message),
+            None => e.message,
+        }))
     }
 
     /// Runs a batch of ticks.
     pub fn on_ticks(&mut self, batch: &TickBatch) -> Result<BatchOutput, Fault> {
         let units = (batch.count as usize).max(1);
-        self.arm(units)?;
-        let result = {
-            let _busy = self.ticker.busy();
-            self.plugin
-                .alpha_panda_strategy_strategy()
-                .call_on_ticks(&mut self.store, batch)
-        };
-        match result {
-            Ok(out) => Ok(out),
-            Err(e) => Err(self.fail(e, units)),
-        }
+        self.call(units, |g, s| g.call_on_ticks(s, batch))
     }
 
     /// The plugin's state as bytes.
     pub fn snapshot(&mut self) -> Result<Vec<u8>, Fault> {
-        self.arm(100)?;
-        let result = {
-            let _busy = self.ticker.busy();
-            self.plugin
-                .alpha_panda_strategy_strategy()
-                .call_snapshot(&mut self.store)
-        };
-        match result {
-            Ok(s) => Ok(s),
-            Err(e) => Err(self.fail(e, 100)),
-        }
+        self.call(100, |g, s| g.call_snapshot(s))
     }
 
     /// Restores a snapshot. `Ok(Err(_))` is the plugin refusing the bytes.
     pub fn restore(&mut self, state: &[u8]) -> Result<Result<(), String>, Fault> {
-        self.arm(100)?;
-        let result = {
-            let _busy = self.ticker.busy();
-            self.plugin
-                .alpha_panda_strategy_strategy()
-                .call_restore(&mut self.store, state)
-        };
-        match result {
-            Ok(r) => Ok(r),
-            Err(e) => Err(self.fail(e, 100)),
-        }
+        self.call(100, |g, s| g.call_restore(s, state))
     }
 
     /// Turns the plugin's own log lines on or off (off while replaying after a fault).
