@@ -34,15 +34,8 @@ fn trace(signals: &[SetOutput]) -> Vec<(String, String)> {
     signals
         .iter()
         .map(|s| {
-            let count = s
-                .signal
-                .metadata
-                .iter()
-                .find(|(k, _)| k == "count")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
             (
-                count,
+                count_of(s),
                 s.signal.price.map(|p| p.to_string()).unwrap_or_default(),
             )
         })

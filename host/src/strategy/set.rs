@@ -134,26 +134,25 @@ impl StrategySet {
         self.slots.is_empty()
     }
 
-    /// Runs every strategy over the ticks it subscribes to. Each tick is converted
-    /// once; a strategy subscribed to every tick of the batch shares that batch, the
-    /// others get a copy of the records they subscribe to.
+    /// Runs every strategy over the ticks it subscribes to. Each tick some running
+    /// strategy subscribes to is converted once; a strategy subscribed to every tick
+    /// of the batch shares that batch, the others get a copy of their records.
     pub fn process(&mut self, ticks: &[&MarketTick]) -> Processed {
         let mut out = Processed::default();
         self.builder.clear();
         self.converted.clear();
         for (pos, t) in ticks.iter().enumerate() {
+            let wanted = self
+                .slots
+                .values()
+                .any(|s| !s.is_quarantined() && s.subscribes(t.instrument_token));
+            if !wanted {
+                continue;
+            }
             match self.builder.push(t) {
                 Ok(()) => self.converted.push(pos),
-                // Poison only if a running strategy would have been given it.
-                Err(e) => {
-                    if self
-                        .slots
-                        .values()
-                        .any(|s| !s.is_quarantined() && s.subscribes(t.instrument_token))
-                    {
-                        out.unconvertible.push((pos, e));
-                    }
-                }
+                // Poison: a running strategy would have been given it.
+                Err(e) => out.unconvertible.push((pos, e)),
             }
         }
         if self.builder.is_empty() {

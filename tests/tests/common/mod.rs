@@ -81,3 +81,13 @@ pub fn tick(token: u32, price: &str, i: i64) -> MarketTick {
         Timestamp::from_unix_micros(1_756_442_704_000_000 + i * 1_000_000).expect("time"),
     )
 }
+
+/// The `count` metadata of a signal of the hostile plugin (empty when absent).
+pub fn count_of(s: &alpha_panda::strategy::SetOutput) -> String {
+    s.signal
+        .metadata
+        .iter()
+        .find(|(k, _)| k == "count")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}

@@ -1,0 +1,97 @@
+//! Routing inside a strategy set: each tick is converted once and a strategy sees
+//! only the instruments it subscribes to (the whole batch when it subscribes to all
+//! of it, a sub-batch otherwise); a tick the plugin ABI cannot carry is poison only
+//! when a running strategy subscribes to its instrument.
+
+mod common;
+
+use alpha_panda::contract::MarketTick;
+use alpha_panda::strategy::{SetOutput, SlotConfig};
+use alpha_panda_tests::paths;
+use common::*;
+
+const A: u32 = 738561;
+const B: u32 = 81153;
+const NOBODY: u32 = 2714625;
+/// 10^24: parses as a decimal, but its mantissa does not fit 64 bits.
+const TOO_BIG: &str = "1000000000000000000000000";
+
+/// (tick position, strategy id, the counter's count) of every signal, in order.
+fn trace(signals: &[SetOutput]) -> Vec<(usize, String, String)> {
+    signals
+        .iter()
+        .map(|s| (s.tick_pos, s.strategy_id.clone(), count_of(s)))
+        .collect()
+}
+
+#[test]
+fn strategies_see_their_instruments_and_unconvertible_ticks_are_poison_only_when_wanted() {
+    let engine = engine();
+    let mut set = set_with(
+        &engine,
+        SlotConfig::default(),
+        &[
+            (
+                paths::test_wasm("hostile"),
+                hostile_manifest("both", "counter", -1, &[A, B], ""),
+            ),
+            (
+                paths::test_wasm("hostile"),
+                hostile_manifest("only_a", "counter", -1, &[A], ""),
+            ),
+        ],
+    );
+    let ticks: Vec<MarketTick> = vec![
+        tick(A, "10.5", 0),
+        tick(B, "20.5", 1),
+        tick(NOBODY, "30.5", 2),
+        tick(A, TOO_BIG, 3),
+        tick(NOBODY, TOO_BIG, 4),
+        tick(B, "21.5", 5),
+        tick(A, "11.5", 6),
+    ];
+    let refs: Vec<&MarketTick> = ticks.iter().collect();
+    let out = set.process(&refs);
+
+    let poison: Vec<usize> = out.unconvertible.iter().map(|(pos, _)| *pos).collect();
+    assert_eq!(
+        poison,
+        vec![3],
+        "only the subscribed instrument's tick is poison"
+    );
+    assert!(
+        out.unconvertible[0].1.to_string().contains("last_price"),
+        "{}",
+        out.unconvertible[0].1
+    );
+    assert!(out.faults.is_empty(), "{:?}", out.faults);
+    let s = |pos: usize, id: &str, count: &str| (pos, id.to_owned(), count.to_owned());
+    assert_eq!(
+        trace(&out.signals),
+        vec![
+            s(0, "both", "1"),
+            s(0, "only_a", "1"),
+            s(1, "both", "2"),
+            s(5, "both", "3"),
+            s(6, "both", "4"),
+            s(6, "only_a", "2"),
+        ]
+    );
+    // Each strategy was given exactly the ticks it subscribes to.
+    let given: Vec<(String, usize)> = out
+        .calls
+        .iter()
+        .map(|(id, _, n)| (id.clone(), *n))
+        .collect();
+    assert_eq!(
+        given,
+        vec![("both".to_owned(), 4), ("only_a".to_owned(), 2)]
+    );
+
+    // With no strategy loaded, nothing is converted and nothing is poison.
+    set.remove("both");
+    set.remove("only_a");
+    let out = set.process(&refs);
+    assert!(out.unconvertible.is_empty());
+    assert!(out.signals.is_empty() && out.calls.is_empty());
+}
