@@ -141,8 +141,6 @@ pub struct BatchBuilder {
     /// The level records of the batch being built.
     levels: Vec<u8>,
     sealed: bool,
-    /// Recent instruments and the index of their symbol in this batch (a few).
-    symbol_hints: Vec<(u32, u32)>,
 }
 
 #[allow(clippy::derivable_impls)]
@@ -168,18 +166,6 @@ impl BatchBuilder {
         self.batch.symbols.clear();
         self.levels.clear();
         self.sealed = false;
-        self.symbol_hints.clear();
-    }
-
-    /// Most instruments whose symbol index is remembered.
-    const SYMBOL_HINTS: usize = 16;
-
-    fn remember_symbol(&mut self, token: u32, index: u32) {
-        if let Some(h) = self.symbol_hints.iter_mut().find(|(t, _)| *t == token) {
-            h.1 = index;
-        } else if self.symbol_hints.len() < Self::SYMBOL_HINTS {
-            self.symbol_hints.push((token, index));
-        }
     }
 
     pub fn len(&self) -> usize {
@@ -245,21 +231,10 @@ impl BatchBuilder {
         let levels_before = self.levels.len();
         let symbols_before = self.batch.symbols.len();
         let at = self.new_record();
-        let symbol = match t.symbol.as_deref() {
-            Some(s) => {
-                let hint = self
-                    .symbol_hints
-                    .iter()
-                    .find(|(token, _)| *token == t.instrument_token)
-                    .map(|(_, i)| *i);
-                let i = symbol_index(&mut self.batch.symbols, s, hint);
-                if hint != Some(i) {
-                    self.remember_symbol(t.instrument_token, i);
-                }
-                Some(i)
-            }
-            None => None,
-        };
+        let symbol = t
+            .symbol
+            .as_deref()
+            .map(|s| symbol_index(&mut self.batch.symbols, s));
         let written = match Self::record_at(&mut self.batch.data, at) {
             Some(bytes) => write_record(bytes, &mut self.levels, t, symbol),
             None => Ok(()),
@@ -284,7 +259,7 @@ impl BatchBuilder {
     fn push_record(&mut self, record: &[u8], symbol: Option<&str>, buy: &[u8], sell: &[u8]) {
         self.unseal();
         let at = self.new_record();
-        let symbol = symbol.map(|s| symbol_index(&mut self.batch.symbols, s, None));
+        let symbol = symbol.map(|s| symbol_index(&mut self.batch.symbols, s));
         let Some(bytes) = Self::record_at(&mut self.batch.data, at) else {
             return;
         };
@@ -316,12 +291,8 @@ fn level_count(levels: &[u8]) -> u32 {
     len_u32(levels.len() / LEVEL_SIZE)
 }
 
-/// The index of `symbol` in the batch's symbols, added if new. `hint` is where the
-/// same instrument's symbol was last time (checked, so a wrong hint costs a search).
-fn symbol_index(symbols: &mut Vec<String>, symbol: &str, hint: Option<u32>) -> u32 {
-    if let Some(i) = hint.filter(|&i| symbols.get(i as usize).is_some_and(|s| s == symbol)) {
-        return i;
-    }
+/// The index of `symbol` in the batch's symbols, added if new.
+fn symbol_index(symbols: &mut Vec<String>, symbol: &str) -> u32 {
     if let Some(i) = symbols.iter().rposition(|s| s == symbol) {
         return len_u32(i);
     }
