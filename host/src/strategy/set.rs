@@ -53,9 +53,8 @@ pub struct StrategySet {
     builder: BatchBuilder,
     /// Input positions of the ticks in the converted batch.
     converted: Vec<usize>,
-    /// Per strategy: indices into the converted batch, and their input positions.
+    /// Per strategy: indices into the converted batch.
     keep: Vec<usize>,
-    positions: Vec<usize>,
     /// Signals counted per tick of one strategy's batch.
     per_tick: Vec<u32>,
 }
@@ -69,7 +68,6 @@ impl StrategySet {
             builder: BatchBuilder::new(),
             converted: Vec::new(),
             keep: Vec::new(),
-            positions: Vec::new(),
             per_tick: Vec::new(),
         }
     }
@@ -164,11 +162,9 @@ impl StrategySet {
                 continue;
             }
             self.keep.clear();
-            self.positions.clear();
             for (i, &pos) in self.converted.iter().enumerate() {
                 if slot.subscribes(ticks[pos].instrument_token) {
                     self.keep.push(i);
-                    self.positions.push(pos);
                 }
             }
             if self.keep.is_empty() {
@@ -184,12 +180,14 @@ impl StrategySet {
             let result = slot.run(&batch);
             out.calls
                 .push((slot.strategy_id().to_owned(), started.elapsed(), given));
+            // The input position of tick `at` of this strategy's batch.
+            let pos_of = |at: usize| self.keep.get(at).and_then(|&i| self.converted.get(i));
             // Index of each signal among this strategy's signals for its tick.
             self.per_tick.clear();
             self.per_tick.resize(given, 0);
             for signal in result.signals {
                 let at = signal.tick_index as usize;
-                let Some(&pos) = self.positions.get(at) else {
+                let Some(&pos) = pos_of(at) else {
                     continue;
                 };
                 let index = self.per_tick[at];
@@ -203,7 +201,7 @@ impl StrategySet {
                 });
             }
             for (idx, fault) in result.faults {
-                let pos = self.positions.get(idx as usize).copied().unwrap_or(0);
+                let pos = pos_of(idx as usize).copied().unwrap_or(0);
                 out.faults.push(SetFault {
                     tick_pos: pos,
                     strategy_id: slot.strategy_id().to_owned(),
