@@ -138,6 +138,7 @@ impl StrategySet {
     pub fn process(&mut self, ticks: &[&MarketTick]) -> Processed {
         let mut out = Processed::default();
         self.builder.clear();
+        self.builder.reserve_ticks(ticks.len());
         self.converted.clear();
         for (pos, t) in ticks.iter().enumerate() {
             let wanted = self

@@ -132,15 +132,18 @@ fn len_u32(n: usize) -> u32 {
 }
 
 /// Builds batches, reusing its buffers between calls: after warm-up a tick costs one
-/// record written in place, and nothing is allocated but a new symbol's text.
+/// record and its levels written in place, and nothing is allocated but a new
+/// symbol's text.
+///
+/// `data` holds `room` record slots (the first `count` written, the rest zero),
+/// then the batch's level records, so that a batch of up to `room` ticks is handed
+/// over as is, without moving its levels. `take()` keeps room for a batch as large
+/// as the one taken; with less room the levels move up once per doubling.
 #[derive(Default)]
 pub struct BatchBuilder {
-    /// `count` and `symbols` as sent; `data` holds the tick records, and the levels
-    /// after them only while `sealed`.
     batch: TickBatch,
-    /// The level records of the batch being built.
-    levels: Vec<u8>,
-    sealed: bool,
+    /// Record slots at the front of `batch.data`.
+    room: usize,
 }
 
 #[allow(clippy::derivable_impls)]
@@ -159,13 +162,26 @@ impl BatchBuilder {
         Self::default()
     }
 
-    /// Empties the batch, keeping its capacity.
+    /// Empties the builder; its buffers and record room stay.
     pub fn clear(&mut self) {
+        let written = self.len() * TICK_SIZE;
+        self.batch.data.truncate(self.room * TICK_SIZE);
+        if let Some(records) = self.batch.data.get_mut(..written) {
+            records.fill(0);
+        }
         self.batch.count = 0;
-        self.batch.data.clear();
         self.batch.symbols.clear();
-        self.levels.clear();
-        self.sealed = false;
+    }
+
+    /// Makes room for at least `ticks` records, so that a batch of that many is
+    /// built without moving its levels. Call it on an empty builder (it is a hint:
+    /// on one that holds ticks it does nothing).
+    pub fn reserve_ticks(&mut self, ticks: usize) {
+        if self.is_empty() && ticks > self.room {
+            self.batch.data.truncate(self.room * TICK_SIZE);
+            self.batch.data.resize(ticks * TICK_SIZE, 0);
+            self.room = ticks;
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -176,50 +192,74 @@ impl BatchBuilder {
         self.batch.count == 0
     }
 
-    /// The built batch (the depth levels are appended to the tick records now).
+    /// The built batch (its records directly followed by its levels).
     pub fn batch(&mut self) -> &TickBatch {
-        self.seal();
+        self.compact();
         &self.batch
     }
 
     /// The built batch; the builder is emptied, and its next batch starts with
     /// room for one as large as this.
     pub fn take(&mut self) -> TickBatch {
-        self.unseal();
-        let size = self.batch.data.len() + self.levels.len();
+        self.compact();
+        let count = self.len();
+        let size = self.batch.data.len();
         let mut data = std::mem::replace(&mut self.batch.data, Vec::with_capacity(size));
-        data.extend_from_slice(&self.levels);
+        // A small batch after a large one must not keep the large buffer alive
+        // (batches are journaled until the next snapshot).
+        if data.capacity() > 2 * size + 4096 {
+            data.shrink_to_fit();
+        }
         let out = TickBatch {
             count: self.batch.count,
             data,
-            symbols: self.batch.symbols.clone(),
+            symbols: std::mem::take(&mut self.batch.symbols),
         };
-        self.clear();
+        self.batch.count = 0;
+        self.room = 0;
+        self.reserve_ticks(count);
         out
     }
 
-    fn seal(&mut self) {
-        if !self.sealed {
-            self.batch.data.extend_from_slice(&self.levels);
-            self.sealed = true;
+    /// Moves the levels down to the last written record (no empty slots left).
+    fn compact(&mut self) {
+        let count = self.len();
+        if count < self.room {
+            let (from, to) = (self.room * TICK_SIZE, count * TICK_SIZE);
+            let len = self.batch.data.len();
+            self.batch.data.copy_within(from..len, to);
+            self.batch.data.truncate(len - (from - to));
+            self.room = count;
         }
     }
 
-    fn unseal(&mut self) {
-        if self.sealed {
-            self.batch.data.truncate(self.len() * TICK_SIZE);
-            self.sealed = false;
+    /// Doubles the record room, moving the levels up.
+    fn grow(&mut self) {
+        let room = (self.room * 2).max(16);
+        let (old_end, extra) = (self.room * TICK_SIZE, (room - self.room) * TICK_SIZE);
+        let len = self.batch.data.len();
+        self.batch.data.resize(len + extra, 0);
+        self.batch.data.copy_within(old_end..len, old_end + extra);
+        if let Some(slots) = self.batch.data.get_mut(old_end..old_end + extra) {
+            slots.fill(0);
         }
+        self.room = room;
     }
 
-    /// Appends a zeroed record; returns where it starts.
-    fn new_record(&mut self) -> usize {
-        let at = self.batch.data.len();
-        self.batch.data.resize(at + TICK_SIZE, 0);
-        at
+    /// The next free record slot (zeroed), growing the room if needed.
+    fn next_slot(&mut self) -> usize {
+        if self.len() >= self.room {
+            self.grow();
+        }
+        self.len() * TICK_SIZE
     }
 
-    /// The record at `at` (made by `new_record`).
+    /// Level records written so far.
+    fn level_count(&self) -> u32 {
+        len_u32(self.batch.data.len().saturating_sub(self.room * TICK_SIZE) / LEVEL_SIZE)
+    }
+
+    /// The record at `at` (a slot of the room).
     fn record_at(data: &mut [u8], at: usize) -> Option<&mut [u8; TICK_SIZE]> {
         data.get_mut(at..at + TICK_SIZE)
             .and_then(|r| <&mut [u8; TICK_SIZE]>::try_from(r).ok())
@@ -227,26 +267,40 @@ impl BatchBuilder {
 
     /// Appends one tick. On error nothing is appended.
     pub fn push(&mut self, t: &MarketTick) -> Result<(), ConvertError> {
-        self.unseal();
-        let levels_before = self.levels.len();
+        let at = self.next_slot();
+        let levels_before = self.batch.data.len();
         let symbols_before = self.batch.symbols.len();
-        let at = self.new_record();
         let symbol = t
             .symbol
             .as_deref()
             .map(|s| symbol_index(&mut self.batch.symbols, s));
+        // The spans are known before the levels are written: they go at the end.
+        let spans = t.depth.as_ref().map(|d| {
+            let buy = self.level_count();
+            let sell = buy.saturating_add(len_u32(d.buy.len()));
+            ((buy, len_u32(d.buy.len())), (sell, len_u32(d.sell.len())))
+        });
         let written = match Self::record_at(&mut self.batch.data, at) {
-            Some(bytes) => write_record(bytes, &mut self.levels, t, symbol),
+            Some(bytes) => write_record(bytes, t, symbol, spans),
             None => Ok(()),
-        };
+        }
+        .and_then(|()| match &t.depth {
+            Some(d) => {
+                write_levels(&mut self.batch.data, &d.buy, "depth.buy.price")?;
+                write_levels(&mut self.batch.data, &d.sell, "depth.sell.price")
+            }
+            None => Ok(()),
+        });
         match written {
             Ok(()) => {
                 self.batch.count += 1;
                 Ok(())
             }
             Err(e) => {
-                self.batch.data.truncate(at);
-                self.levels.truncate(levels_before);
+                self.batch.data.truncate(levels_before);
+                if let Some(bytes) = Self::record_at(&mut self.batch.data, at) {
+                    bytes.fill(0);
+                }
                 // A symbol first seen on this tick goes too.
                 self.batch.symbols.truncate(symbols_before);
                 Err(e)
@@ -257,9 +311,13 @@ impl BatchBuilder {
     /// Appends a record taken from another batch, with that batch's symbol and the
     /// level records its spans point at; symbol and spans are rewritten for this one.
     fn push_record(&mut self, record: &[u8], symbol: Option<&str>, buy: &[u8], sell: &[u8]) {
-        self.unseal();
-        let at = self.new_record();
+        let at = self.next_slot();
         let symbol = symbol.map(|s| symbol_index(&mut self.batch.symbols, s));
+        let buy_start = self.level_count();
+        let (buy_len, sell_len) = (
+            len_u32(buy.len() / LEVEL_SIZE),
+            len_u32(sell.len() / LEVEL_SIZE),
+        );
         let Some(bytes) = Self::record_at(&mut self.batch.data, at) else {
             return;
         };
@@ -271,24 +329,21 @@ impl BatchBuilder {
             r.presence |= bit::SYMBOL;
             r.u32(off::SYMBOL, i);
         }
-        if r.presence & bit::DEPTH != 0 {
-            for (side, start_at, len_at) in [
-                (buy, off::DEPTH_BUY_START, off::DEPTH_BUY_LEN),
-                (sell, off::DEPTH_SELL_START, off::DEPTH_SELL_LEN),
-            ] {
-                let start = level_count(&self.levels);
-                self.levels.extend_from_slice(side);
-                r.u32(start_at, start);
-                r.u32(len_at, len_u32(side.len() / LEVEL_SIZE));
-            }
+        let depth = r.presence & bit::DEPTH != 0;
+        if depth {
+            r.u32(off::DEPTH_BUY_START, buy_start);
+            r.u32(off::DEPTH_BUY_LEN, buy_len);
+            r.u32(off::DEPTH_SELL_START, buy_start.saturating_add(buy_len));
+            r.u32(off::DEPTH_SELL_LEN, sell_len);
         }
         r.finish();
+        if depth {
+            let whole = |side: &[u8]| side.len() - side.len() % LEVEL_SIZE;
+            self.batch.data.extend_from_slice(&buy[..whole(buy)]);
+            self.batch.data.extend_from_slice(&sell[..whole(sell)]);
+        }
         self.batch.count += 1;
     }
-}
-
-fn level_count(levels: &[u8]) -> u32 {
-    len_u32(levels.len() / LEVEL_SIZE)
 }
 
 /// The index of `symbol` in the batch's symbols, added if new.
@@ -300,14 +355,13 @@ fn symbol_index(symbols: &mut Vec<String>, symbol: &str) -> u32 {
     len_u32(symbols.len() - 1)
 }
 
-/// Appends a side's levels; returns its span (first level, number of levels). On
-/// error the levels written so far stay (the caller truncates).
+/// Appends a side's level records. On error the levels written so far stay (the
+/// caller truncates).
 fn write_levels(
     out: &mut Vec<u8>,
     levels: &[contract::DepthLevel],
     field: &'static str,
-) -> Result<(u32, u32), ConvertError> {
-    let start = level_count(out);
+) -> Result<(), ConvertError> {
     let at = out.len();
     out.resize(at + levels.len() * LEVEL_SIZE, 0);
     let records = out.get_mut(at..).unwrap_or_default();
@@ -319,16 +373,16 @@ fn write_levels(
         put(rec, level_off::ORDERS, orders.to_le_bytes());
         put(rec, level_off::PRICE_SCALE, [price.scale]);
     }
-    Ok((start, len_u32(levels.len())))
+    Ok(())
 }
 
-/// Writes every field of `t` into its zeroed record, appending its levels to
-/// `levels`; may have appended levels when it fails.
+/// Writes every field of `t` into its zeroed record; `depth` gives the spans
+/// (first level, number of levels) of the buy and sell levels the caller writes.
 fn write_record(
     bytes: &mut [u8; TICK_SIZE],
-    levels: &mut Vec<u8>,
     t: &MarketTick,
     symbol: Option<u32>,
+    depth: Option<((u32, u32), (u32, u32))>,
 ) -> Result<(), ConvertError> {
     let mut r = Record::new(bytes);
     if let Some(i) = symbol {
@@ -400,9 +454,7 @@ fn write_record(
         off::EXCHANGE_TIMESTAMP_US,
         t.exchange_timestamp.as_ref().map(|x| x.to_unix_micros()),
     );
-    if let Some(d) = &t.depth {
-        let (buy_start, buy_len) = write_levels(levels, &d.buy, "depth.buy.price")?;
-        let (sell_start, sell_len) = write_levels(levels, &d.sell, "depth.sell.price")?;
+    if let Some(((buy_start, buy_len), (sell_start, sell_len))) = depth {
         r.u32(off::DEPTH_BUY_START, buy_start);
         r.u32(off::DEPTH_BUY_LEN, buy_len);
         r.u32(off::DEPTH_SELL_START, sell_start);
@@ -438,6 +490,7 @@ pub fn sub_batch(batch: &TickBatch, keep: &[usize]) -> TickBatch {
         levels.get(start.min(end)..end).unwrap_or(&[])
     };
     let mut out = BatchBuilder::new();
+    out.reserve_ticks(keep.len());
     for &i in keep {
         let Some(record) = i
             .checked_mul(TICK_SIZE)
@@ -606,6 +659,44 @@ mod tests {
         assert_eq!(after.symbols, before.symbols);
         b.push(&t).unwrap();
         assert_crosses(b.batch(), &[&t, &t]);
+    }
+
+    #[test]
+    fn levels_move_when_the_room_grows_or_is_left_over() {
+        let full = full_tick();
+        let bare = MarketTick::new(5, Decimal::new(-12345, 3), full.timestamp);
+        let mut bad = full_tick();
+        bad.depth.as_mut().unwrap().buy[1].price =
+            Decimal::from_i128_with_scale(i128::from(i64::MAX) * 1000 + 1, 0);
+        // 40 ticks with no room reserved: the room doubles twice (16, 32, 64) while
+        // levels are already written behind it, and one tick fails in between.
+        let sent: Vec<&MarketTick> = (0..40)
+            .map(|i| if i % 3 == 0 { &bare } else { &full })
+            .collect();
+        let mut b = BatchBuilder::new();
+        for (i, t) in sent.iter().enumerate() {
+            b.push(t).unwrap();
+            if i == 20 {
+                assert!(b.push(&bad).is_err());
+            }
+        }
+        let batch = b.take();
+        assert_eq!(batch.data.len(), 40 * TICK_SIZE + 26 * 3 * LEVEL_SIZE);
+        assert_crosses(&batch, &sent);
+        // The next batch has room for 40; a smaller one hands over no empty slot.
+        b.push(&full).unwrap();
+        b.push(&bare).unwrap();
+        let small = b.take();
+        assert_eq!(small.data.len(), 2 * TICK_SIZE + 3 * LEVEL_SIZE);
+        assert_crosses(&small, &[&full, &bare]);
+        // Reserved room, fewer ticks, cleared and reused: still the same layout.
+        b.reserve_ticks(8);
+        b.push(&full).unwrap();
+        b.clear();
+        b.push(&bare).unwrap();
+        b.push(&full).unwrap();
+        assert_crosses(b.batch(), &[&bare, &full]);
+        assert_eq!(b.batch().data.len(), 2 * TICK_SIZE + 3 * LEVEL_SIZE);
     }
 
     #[test]
