@@ -4,6 +4,12 @@
 //! offsets only once every output of it is acknowledged (in exactly-once mode, in
 //! the same transaction as the outputs).
 //!
+//! At-least-once, one batch is in flight: while a batch's outputs wait for their
+//! acks, the next batch is decoded, deduplicated (also against the ids in flight)
+//! and run; the batch in flight is then finished (DLQ, commit, dedup marks) before
+//! the next one goes to the producer, so commits stay in order per partition.
+//! Exactly-once, each batch's transaction is committed before the next is sent.
+//!
 //! - [`stats`]: live counters for the display and `/metrics`.
 //! - [`context`]: rebalance logging and the assignment size.
 //! - [`outbox`]: producing with in-place retries.
@@ -34,7 +40,7 @@ use crate::strategy::{Lifecycle, LiveStrategies};
 use crate::topics::{TopicRegistry, MARKET_TICKS};
 use crate::wasm::output::SignalSide;
 use context::HostContext;
-use outbox::{deliver, OutRecord};
+use outbox::{deliver, OutRecord, Undelivered};
 pub use stats::PipelineStats;
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,6 +63,8 @@ pub enum PipelineError {
     NoGroupMetadata,
     #[error("cannot encode an output envelope: {0}")]
     Encode(String),
+    #[error("the task writing a batch's outputs failed (nothing of it was committed): {0}")]
+    Delivery(String),
 }
 
 /// Totals of a run.
@@ -93,6 +101,53 @@ pub struct Host {
 struct Fresh {
     msg: usize,
     env: EventEnvelope<MarketTick>,
+}
+
+/// A batch decoded and run, its output records built, nothing sent yet.
+struct Prepared<M> {
+    msgs: Vec<M>,
+    /// Ids of the ticks it answers (each once).
+    ids: HashSet<String>,
+    records: Vec<OutRecord>,
+    signal_count: u64,
+    dlq_count: u64,
+}
+
+/// A batch whose records were handed to the producer.
+struct Sent<M> {
+    msgs: Vec<M>,
+    ids: HashSet<String>,
+    signal_count: u64,
+    dlq_count: u64,
+    producing: Instant,
+    /// What could not be written, and the number of retries; `None` once taken.
+    delivery: Option<tokio::task::JoinHandle<(Vec<Undelivered>, u64)>>,
+}
+
+type Acked = (Vec<Undelivered>, u64);
+
+impl<M> Sent<M> {
+    /// Waits for every ack of the batch (retries included).
+    async fn acks(&mut self) -> Result<Acked, PipelineError> {
+        match self.delivery.take() {
+            Some(handle) => handle
+                .await
+                .map_err(|e| PipelineError::Delivery(e.to_string())),
+            None => Ok((Vec::new(), 0)),
+        }
+    }
+}
+
+/// Resolves once the batch in flight has all its acks; never if there is none.
+async fn wait_acks<M>(in_flight: &mut Option<Sent<M>>) -> Result<Acked, PipelineError> {
+    let Some(handle) = in_flight.as_mut().and_then(|s| s.delivery.as_mut()) else {
+        return std::future::pending().await;
+    };
+    let acked = handle.await;
+    if let Some(s) = in_flight.as_mut() {
+        s.delivery = None;
+    }
+    acked.map_err(|e| PipelineError::Delivery(e.to_string()))
 }
 
 impl Host {
@@ -140,13 +195,25 @@ impl Host {
     ) -> Result<RunSummary, PipelineError> {
         tokio::pin!(shutdown);
         let max = self.config.plugins.max_batch;
+        let eos = self.config.delivery.mode == DeliveryMode::ExactlyOnce;
         // A batch holds its messages as librdkafka gave them (no copy); they are
         // released when the batch is done.
         let consumer = Arc::clone(&self.consumer);
+        // At-least-once: the batch whose outputs are on their way to the broker
+        // while the next one is decoded and run (one batch in flight).
+        let mut in_flight: Option<Sent<_>> = None;
         loop {
             self.apply_updates();
             let first = tokio::select! {
+                biased;
                 _ = &mut shutdown => break,
+                // Its acks came before the next message: commit it now.
+                acked = wait_acks(&mut in_flight) => {
+                    if let Some(sent) = in_flight.take() {
+                        self.finish(sent, acked?).await?;
+                    }
+                    continue;
+                }
                 m = consumer.recv() => m,
                 _ = tokio::time::sleep(Duration::from_millis(100)) => continue,
             };
@@ -167,7 +234,27 @@ impl Host {
                     Err(_) => break,
                 }
             }
-            self.handle_batch(batch).await?;
+            let prepared = {
+                let pending = in_flight.as_ref().map(|s| &s.ids);
+                self.prepare(batch, pending).await?
+            };
+            // Commits stay in order per partition: the batch before is finished
+            // (acked, DLQ'd, committed) before this one goes to the producer.
+            if let Some(mut sent) = in_flight.take() {
+                let acked = sent.acks().await?;
+                self.finish(sent, acked).await?;
+            }
+            let mut sent = self.send(prepared)?;
+            if eos {
+                let acked = sent.acks().await?;
+                self.finish(sent, acked).await?;
+            } else {
+                in_flight = Some(sent);
+            }
+        }
+        if let Some(mut sent) = in_flight.take() {
+            let acked = sent.acks().await?;
+            self.finish(sent, acked).await?;
         }
         tracing::info!("shutting down: flushing the producer and leaving the group");
         let started = Instant::now();
@@ -248,9 +335,14 @@ impl Host {
             .set_lifecycle(self.live.counts(), self.live.set());
     }
 
-    async fn handle_batch<M: Message>(&mut self, msgs: Vec<M>) -> Result<(), PipelineError> {
+    /// Decodes, deduplicates (also against `pending`, the ids of the batch still in
+    /// flight, not marked yet), runs the strategies and builds every output record.
+    async fn prepare<M: Message>(
+        &mut self,
+        msgs: Vec<M>,
+        pending: Option<&HashSet<String>>,
+    ) -> Result<Prepared<M>, PipelineError> {
         let received = Instant::now();
-        let eos = self.config.delivery.mode == DeliveryMode::ExactlyOnce;
         let mut fresh: Vec<Fresh> = Vec::with_capacity(msgs.len());
         let mut poison: Vec<(usize, Failure)> = Vec::new();
         for (i, m) in msgs.iter().enumerate() {
@@ -269,11 +361,7 @@ impl Host {
         let skip: Vec<bool> = {
             let ids: Vec<&str> = fresh.iter().map(|f| f.env.id.as_str()).collect();
             let seen = self.dedup.seen(&ids).await;
-            let mut in_batch: HashSet<&str> = HashSet::with_capacity(ids.len());
-            ids.iter()
-                .zip(seen)
-                .map(|(id, s)| s || !in_batch.insert(id))
-                .collect()
+            repeats(&ids, seen, pending)
         };
         let keep: Vec<Fresh> = fresh
             .into_iter()
@@ -370,16 +458,59 @@ impl Host {
         let signal_count = processed.signals.len() as u64;
         let dlq_count = poison.len() as u64;
 
-        let producing = Instant::now();
         self.stats
             .histograms
             .batch_host
-            .observe(producing.duration_since(received).as_secs_f64());
-        if eos {
+            .observe(received.elapsed().as_secs_f64());
+        Ok(Prepared {
+            msgs,
+            ids: keep.into_iter().map(|f| f.env.id).collect(),
+            records,
+            signal_count,
+            dlq_count,
+        })
+    }
+
+    /// Hands a prepared batch's records to the producer (in exactly-once mode, in a
+    /// new transaction); their acks are awaited by [`Sent::acks`].
+    fn send<M: Message>(&mut self, p: Prepared<M>) -> Result<Sent<M>, PipelineError> {
+        if self.config.delivery.mode == DeliveryMode::ExactlyOnce {
             self.producer.begin_transaction()?;
         }
-        let (undelivered, retries) =
-            deliver(&self.producer, records, self.config.delivery.retry_scale).await;
+        let producer = self.producer.clone();
+        let scale = self.config.delivery.retry_scale;
+        let records = p.records;
+        Ok(Sent {
+            msgs: p.msgs,
+            ids: p.ids,
+            signal_count: p.signal_count,
+            dlq_count: p.dlq_count,
+            producing: Instant::now(),
+            delivery: Some(tokio::spawn(async move {
+                deliver(&producer, records, scale).await
+            })),
+        })
+    }
+
+    /// Once a batch's acks are in: sends what could not be written to the DLQ
+    /// (stopping, without a commit, if even that fails), commits its offsets and
+    /// marks its ticks as answered.
+    async fn finish<M: Message>(
+        &mut self,
+        sent: Sent<M>,
+        acked: Acked,
+    ) -> Result<(), PipelineError> {
+        let eos = self.config.delivery.mode == DeliveryMode::ExactlyOnce;
+        let Sent {
+            msgs,
+            ids,
+            signal_count,
+            dlq_count,
+            producing,
+            ..
+        } = sent;
+        let now = Timestamp::now();
+        let (undelivered, retries) = acked;
         self.stats.add_retries(retries);
         let mut exhausted_dlq = 0u64;
         if !undelivered.is_empty() {
@@ -453,7 +584,7 @@ impl Host {
             .histograms
             .commit
             .observe(producing.elapsed().as_secs_f64());
-        let done: Vec<&str> = keep.iter().map(|f| f.env.id.as_str()).collect();
+        let done: Vec<&str> = ids.iter().map(String::as_str).collect();
         self.dedup.mark(&done).await;
         self.stats
             .redis_fallbacks
@@ -508,6 +639,17 @@ impl Host {
             correlation_id,
         })
     }
+}
+
+/// Which of a batch's ids to skip: those the dedup store has `seen`, those of the
+/// batch still in flight (`pending`: answered, not marked yet), and every repeat
+/// of an id within the batch after its first.
+fn repeats(ids: &[&str], seen: Vec<bool>, pending: Option<&HashSet<String>>) -> Vec<bool> {
+    let mut in_batch: HashSet<&str> = HashSet::with_capacity(ids.len());
+    ids.iter()
+        .zip(seen)
+        .map(|(id, s)| s || pending.is_some_and(|p| p.contains(*id)) || !in_batch.insert(id))
+        .collect()
 }
 
 fn ids_len<M: Message>(msgs: &[M], poison: &[(usize, Failure)]) -> usize {
@@ -565,4 +707,26 @@ fn describe(event: &Lifecycle) -> String {
 
 fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tick_of_the_batch_in_flight_is_a_repeat() {
+        let pending: HashSet<String> = ["a", "b"].into_iter().map(String::from).collect();
+        let ids = ["a", "c", "d", "c", "e", "b"];
+        let seen = vec![false, false, true, false, false, false];
+        assert_eq!(
+            repeats(&ids, seen.clone(), Some(&pending)),
+            vec![true, false, true, true, false, true],
+            "in flight (a, b), seen by the store (d), repeated in the batch (2nd c)"
+        );
+        assert_eq!(
+            repeats(&ids, seen, None),
+            vec![false, false, true, true, false, false],
+            "with nothing in flight only the store and the batch count"
+        );
+    }
 }
