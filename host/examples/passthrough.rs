@@ -2,7 +2,8 @@
 //! consume → produce → commit loop that does no work. It reads `market.ticks` with
 //! the host's own client settings (from the same TOML) and batching, writes every
 //! value unchanged to `bench.passthrough`, and commits each batch once its records
-//! are acknowledged, as the host does.
+//! are acknowledged, with one batch in flight, as the host does (the next batch is
+//! read while the acks of the one before are awaited).
 //!
 //! `cargo run --release -p alpha-panda --example passthrough -- CONFIG GROUP COUNT`
 //! prints one line: `ticks=N secs=S cpu_secs=C`, timed from the first message to
@@ -57,6 +58,7 @@ async fn main() -> Result<()> {
     let max = config.plugins.max_batch;
 
     let mut seen = 0u64;
+    let mut in_flight = None;
     let mut started: Option<(Instant, f64)> = None;
     while seen < count {
         let first = consumer.recv().await?.detach();
@@ -67,6 +69,21 @@ async fn main() -> Result<()> {
                 Ok(Ok(m)) => batch.push(m.detach()),
                 _ => break,
             }
+        }
+        let mut next: std::collections::BTreeMap<i32, i64> = Default::default();
+        for m in &batch {
+            let e = next.entry(m.partition()).or_insert(0);
+            *e = (*e).max(m.offset() + 1);
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (p, o) in next {
+            tpl.add_partition_offset("market.ticks", p, Offset::Offset(o))?;
+        }
+        // As the host does: the batch before is acknowledged and committed before
+        // this one is sent, and its acks were awaited while this one was read.
+        if let Some((acks, tpl)) = in_flight.take() {
+            acks.await??;
+            consumer.commit(&tpl, CommitMode::Async)?;
         }
         let mut acks = Vec::with_capacity(batch.len());
         for m in &batch {
@@ -79,20 +96,18 @@ async fn main() -> Result<()> {
             }
             acks.push(producer.send_result(r).map_err(|(e, _)| e)?);
         }
-        for a in acks {
-            a.await?.map_err(|(e, _)| e)?;
-        }
-        let mut next: std::collections::BTreeMap<i32, i64> = Default::default();
-        for m in &batch {
-            let e = next.entry(m.partition()).or_insert(0);
-            *e = (*e).max(m.offset() + 1);
-        }
-        let mut tpl = TopicPartitionList::new();
-        for (p, o) in next {
-            tpl.add_partition_offset("market.ticks", p, Offset::Offset(o))?;
-        }
-        consumer.commit(&tpl, CommitMode::Async)?;
+        let acked = tokio::spawn(async move {
+            for a in acks {
+                a.await?.map_err(|(e, _)| e)?;
+            }
+            Ok::<(), anyhow::Error>(())
+        });
+        in_flight = Some((acked, tpl));
         seen += batch.len() as u64;
+    }
+    if let Some((acks, tpl)) = in_flight.take() {
+        acks.await??;
+        consumer.commit(&tpl, CommitMode::Async)?;
     }
     let (t0, c0) = started.unwrap_or((Instant::now(), cpu_secs()));
     println!(
