@@ -362,16 +362,17 @@ fn write_levels(
     levels: &[contract::DepthLevel],
     field: &'static str,
 ) -> Result<(), ConvertError> {
-    let at = out.len();
-    out.resize(at + levels.len() * LEVEL_SIZE, 0);
-    let records = out.get_mut(at..).unwrap_or_default();
-    for (l, rec) in levels.iter().zip(records.chunks_exact_mut(LEVEL_SIZE)) {
+    out.reserve(levels.len() * LEVEL_SIZE);
+    for l in levels {
         let price = decimal_to_wit(l.price, field)?;
-        put(rec, level_off::PRICE, price.mantissa.to_le_bytes());
-        put(rec, level_off::QUANTITY, l.quantity.to_le_bytes());
+        // One record on the stack, appended whole (padding bytes zero).
+        let mut rec = [0u8; LEVEL_SIZE];
+        put(&mut rec, level_off::PRICE, price.mantissa.to_le_bytes());
+        put(&mut rec, level_off::QUANTITY, l.quantity.to_le_bytes());
         let orders = u32::try_from(l.orders).unwrap_or(u32::MAX);
-        put(rec, level_off::ORDERS, orders.to_le_bytes());
-        put(rec, level_off::PRICE_SCALE, [price.scale]);
+        put(&mut rec, level_off::ORDERS, orders.to_le_bytes());
+        put(&mut rec, level_off::PRICE_SCALE, [price.scale]);
+        out.extend_from_slice(&rec);
     }
     Ok(())
 }
