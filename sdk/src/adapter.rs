@@ -1,6 +1,7 @@
 //! The Wasm export: turns the WIT calls (`init`, `on-ticks`, `snapshot`, `restore`) into
 //! `Runner` calls, converting between generated and SDK types (the flat tick records
-//! through `flat`). Used by `export_strategy!`.
+//! through `flat`, the flat signal records through `flat_out`). Used by
+//! `export_strategy!`.
 
 use std::cell::RefCell;
 
@@ -9,8 +10,9 @@ pub use crate::__bindings::exports::alpha_panda::strategy::strategy::Guest;
 pub use wit::{BatchOutput, InitConfig, InitError, TickBatch};
 
 use crate::__flat as flat;
+use crate::__flat_out as flat_out;
 use crate::runner::Output;
-use crate::{InitContext, ParamValue, Params, Price, Runner, Side, Strategy};
+use crate::{InitContext, ParamValue, Params, Runner, Strategy};
 
 /// One plugin instance: the strategy (once `init` succeeded) and reused buffers.
 pub struct Instance<S> {
@@ -87,13 +89,15 @@ pub fn on_ticks<S: Strategy>(cell: &RefCell<Instance<S>>, batch: TickBatch) -> B
             }),
         }
     }
+    let mut signals = Vec::new();
+    for e in &inst.out.signals {
+        flat_out::put_signal(&mut signals, e.tick_index, &e.signal);
+    }
+    let signal_count = u32::try_from(inst.out.signals.len()).unwrap_or(u32::MAX);
+    inst.out.signals.clear();
     BatchOutput {
-        signals: inst
-            .out
-            .signals
-            .drain(..)
-            .map(|e| signal(e.tick_index, e.signal))
-            .collect(),
+        signal_count,
+        signals,
         errors: inst
             .out
             .errors
@@ -133,6 +137,7 @@ const MAX_BATCH_ERRORS: u32 = 1 << 16;
 /// A tick-error for every tick the batch claims to hold.
 fn fail_all(count: u32, message: &str) -> BatchOutput {
     BatchOutput {
+        signal_count: 0,
         signals: Vec::new(),
         errors: (0..count.min(MAX_BATCH_ERRORS))
             .map(|i| wit::TickError {
@@ -140,26 +145,5 @@ fn fail_all(count: u32, message: &str) -> BatchOutput {
                 message: message.to_owned(),
             })
             .collect(),
-    }
-}
-
-fn signal(tick_index: u32, s: crate::Signal) -> wit::Signal {
-    wit::Signal {
-        tick_index,
-        instrument_token: s.instrument_token.unwrap_or_default(),
-        side: match s.side {
-            Side::Buy => wit::Side::Buy,
-            Side::Sell => wit::Side::Sell,
-        },
-        quantity: s.quantity,
-        price: s.price.map(|p| match p {
-            Price::Exact(d) => wit::Price::Exact(wit::Decimal {
-                mantissa: d.mantissa(),
-                scale: d.scale(),
-            }),
-            Price::Approx(f) => wit::Price::Approx(f),
-        }),
-        confidence: s.confidence,
-        metadata: s.metadata,
     }
 }

@@ -1,4 +1,4 @@
-//! The flat `tick-batch` of `wit/strategy.wit` (0.2.0), read: tick and depth-level
+//! The flat `tick-batch` of `wit/strategy.wit` (0.3.0), read: tick and depth-level
 //! records decoded with `from_le_bytes` into the SDK's [`Tick`] views. Plain Rust (no
 //! bindings), so the Wasm adapter calls it and the host's tests check their encoder
 //! against it. The layout is documented, offset by offset, in the WIT file.

@@ -111,6 +111,9 @@ extern crate self as alpha_panda_sdk;
 #[doc(hidden)]
 #[path = "flat.rs"]
 pub mod __flat;
+#[doc(hidden)]
+#[path = "flat_out.rs"]
+pub mod __flat_out;
 mod context;
 mod decimal;
 pub mod indicators;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::manifest::{Manifest, ParamValue};
 use crate::wasm::bindings::types::{self, InitConfig, TickBatch};
 use crate::wasm::convert::sub_batch;
-use crate::wasm::output::{self, OutputLimits, StrategySignal};
+use crate::wasm::output::{self, OutputLimits, RawOutput, StrategySignal};
 use crate::wasm::{Fault, Instance, LoadError, PluginComponent, StrategyEngine};
 
 /// Snapshot cadence, fault policy and output limits of a slot.
@@ -231,13 +231,7 @@ impl StrategySlot {
         out
     }
 
-    fn accept(
-        &mut self,
-        result: types::BatchOutput,
-        n: usize,
-        remap: Option<u32>,
-        out: &mut SlotOutput,
-    ) {
+    fn accept(&mut self, result: RawOutput, n: usize, remap: Option<u32>, out: &mut SlotOutput) {
         let checked = output::check(result, n, &self.instruments, &self.config.output);
         for mut s in checked.signals {
             if let Some(i) = remap {

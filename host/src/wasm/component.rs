@@ -87,7 +87,7 @@ pub fn check_header(bytes: &[u8]) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// `alpha-panda:strategy/strategy@0.2.0` → `Some("0.2.0")`.
+/// `alpha-panda:strategy/strategy@0.3.0` → `Some("0.3.0")`.
 fn our_version(name: &str) -> Option<&str> {
     let rest = name.strip_prefix(WIT_PACKAGE)?.strip_prefix('/')?;
     rest.split_once('@').map(|(_, v)| v)

@@ -1,4 +1,4 @@
-//! Market ticks into the WIT `tick-batch` (0.2.0): fixed-size little-endian tick
+//! Market ticks into the WIT `tick-batch` (0.3.0): fixed-size little-endian tick
 //! records written straight into one byte buffer, followed by the batch's depth
 //! levels, with the batch's distinct symbols stored once. A flat `list<u8>` crosses
 //! into the guest as one copy. The layout is documented field by field in
@@ -6,7 +6,7 @@
 
 use rust_decimal::Decimal;
 
-use super::bindings::types::{self, TickBatch};
+use super::bindings::types::TickBatch;
 use crate::contract::{self, MarketTick};
 
 // The record layout (`wit/strategy.wit`) is defined once, by the SDK that reads it.
@@ -21,12 +21,19 @@ pub struct ConvertError {
     pub value: String,
 }
 
+/// A decimal as the plugin ABI stores it: value = mantissa / 10^scale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbiDecimal {
+    pub mantissa: i64,
+    pub scale: u8,
+}
+
 /// A decimal as `{mantissa, scale}`, normalized first if the mantissa overflows.
 #[inline]
-pub fn decimal_to_wit(d: Decimal, field: &'static str) -> Result<types::Decimal, ConvertError> {
+pub fn decimal_to_wit(d: Decimal, field: &'static str) -> Result<AbiDecimal, ConvertError> {
     // A scale is at most 28, so only the mantissa can fail to fit.
     match i64::try_from(d.mantissa()) {
-        Ok(mantissa) => Ok(types::Decimal {
+        Ok(mantissa) => Ok(AbiDecimal {
             mantissa,
             scale: d.scale() as u8,
         }),
@@ -35,13 +42,10 @@ pub fn decimal_to_wit(d: Decimal, field: &'static str) -> Result<types::Decimal,
 }
 
 #[cold]
-fn decimal_to_wit_normalized(
-    d: Decimal,
-    field: &'static str,
-) -> Result<types::Decimal, ConvertError> {
+fn decimal_to_wit_normalized(d: Decimal, field: &'static str) -> Result<AbiDecimal, ConvertError> {
     let n = d.normalize();
     match (i64::try_from(n.mantissa()), u8::try_from(n.scale())) {
-        (Ok(mantissa), Ok(scale)) => Ok(types::Decimal { mantissa, scale }),
+        (Ok(mantissa), Ok(scale)) => Ok(AbiDecimal { mantissa, scale }),
         _ => Err(ConvertError {
             field,
             value: d.to_string(),
@@ -84,7 +88,7 @@ impl<'a> Record<'a> {
         Self { bytes, presence: 0 }
     }
 
-    fn dec(&mut self, at: usize, scale_at: usize, d: types::Decimal) {
+    fn dec(&mut self, at: usize, scale_at: usize, d: AbiDecimal) {
         put(self.bytes, at, d.mantissa.to_le_bytes());
         put(self.bytes, scale_at, [d.scale]);
     }

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use wasmtime::Store;
 
-use super::bindings::types::{BatchOutput, InitConfig, TickBatch};
+use super::bindings::types::{InitConfig, TickBatch};
 use super::bindings::{guest, Plugin};
 use super::component::{LoadError, PluginComponent};
 use super::engine::{StrategyEngine, TickerHandle, EPOCH_PERIOD};
+use super::output::RawOutput;
 use super::sandbox::StoreState;
 
 /// Longest deadline a single call may get, however large the batch.
@@ -146,10 +147,12 @@ impl Instance {
         }))
     }
 
-    /// Runs a batch of ticks.
-    pub fn on_ticks(&mut self, batch: &TickBatch) -> Result<BatchOutput, Fault> {
+    /// Runs a batch of ticks. A signal buffer the host cannot read is a fault of
+    /// the call, like a trap.
+    pub fn on_ticks(&mut self, batch: &TickBatch) -> Result<RawOutput, Fault> {
         let units = (batch.count as usize).max(1);
-        self.call(units, |g, s| g.call_on_ticks(s, batch))
+        let out = self.call(units, |g, s| g.call_on_ticks(s, batch))?;
+        RawOutput::read(out)
     }
 
     /// The plugin's state as bytes.

@@ -4,9 +4,11 @@
 //! get more than the configured number of signals. A tick whose output breaks any
 //! rule loses all of its signals and counts as a fault.
 
+use alpha_panda_sdk::__flat_out::read_signals;
+use alpha_panda_sdk::{Emitted, Price, Side};
 use rust_decimal::Decimal;
 
-use super::bindings::types::{self, BatchOutput, Price, Side};
+use super::bindings::types::{BatchOutput, TickError};
 use super::instance::Fault;
 
 /// Caps on a plugin's output.
@@ -53,18 +55,37 @@ pub struct Checked {
     pub faults: Vec<(u32, Fault)>,
 }
 
-/// Converts a WIT decimal into an exact decimal.
-pub fn decimal_from_wit(d: types::Decimal) -> Option<Decimal> {
-    if d.scale > 28 {
+/// A plugin's output for one batch, its signal buffer read.
+#[derive(Debug, Default, Clone)]
+pub struct RawOutput {
+    pub signals: Vec<Emitted>,
+    pub errors: Vec<TickError>,
+}
+
+impl RawOutput {
+    /// Reads the flat signal buffer; one the host cannot read faults the whole call.
+    pub fn read(out: BatchOutput) -> Result<Self, Fault> {
+        let signals = read_signals(out.signal_count, &out.signals)
+            .map_err(|e| Fault::InvalidOutput(e.to_string()))?;
+        Ok(Self {
+            signals,
+            errors: out.errors,
+        })
+    }
+}
+
+/// Converts a plugin decimal into an exact decimal.
+pub fn decimal_from_sdk(d: alpha_panda_sdk::Decimal) -> Option<Decimal> {
+    if d.scale() > 28 {
         return None;
     }
-    Some(Decimal::new(d.mantissa, u32::from(d.scale)))
+    Some(Decimal::new(d.mantissa(), u32::from(d.scale())))
 }
 
 fn check_price(p: &Price) -> Result<Decimal, String> {
     match *p {
         Price::Exact(d) => {
-            let v = decimal_from_wit(d).ok_or_else(|| format!("price scale {} > 28", d.scale))?;
+            let v = decimal_from_sdk(d).ok_or_else(|| format!("price scale {} > 28", d.scale()))?;
             if v <= Decimal::ZERO {
                 return Err(format!("price {v} is not positive"));
             }
@@ -87,7 +108,7 @@ fn check_price(p: &Price) -> Result<Decimal, String> {
 /// Checks `out` for a batch of `batch_len` ticks whose plugin subscribes to
 /// `instruments` (sorted).
 pub fn check(
-    out: BatchOutput,
+    out: RawOutput,
     batch_len: usize,
     instruments: &[u32],
     limits: &OutputLimits,
@@ -135,16 +156,17 @@ pub fn check(
 }
 
 fn validate(
-    s: types::Signal,
+    e: Emitted,
     batch_len: usize,
     instruments: &[u32],
     limits: &OutputLimits,
     count: u32,
 ) -> Result<StrategySignal, String> {
-    if s.tick_index as usize >= batch_len {
+    let (tick_index, s) = (e.tick_index, e.signal);
+    let instrument_token = s.instrument_token.unwrap_or_default();
+    if tick_index as usize >= batch_len {
         return Err(format!(
-            "signal answers tick {} of a batch of {batch_len}",
-            s.tick_index
+            "signal answers tick {tick_index} of a batch of {batch_len}"
         ));
     }
     if count > limits.max_signals_per_tick {
@@ -153,10 +175,9 @@ fn validate(
             limits.max_signals_per_tick
         ));
     }
-    if instruments.binary_search(&s.instrument_token).is_err() {
+    if instruments.binary_search(&instrument_token).is_err() {
         return Err(format!(
-            "signal for instrument {} that the strategy does not subscribe to",
-            s.instrument_token
+            "signal for instrument {instrument_token} that the strategy does not subscribe to"
         ));
     }
     if s.quantity == 0 {
@@ -179,8 +200,8 @@ fn validate(
         ));
     }
     Ok(StrategySignal {
-        tick_index: s.tick_index,
-        instrument_token: s.instrument_token,
+        tick_index,
+        instrument_token,
         side: match s.side {
             Side::Buy => SignalSide::Buy,
             Side::Sell => SignalSide::Sell,
@@ -195,26 +216,22 @@ fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use types::{Signal, TickError};
+    use alpha_panda_sdk::__flat_out::put_signal;
+    use alpha_panda_sdk::Signal;
 
-    fn sig(idx: u32) -> Signal {
-        Signal {
+    fn sig(idx: u32) -> Emitted {
+        Emitted {
             tick_index: idx,
-            instrument_token: 7,
-            side: Side::Buy,
-            quantity: 10,
-            price: Some(Price::Exact(types::Decimal {
-                mantissa: 250155,
-                scale: 2,
-            })),
-            confidence: Some(0.5),
-            metadata: vec![],
+            signal: Signal::buy(10)
+                .instrument(7)
+                .price_exact(alpha_panda_sdk::Decimal::new(250155, 2))
+                .confidence(0.5),
         }
     }
 
-    fn run(signals: Vec<Signal>) -> Checked {
+    fn run(signals: Vec<Emitted>) -> Checked {
         check(
-            BatchOutput {
+            RawOutput {
                 signals,
                 errors: vec![],
             },
@@ -237,9 +254,9 @@ mod tests {
     #[test]
     fn each_rule_breaks_only_its_tick() {
         let mut nan = sig(1);
-        nan.price = Some(Price::Approx(f64::NAN));
+        nan.signal.price = Some(Price::Approx(f64::NAN));
         let mut zero = sig(2);
-        zero.quantity = 0;
+        zero.signal.quantity = 0;
         let c = run(vec![sig(0), nan, zero, sig(1)]);
         assert_eq!(c.signals.len(), 1);
         assert_eq!(c.signals[0].tick_index, 0);
@@ -251,13 +268,15 @@ mod tests {
     #[test]
     fn other_rules() {
         let mut unknown = sig(0);
-        unknown.instrument_token = 8;
+        unknown.signal.instrument_token = Some(8);
         let mut conf = sig(0);
-        conf.confidence = Some(1.5);
+        conf.signal.confidence = Some(1.5);
         let mut neg = sig(0);
-        neg.price = Some(Price::Approx(-1.0));
+        neg.signal.price = Some(Price::Approx(-1.0));
         let mut meta = sig(0);
-        meta.metadata = vec![("k".into(), "v".repeat(5000))];
+        meta.signal.metadata = vec![("k".into(), "v".repeat(5000))];
+        let mut scale = sig(0);
+        scale.signal.price = Some(Price::Exact(alpha_panda_sdk::Decimal::new(1, 29)));
         let mut out_of_batch = sig(0);
         out_of_batch.tick_index = 3;
         for (s, needle) in [
@@ -266,6 +285,7 @@ mod tests {
             (neg, "not positive"),
             (meta, "metadata"),
             (out_of_batch, "batch of 3"),
+            (scale, "scale 29 > 28"),
         ] {
             let c = run(vec![s]);
             assert!(c.signals.is_empty());
@@ -289,7 +309,7 @@ mod tests {
     #[test]
     fn strategy_errors_drop_that_ticks_signals() {
         let c = check(
-            BatchOutput {
+            RawOutput {
                 signals: vec![sig(0), sig(1)],
                 errors: vec![TickError {
                     tick_index: 1,
@@ -302,5 +322,37 @@ mod tests {
         );
         assert_eq!(c.signals.len(), 1);
         assert_eq!(c.faults, vec![(1, Fault::Strategy("bad".into()))]);
+    }
+
+    #[test]
+    fn the_signal_buffer_is_read_or_faults_the_call() {
+        let mut data = Vec::new();
+        let sent = [sig(0), sig(2)];
+        for e in &sent {
+            put_signal(&mut data, e.tick_index, &e.signal);
+        }
+        let read = RawOutput::read(BatchOutput {
+            signal_count: 2,
+            signals: data.clone(),
+            errors: vec![],
+        })
+        .unwrap();
+        assert_eq!(read.signals, sent);
+        let c = check(read, 3, &[7], &OutputLimits::default());
+        assert_eq!(c.signals.len(), 2);
+        assert_eq!(c.signals[1].tick_index, 2);
+        assert_eq!(
+            c.signals[1].price.map(|p| p.to_string()).as_deref(),
+            Some("2501.55")
+        );
+        let short = RawOutput::read(BatchOutput {
+            signal_count: 3,
+            signals: data,
+            errors: vec![],
+        });
+        assert!(
+            matches!(&short, Err(Fault::InvalidOutput(m)) if m.contains("inside signal 2")),
+            "{short:?}"
+        );
     }
 }

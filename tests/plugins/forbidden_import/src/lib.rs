@@ -22,6 +22,7 @@ impl Guest for Plugin {
     }
     fn on_ticks(_batch: TickBatch) -> BatchOutput {
         BatchOutput {
+            signal_count: 0,
             signals: Vec::new(),
             errors: Vec::new(),
         }
