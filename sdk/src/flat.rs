@@ -233,7 +233,9 @@ impl Levels<'_> {
     }
 }
 
-fn bytes<const N: usize>(r: &[u8], at: usize) -> [u8; N] {
+/// `N` bytes of `r` at `at`, zeros if they are not all there (the callers check
+/// lengths first). Shared with `flat_out`.
+pub(crate) fn bytes<const N: usize>(r: &[u8], at: usize) -> [u8; N] {
     r.get(at..at.saturating_add(N))
         .and_then(|s| <[u8; N]>::try_from(s).ok())
         .unwrap_or([0; N])

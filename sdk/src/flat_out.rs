@@ -9,6 +9,7 @@
 
 use std::fmt;
 
+use crate::__flat::bytes as field;
 use crate::{Decimal, Emitted, Price, Side, Signal};
 
 /// Bytes of the fixed part of one signal record.
@@ -211,12 +212,6 @@ pub fn read_signals(count: u32, data: &[u8]) -> Result<Vec<Emitted>, SignalBuffe
         });
     }
     Ok(out)
-}
-
-fn field<const N: usize>(rec: &[u8], at: usize) -> [u8; N] {
-    rec.get(at..at + N)
-        .and_then(|s| <[u8; N]>::try_from(s).ok())
-        .unwrap_or([0; N])
 }
 
 /// `pairs` key/value pairs filling exactly `meta`.

@@ -75,7 +75,7 @@ impl RawOutput {
 }
 
 /// Converts a plugin decimal into an exact decimal.
-pub fn decimal_from_sdk(d: alpha_panda_sdk::Decimal) -> Option<Decimal> {
+fn decimal_from_sdk(d: alpha_panda_sdk::Decimal) -> Option<Decimal> {
     if d.scale() > 28 {
         return None;
     }
