@@ -103,38 +103,34 @@ struct Fresh {
     env: EventEnvelope<MarketTick>,
 }
 
-/// A batch decoded and run, its output records built, nothing sent yet.
-struct Prepared<M> {
+/// What finishing a batch needs once its outputs are written.
+struct Batch<M> {
     msgs: Vec<M>,
     /// Ids of the ticks it answers (each once).
     ids: HashSet<String>,
-    records: Vec<OutRecord>,
     signal_count: u64,
     dlq_count: u64,
+}
+
+/// A batch decoded and run, its output records built, nothing sent yet.
+struct Prepared<M> {
+    batch: Batch<M>,
+    records: Vec<OutRecord>,
 }
 
 /// A batch whose records were handed to the producer.
 struct Sent<M> {
-    msgs: Vec<M>,
-    ids: HashSet<String>,
-    signal_count: u64,
-    dlq_count: u64,
+    batch: Batch<M>,
     producing: Instant,
     /// What could not be written, and the number of retries; `None` once taken.
-    delivery: Option<tokio::task::JoinHandle<(Vec<Undelivered>, u64)>>,
+    delivery: Option<tokio::task::JoinHandle<Acked>>,
 }
 
 type Acked = (Vec<Undelivered>, u64);
 
-impl<M> Sent<M> {
-    /// Waits for every ack of the batch (retries included).
-    async fn acks(&mut self) -> Result<Acked, PipelineError> {
-        match self.delivery.take() {
-            Some(handle) => handle
-                .await
-                .map_err(|e| PipelineError::Delivery(e.to_string())),
-            None => Ok((Vec::new(), 0)),
-        }
+impl From<tokio::task::JoinError> for PipelineError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        PipelineError::Delivery(e.to_string())
     }
 }
 
@@ -147,7 +143,7 @@ async fn wait_acks<M>(in_flight: &mut Option<Sent<M>>) -> Result<Acked, Pipeline
     if let Some(s) = in_flight.as_mut() {
         s.delivery = None;
     }
-    acked.map_err(|e| PipelineError::Delivery(e.to_string()))
+    Ok(acked?)
 }
 
 impl Host {
@@ -210,7 +206,7 @@ impl Host {
                 // Its acks came before the next message: commit it now.
                 acked = wait_acks(&mut in_flight) => {
                     if let Some(sent) = in_flight.take() {
-                        self.finish(sent, acked?).await?;
+                        self.finish(sent.batch, sent.producing, acked?).await?;
                     }
                     continue;
                 }
@@ -235,26 +231,23 @@ impl Host {
                 }
             }
             let prepared = {
-                let pending = in_flight.as_ref().map(|s| &s.ids);
+                let pending = in_flight.as_ref().map(|s| &s.batch.ids);
                 self.prepare(batch, pending).await?
             };
             // Commits stay in order per partition: the batch before is finished
             // (acked, DLQ'd, committed) before this one goes to the producer.
-            if let Some(mut sent) = in_flight.take() {
-                let acked = sent.acks().await?;
-                self.finish(sent, acked).await?;
+            if let Some(sent) = in_flight.take() {
+                self.settle(sent).await?;
             }
-            let mut sent = self.send(prepared)?;
+            let sent = self.send(prepared)?;
             if eos {
-                let acked = sent.acks().await?;
-                self.finish(sent, acked).await?;
+                self.settle(sent).await?;
             } else {
                 in_flight = Some(sent);
             }
         }
-        if let Some(mut sent) = in_flight.take() {
-            let acked = sent.acks().await?;
-            self.finish(sent, acked).await?;
+        if let Some(sent) = in_flight.take() {
+            self.settle(sent).await?;
         }
         tracing::info!("shutting down: flushing the producer and leaving the group");
         let started = Instant::now();
@@ -463,16 +456,18 @@ impl Host {
             .batch_host
             .observe(received.elapsed().as_secs_f64());
         Ok(Prepared {
-            msgs,
-            ids: keep.into_iter().map(|f| f.env.id).collect(),
+            batch: Batch {
+                msgs,
+                ids: keep.into_iter().map(|f| f.env.id).collect(),
+                signal_count,
+                dlq_count,
+            },
             records,
-            signal_count,
-            dlq_count,
         })
     }
 
     /// Hands a prepared batch's records to the producer (in exactly-once mode, in a
-    /// new transaction); their acks are awaited by [`Sent::acks`].
+    /// new transaction); their acks are awaited by `settle` or `wait_acks`.
     fn send<M: Message>(&mut self, p: Prepared<M>) -> Result<Sent<M>, PipelineError> {
         if self.config.delivery.mode == DeliveryMode::ExactlyOnce {
             self.producer.begin_transaction()?;
@@ -481,10 +476,7 @@ impl Host {
         let scale = self.config.delivery.retry_scale;
         let records = p.records;
         Ok(Sent {
-            msgs: p.msgs,
-            ids: p.ids,
-            signal_count: p.signal_count,
-            dlq_count: p.dlq_count,
+            batch: p.batch,
             producing: Instant::now(),
             delivery: Some(tokio::spawn(async move {
                 deliver(&producer, records, scale).await
@@ -492,23 +484,31 @@ impl Host {
         })
     }
 
+    /// Waits for a sent batch's acks (retries included), then finishes it.
+    async fn settle<M: Message>(&mut self, mut sent: Sent<M>) -> Result<(), PipelineError> {
+        let acked = match sent.delivery.take() {
+            Some(handle) => handle.await?,
+            None => (Vec::new(), 0),
+        };
+        self.finish(sent.batch, sent.producing, acked).await
+    }
+
     /// Once a batch's acks are in: sends what could not be written to the DLQ
     /// (stopping, without a commit, if even that fails), commits its offsets and
     /// marks its ticks as answered.
     async fn finish<M: Message>(
         &mut self,
-        sent: Sent<M>,
+        batch: Batch<M>,
+        producing: Instant,
         acked: Acked,
     ) -> Result<(), PipelineError> {
         let eos = self.config.delivery.mode == DeliveryMode::ExactlyOnce;
-        let Sent {
+        let Batch {
             msgs,
             ids,
             signal_count,
             dlq_count,
-            producing,
-            ..
-        } = sent;
+        } = batch;
         let now = Timestamp::now();
         let (undelivered, retries) = acked;
         self.stats.add_retries(retries);
