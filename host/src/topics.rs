@@ -22,6 +22,9 @@ const BROKER_TOPICS: [&str; 8] = [
     "pnl.snapshots",
 ];
 
+/// The per-namespace state topic kind (no DLQ: nothing consumes it as a stream).
+const STATE_KIND: &str = "strategy.state";
+
 /// How a topic's messages are keyed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyRule {
@@ -31,6 +34,8 @@ pub enum KeyRule {
     StrategyInstrument,
     /// Whatever the producing service chose (orders, PnL).
     Producer,
+    /// `"{group}:{strategy_id}:{partition}"`, written to the partition of that number.
+    StrategyPartition,
     /// The original message's key bytes, unchanged.
     Original,
 }
@@ -42,6 +47,8 @@ pub struct TopicSpec {
     pub partitions: i32,
     pub retention_ms: i64,
     pub key: KeyRule,
+    /// Compacted (`cleanup.policy=compact`): the newest record per key is kept.
+    pub compacted: bool,
 }
 
 /// The registry, built from the `[topics]` configuration.
@@ -70,6 +77,12 @@ impl TopicRegistry {
     /// `{broker}.signals.raw`: where the strategy host writes.
     pub fn signals_raw(&self, broker: BrokerNamespace) -> String {
         broker_topic(broker, "signals.raw")
+    }
+
+    /// `{broker}.strategy.state`: each partition's strategy state (compacted; as
+    /// many partitions as `market.ticks`, partition for partition).
+    pub fn strategy_state(&self, broker: BrokerNamespace) -> String {
+        broker_topic(broker, STATE_KIND)
     }
 
     /// The one DLQ rule: `<topic>.dlq`.
@@ -105,6 +118,7 @@ impl TopicRegistry {
             partitions: c.market_ticks.partitions,
             retention_ms: c.market_ticks.retention_ms,
             key: KeyRule::InstrumentToken,
+            compacted: false,
         }];
         for &ns in namespaces {
             for kind in BROKER_TOPICS {
@@ -133,11 +147,22 @@ impl TopicRegistry {
                     partitions,
                     retention_ms,
                     key,
+                    compacted: false,
                 });
             }
         }
         let dlqs: Vec<TopicSpec> = base.iter().map(|t| self.dlq_spec(t)).collect();
         base.extend(dlqs);
+        for &ns in namespaces {
+            base.push(TopicSpec {
+                name: broker_topic(ns, STATE_KIND),
+                partitions: c.market_ticks.partitions,
+                // Compaction, not time, bounds it.
+                retention_ms: -1,
+                key: KeyRule::StrategyPartition,
+                compacted: true,
+            });
+        }
         base
     }
 
@@ -153,6 +178,7 @@ impl TopicRegistry {
             partitions: (base.partitions / 2).max(1),
             retention_ms: self.config.dlq_retention_ms,
             key: KeyRule::Original,
+            compacted: false,
         }
     }
 }
@@ -178,8 +204,8 @@ mod tests {
     #[test]
     fn every_topic_of_both_brokers_with_contract_numbers() {
         let all = registry().all_topics();
-        // 1 shared + 8 per broker, each with its DLQ.
-        assert_eq!(all.len(), (1 + 8 * 2) * 2);
+        // 1 shared + 8 per broker, each with its DLQ, and one state topic per broker.
+        assert_eq!(all.len(), (1 + 8 * 2) * 2 + 2);
         let day = 86_400_000;
         let expect = [
             ("market.ticks", 12, 3_600_000),
@@ -196,6 +222,8 @@ mod tests {
             ("paper.signals.raw.dlq", 3, 7 * day),
             ("paper.signals.rejected.dlq", 1, 7 * day),
             ("zerodha.orders.failed.dlq", 1, 7 * day),
+            ("paper.strategy.state", 12, -1),
+            ("zerodha.strategy.state", 12, -1),
         ];
         for (name, partitions, retention) in expect {
             let t = find(&all, name);
@@ -253,6 +281,15 @@ mod tests {
         );
         let all = r.all_topics();
         assert_eq!(find(&all, "market.ticks").key, KeyRule::InstrumentToken);
+        let state = find(&all, "paper.strategy.state");
+        assert_eq!(state.key, KeyRule::StrategyPartition);
+        assert!(state.compacted, "state keeps the newest record per key");
+        assert_eq!(r.strategy_state(BrokerNamespace::Paper), state.name);
+        assert_eq!(
+            all.iter().filter(|t| t.compacted).count(),
+            2,
+            "only the state topics are compacted"
+        );
         assert_eq!(
             find(&all, "paper.signals.raw").key,
             KeyRule::StrategyInstrument
@@ -267,6 +304,8 @@ mod tests {
         let all = TopicRegistry::new(&c).all_topics();
         assert_eq!(find(&all, "market.ticks").partitions, 4);
         assert_eq!(find(&all, "market.ticks.dlq").partitions, 2);
+        // Partition for partition with the ticks.
+        assert_eq!(find(&all, "zerodha.strategy.state").partitions, 4);
         assert!(all.iter().all(|t| !t.name.starts_with("paper.")));
     }
 }

@@ -61,30 +61,39 @@ async fn create_is_idempotent_and_check_reports_exact_drift() {
     let (code, out, err) = cli(&["topics", "create"], &config);
     assert_eq!(code, 0, "{out}{err}");
     assert!(
-        out.contains("0 created, 34 already present"),
+        out.contains("0 created, 36 already present"),
         "second create is a no-op: {out}"
     );
 
     let (code, out, err) = cli(&["topics", "check"], &config);
     assert_eq!(code, 0, "check after create is clean: {out}{err}");
-    assert!(out.contains("34 topics match"), "{out}");
+    assert!(out.contains("36 topics match"), "{out}");
 
-    // Make three drifts: a missing topic, a wrong partition count, a wrong retention.
+    // Make four drifts: a missing topic, a wrong partition count, a wrong
+    // retention, and a state topic that is not compacted.
     let admin = Admin::connect(&bootstrap).unwrap();
     admin
         .delete(&[
             "zerodha.pnl.snapshots.dlq",
             "paper.orders.ack",
             "paper.signals.rejected",
+            "zerodha.strategy.state",
         ])
         .await
         .unwrap();
     recreate(&bootstrap, "paper.orders.ack", 5, 7 * 86_400_000).await;
     recreate(&bootstrap, "paper.signals.rejected", 3, 1000).await;
+    recreate(&bootstrap, "zerodha.strategy.state", 12, -1).await;
 
     let (code, out, err) = cli(&["topics", "check"], &config);
     assert_eq!(code, 1, "drift exits non-zero: {out}{err}");
-    let mut drift: Vec<&str> = out.lines().filter(|l| l.starts_with("drift:")).collect();
+    // tansu reports only the configs a topic was created with ("unknown"), a
+    // Kafka or Redpanda broker its default ("delete").
+    let mut drift: Vec<String> = out
+        .lines()
+        .filter(|l| l.starts_with("drift:"))
+        .map(|l| l.replace("cleanup.policy delete,", "cleanup.policy unknown,"))
+        .collect();
     drift.sort();
     assert_eq!(
         drift,
@@ -92,6 +101,7 @@ async fn create_is_idempotent_and_check_reports_exact_drift() {
             "drift: paper.orders.ack: 5 partitions, registry says 3",
             "drift: paper.signals.rejected: retention.ms 1000, registry says 86400000",
             "drift: zerodha.pnl.snapshots.dlq: missing",
+            "drift: zerodha.strategy.state: cleanup.policy unknown, registry says compact",
         ],
         "{out}"
     );

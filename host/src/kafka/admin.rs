@@ -32,6 +32,12 @@ pub enum Drift {
         expected: i64,
         found: Option<i64>,
     },
+    /// A compacted topic that is not (or the reverse).
+    Cleanup {
+        topic: String,
+        expected: &'static str,
+        found: String,
+    },
 }
 
 impl fmt::Display for Drift {
@@ -51,8 +57,23 @@ impl fmt::Display for Drift {
             Drift::Retention {
                 topic, expected, ..
             } => write!(f, "{topic}: retention.ms unknown, registry says {expected}"),
+            Drift::Cleanup {
+                topic,
+                expected,
+                found,
+            } => write!(
+                f,
+                "{topic}: cleanup.policy {found}, registry says {expected}"
+            ),
         }
     }
+}
+
+/// The topic configs `topics check` compares.
+#[derive(Debug, Default)]
+struct TopicConfigs {
+    retention_ms: Option<i64>,
+    cleanup_policy: Option<String>,
 }
 
 /// What `topics create` did.
@@ -98,6 +119,11 @@ impl Admin {
                         .set("retention.ms", r);
                 // A DLQ record carries the whole original (base64 and text): let it
                 // be larger than the largest message the host accepts.
+                let topic = if s.compacted {
+                    topic.set("cleanup.policy", "compact")
+                } else {
+                    topic
+                };
                 if s.key == KeyRule::Original {
                     topic.set("max.message.bytes", DLQ_MAX_MESSAGE_BYTES)
                 } else {
@@ -165,24 +191,42 @@ impl Admin {
                 }
             }
         }
-        let retention = self.retention_of(&present).await?;
+        let configs = self.configs_of(&present).await?;
         for spec in present {
-            let found = retention.get(&spec.name).copied().flatten();
-            if found != Some(spec.retention_ms) {
+            let found = configs.get(&spec.name);
+            let retention = found.and_then(|c| c.retention_ms);
+            if retention != Some(spec.retention_ms) {
                 drift.push(Drift::Retention {
                     topic: spec.name.clone(),
                     expected: spec.retention_ms,
-                    found,
+                    found: retention,
+                });
+            }
+            // A compacted topic must say so; for the others only a reported
+            // policy other than `delete` is drift (some brokers report only the
+            // configs a topic was created with).
+            let policy = found.and_then(|c| c.cleanup_policy.as_deref());
+            let has = |want: &str| policy.is_some_and(|p| p.split(',').any(|x| x.trim() == want));
+            let drifted = if spec.compacted {
+                !has("compact")
+            } else {
+                policy.is_some() && !has("delete")
+            };
+            if drifted {
+                drift.push(Drift::Cleanup {
+                    topic: spec.name.clone(),
+                    expected: if spec.compacted { "compact" } else { "delete" },
+                    found: policy.unwrap_or("unknown").to_owned(),
                 });
             }
         }
         Ok(drift)
     }
 
-    async fn retention_of(
+    async fn configs_of(
         &self,
         specs: &[&TopicSpec],
-    ) -> Result<HashMap<String, Option<i64>>, KafkaError> {
+    ) -> Result<HashMap<String, TopicConfigs>, KafkaError> {
         let mut out = HashMap::new();
         if specs.is_empty() {
             return Ok(out);
@@ -201,12 +245,14 @@ impl Admin {
                 source,
             })?;
         for (spec, result) in specs.iter().zip(results) {
-            let value = result.ok().and_then(|r| {
-                r.get("retention.ms")
+            let configs = result.ok().map(|r| TopicConfigs {
+                retention_ms: r
+                    .get("retention.ms")
                     .and_then(|e| e.value.as_deref())
-                    .and_then(|v| v.parse::<i64>().ok())
+                    .and_then(|v| v.parse::<i64>().ok()),
+                cleanup_policy: r.get("cleanup.policy").and_then(|e| e.value.clone()),
             });
-            out.insert(spec.name.clone(), value);
+            out.insert(spec.name.clone(), configs.unwrap_or_default());
         }
         Ok(out)
     }
