@@ -53,6 +53,8 @@ pub struct Config {
     pub topics: TopicsConfig,
     #[serde(default)]
     pub feed: FeedConfig,
+    #[serde(default)]
+    pub state: StateConfig,
 }
 
 fn default_service() -> String {
@@ -341,6 +343,32 @@ impl Default for TopicsConfig {
             },
             dlq_retention_ms: 7 * DAY_MS,
         }
+    }
+}
+
+/// Strategy state that follows a partition (`{broker}.strategy.state`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateConfig {
+    /// Write each partition's strategy state this often (and at a clean stop);
+    /// 0 = never write or read it (state then starts from `init` on every host).
+    pub every_ms: u64,
+    /// Longest wait for reading a gained partition's state and ticks.
+    pub load_timeout_ms: u64,
+}
+
+impl Default for StateConfig {
+    fn default() -> Self {
+        Self {
+            every_ms: 5_000,
+            load_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl StateConfig {
+    pub fn enabled(&self) -> bool {
+        self.every_ms > 0
     }
 }
 

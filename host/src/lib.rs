@@ -16,6 +16,7 @@
 //! - [`errors`]: error types of the contract and the retry policy.
 //! - [`dlq`]: dead-letter records that keep every byte.
 //! - [`pipeline`]: consume → dedup → run → produce → commit.
+//! - [`state`]: strategy state that follows a partition of `market.ticks`.
 //! - [`metrics`]: `/metrics` and `/health`.
 //! - [`app`]: `alpha-panda run`, wiring the parts together.
 //! - [`feed`], [`replay`], [`dlq_replay`], [`scaffold`]: the other commands.
@@ -35,6 +36,7 @@ pub mod pipeline;
 pub mod registry;
 pub mod replay;
 pub mod scaffold;
+pub mod state;
 pub mod strategy;
 pub mod topics;
 pub mod wasm;
