@@ -12,9 +12,13 @@ use alpha_panda_tests::broker::FAST_GROUP_SETTINGS;
 
 use super::{SIGNAL_PARTITIONS, TICK_PARTITIONS};
 
-/// The host binary `cargo test --workspace` built.
+/// The host binary `cargo test --workspace` built, next to this test's own
+/// executable (`<target>/debug/deps/..`), whatever the target directory.
 pub fn binary() -> PathBuf {
-    let bin = alpha_panda_tests::paths::root().join("target/debug/alpha-panda");
+    let bin = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("alpha-panda")))
+        .unwrap_or_else(|| alpha_panda_tests::paths::root().join("target/debug/alpha-panda"));
     assert!(
         bin.is_file(),
         "{} is missing: run `cargo build -p alpha-panda`",
@@ -72,6 +76,9 @@ shutdown_timeout_secs = 10
 
 [metrics]
 listen = "{metrics}"
+
+[state]
+every_ms = 200
 
 [topics.market_ticks]
 partitions = {tp}
