@@ -266,7 +266,7 @@ fn swap_scenario(
     }
     let mut snapshot_bytes = HashMap::new();
     for t in targets.iter().chain(bystanders) {
-        if let Some(slot) = live.set_mut().get_mut(&t.manifest.strategy_id) {
+        if let Some(slot) = live.local_mut().get_mut(&t.manifest.strategy_id) {
             let len = slot.snapshot_now().map_or(0, |s| s.len());
             snapshot_bytes.insert(t.name.clone(), len);
         }

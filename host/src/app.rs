@@ -83,7 +83,7 @@ pub async fn run(
             stats.event(format!("{event:?}"));
         }
     }
-    if live.set().is_empty() {
+    if live.is_empty() {
         tracing::warn!(dir = %config.plugins.dir.display(), "no plugin loaded yet; waiting for NAME.wasm + NAME.toml");
     }
 

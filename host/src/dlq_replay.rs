@@ -73,6 +73,7 @@ pub async fn replay(config: &Config, topic: &str) -> Result<DlqReplayReport, Dlq
         let out = record.and_then(|r| {
             let o = &r.data.original_message;
             Some(OutRecord {
+                partition: None,
                 topic: if r.data.dlq_metadata.original_topic.is_empty() {
                     original_default.to_owned()
                 } else {

@@ -204,6 +204,7 @@ pub fn tick_envelope(tick: MarketTick) -> EventEnvelope<MarketTick> {
 
 fn record(env: &EventEnvelope<MarketTick>) -> Result<OutRecord, FeedError> {
     Ok(OutRecord {
+        partition: None,
         topic: MARKET_TICKS.to_owned(),
         key: Some(env.key.clone().into_bytes()),
         payload: env.to_vec().map_err(|e| FeedError::Encode(e.to_string()))?,

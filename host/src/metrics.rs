@@ -86,6 +86,30 @@ pub fn render(stats: &PipelineStats) -> String {
     );
     counter(
         &registry,
+        "state_writes_total",
+        "Strategy state records written to the state topic",
+        get(&stats.state_writes),
+    );
+    counter(
+        &registry,
+        "state_restores_total",
+        "Strategy states restored on a gained partition",
+        get(&stats.state_restores),
+    );
+    counter(
+        &registry,
+        "state_replayed_ticks_total",
+        "Ticks replayed (outputs suppressed) to bring restored state to the committed offset",
+        get(&stats.state_replayed_ticks),
+    );
+    counter(
+        &registry,
+        "state_failures_total",
+        "Gained partitions whose state could not be read (strategies started from init)",
+        get(&stats.state_failures),
+    );
+    counter(
+        &registry,
         "plugin_loads_total",
         "Plugins loaded",
         get(&stats.plugin_loads),

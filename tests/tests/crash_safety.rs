@@ -3,6 +3,9 @@
 //!
 //! - At-least-once (Redis dedup): every tick is answered; a tick answered more
 //!   than once is answered with the same signal id every time.
+//! - Both modes: the counting strategy's state survives every kill exactly (it
+//!   is restored from the state topic and the ticks since are replayed), so the
+//!   k-th tick of a partition is always answered with count k.
 //! - Exactly-once: a read_committed consumer sees every tick answered exactly
 //!   once. It needs Kafka transactions: tansu 0.6.0 lacks EndTxn (see
 //!   `pipeline_exactly_once.rs`), so this run happens against Redpanda
@@ -40,6 +43,8 @@ const KILLS: u32 = 10;
 #[derive(Default)]
 struct Tally {
     by_tick: HashMap<String, Vec<String>>,
+    /// The counter strategy's `count` of each signal, per answered tick.
+    counts: HashMap<String, Vec<u64>>,
     records: usize,
 }
 
@@ -75,8 +80,13 @@ impl SignalReader {
                 let (Some(cause), Some(id)) = (v["causation_id"].as_str(), v["id"].as_str()) else {
                     continue;
                 };
+                let count = v["data"]["metadata"]["count"]
+                    .as_str()
+                    .and_then(|c| c.parse::<u64>().ok())
+                    .unwrap_or(0);
                 let mut t = t.lock().expect("tally");
                 t.records += 1;
+                t.counts.entry(cause.to_owned()).or_default().push(count);
                 t.by_tick
                     .entry(cause.to_owned())
                     .or_default()
@@ -185,6 +195,8 @@ async fn wait_out_dead_member(killed_at: Option<Instant>) {
 /// What one delivery mode's kill run saw.
 struct Outcome {
     sent: Vec<String>,
+    /// The partition of `market.ticks` each sent tick went to.
+    partitions: Vec<i32>,
     tally: Tally,
     mid_stream_kills: u32,
 }
@@ -240,6 +252,7 @@ async fn kill_run(mode: &str, read_committed: bool) -> Outcome {
     let producer = tick_producer(&bootstrap);
     let mut ticks = Ticks::new(seed);
     let mut sent: Vec<String> = Vec::with_capacity(total);
+    let mut partitions: Vec<i32> = Vec::with_capacity(total);
     let per_round = total / KILLS as usize;
     let mut mid_stream_kills = 0;
     let mut killed_at: Option<Instant> = None;
@@ -248,7 +261,12 @@ async fn kill_run(mode: &str, read_committed: bool) -> Outcome {
         // A round's ticks, written at full speed.
         let mut pending = Vec::with_capacity(per_round);
         for _ in 0..per_round {
-            let env = ticks.next(tokens[sent.len() % tokens.len()]);
+            let token = tokens[sent.len() % tokens.len()];
+            let env = ticks.next(token);
+            partitions.push(java_partition(
+                token.to_string().as_bytes(),
+                TICK_PARTITIONS,
+            ));
             let bytes = env.to_vec().expect("encode tick");
             let record: FutureRecord<'_, str, [u8]> = FutureRecord::to("market.ticks")
                 .key(env.key.as_str())
@@ -350,6 +368,7 @@ async fn kill_run(mode: &str, read_committed: bool) -> Outcome {
     let tally = std::mem::take(&mut *reader.tally.lock().expect("tally"));
     Outcome {
         sent,
+        partitions,
         tally,
         mid_stream_kills,
     }
@@ -416,8 +435,34 @@ async fn diagnose(
     )
 }
 
-/// Every tick answered, and the kills landed mid-stream.
+/// Every tick answered, and the kills landed mid-stream. The strategy's state
+/// survived every kill exactly: the k-th tick of a partition was answered with
+/// count k each time it was answered (restored state plus replayed ticks).
 fn check_complete(mode: &str, o: &Outcome) {
+    let mut position: HashMap<i32, u64> = HashMap::new();
+    let mut wrong = Vec::new();
+    for (id, p) in o.sent.iter().zip(&o.partitions) {
+        let k = position.entry(*p).or_insert(0);
+        *k += 1;
+        for &count in o
+            .tally
+            .counts
+            .get(id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            if count != *k {
+                wrong.push((p, *k, count));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{mode}: {} signals carry a count that is not their tick's place in its partition \
+         (state lost or applied twice across a kill); first (partition, place, count): {:?}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)]
+    );
     let missing: Vec<&String> = o
         .sent
         .iter()

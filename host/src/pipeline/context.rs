@@ -1,8 +1,9 @@
 //! The consumer's context: logs rebalances, librdkafka's own lines and refused
-//! commits, and keeps the assignment size for `/health`.
+//! commits, keeps the assignment size for `/health`, and queues each rebalance
+//! for the pipeline, which moves strategy state at its next batch boundary.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
@@ -10,14 +11,46 @@ use rdkafka::ClientContext;
 
 use super::stats::PipelineStats;
 
+/// A change of the assignment, as `(topic, partition)` pairs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssignmentChange {
+    Assigned(Vec<(String, i32)>),
+    Revoked(Vec<(String, i32)>),
+}
+
+/// Rebalances not yet applied by the pipeline, in order.
+pub type RebalanceQueue = Arc<Mutex<Vec<AssignmentChange>>>;
+
 pub struct HostContext {
     stats: Arc<PipelineStats>,
+    changes: RebalanceQueue,
 }
 
 impl HostContext {
     pub fn new(stats: Arc<PipelineStats>) -> Self {
-        Self { stats }
+        Self {
+            stats,
+            changes: RebalanceQueue::default(),
+        }
     }
+
+    /// The queue the pipeline drains.
+    pub fn changes(&self) -> RebalanceQueue {
+        Arc::clone(&self.changes)
+    }
+
+    fn queue(&self, change: AssignmentChange) {
+        if let Ok(mut q) = self.changes.lock() {
+            q.push(change);
+        }
+    }
+}
+
+fn pairs(tpl: &rdkafka::TopicPartitionList) -> Vec<(String, i32)> {
+    tpl.elements()
+        .iter()
+        .map(|e| (e.topic().to_owned(), e.partition()))
+        .collect()
 }
 
 impl ClientContext for HostContext {
@@ -77,6 +110,7 @@ impl ConsumerContext for HostContext {
                     .assigned_partitions
                     .fetch_add(n, Ordering::Relaxed);
                 tracing::info!(partitions = n, "partitions assigned");
+                self.queue(AssignmentChange::Assigned(pairs(tpl)));
             }
             Rebalance::Revoke(tpl) => {
                 let n = tpl.count() as u64;
@@ -86,6 +120,7 @@ impl ConsumerContext for HostContext {
                     |v| Some(v.saturating_sub(n)),
                 );
                 tracing::info!(partitions = n, "partitions revoked");
+                self.queue(AssignmentChange::Revoked(pairs(tpl)));
             }
             Rebalance::Error(e) => tracing::warn!(error = %e, "rebalance error"),
         }

@@ -13,8 +13,10 @@
 //! - [`stats`]: live counters for the display and `/metrics`.
 //! - [`context`]: rebalance logging and the assignment size.
 //! - [`outbox`]: producing with in-place retries.
+//! - [`partitions`]: partitions gained and lost, and the strategy state that follows them.
 pub mod context;
 pub mod outbox;
+pub mod partitions;
 pub mod stats;
 
 use std::collections::{BTreeMap, HashSet};
@@ -36,10 +38,11 @@ use crate::emit::signal_envelope;
 use crate::errors::ErrorType;
 use crate::kafka::settings;
 use crate::registry::watcher::PluginWatcher;
-use crate::strategy::{Lifecycle, LiveStrategies};
+use crate::state::StateRecord;
+use crate::strategy::{Lifecycle, LiveStrategies, StrategySet};
 use crate::topics::{TopicRegistry, MARKET_TICKS};
 use crate::wasm::output::SignalSide;
-use context::HostContext;
+use context::{HostContext, RebalanceQueue};
 use outbox::{deliver, OutRecord, Undelivered};
 pub use stats::PipelineStats;
 
@@ -95,6 +98,24 @@ pub struct Host {
     /// at shutdown, since an asynchronous commit can be refused or still in flight
     /// when the host leaves the group.
     committed: BTreeMap<(String, i32), (i64, u64)>,
+    /// Rebalances queued by the consumer's context, applied at batch boundaries.
+    changes: RebalanceQueue,
+    /// Per assigned partition of `market.ticks`: the offset after its last tick
+    /// run (the `next_offset` of its state records).
+    next_offset: BTreeMap<i32, i64>,
+    /// Sets of revoked partitions, until the rebalance's new assignment is known.
+    parked: BTreeMap<i32, StrategySet>,
+    /// `{broker}.strategy.state`.
+    state_topic: String,
+    /// Per gained partition: the log end when it was gained. A tick below it that
+    /// the dedup store has seen was answered by the previous owner after its last
+    /// commit: it is fed to the strategies with outputs suppressed, so restored
+    /// state misses nothing.
+    catch_up_until: BTreeMap<i32, i64>,
+    /// When the next periodic state records are due.
+    state_due: Instant,
+    /// Settings of the group-less reader of state records and ticks.
+    reader_settings: rdkafka::ClientConfig,
 }
 
 /// A decoded, not-yet-seen tick of the batch.
@@ -106,6 +127,9 @@ struct Fresh {
 /// What finishing a batch needs once its outputs are written.
 struct Batch<M> {
     msgs: Vec<M>,
+    /// State records taken right after this batch ran (at-least-once: written
+    /// once its offsets are committed).
+    state: Vec<StateRecord>,
     /// Ids of the ticks it answers (each once).
     ids: HashSet<String>,
     signal_count: u64,
@@ -157,9 +181,10 @@ impl Host {
     ) -> Result<Self, PipelineError> {
         let registry = TopicRegistry::new(&config.topics);
         let group = registry.group_id(&config.service, config.broker);
+        let context = HostContext::new(stats.clone());
+        let changes = context.changes();
         let consumer: StreamConsumer<HostContext> =
-            settings::consumer(config, bootstrap, &group)
-                .create_with_context(HostContext::new(stats.clone()))?;
+            settings::consumer(config, bootstrap, &group).create_with_context(context)?;
         consumer.subscribe(&[MARKET_TICKS])?;
         let producer: FutureProducer = settings::producer(config, bootstrap).create()?;
         if config.delivery.mode == DeliveryMode::ExactlyOnce {
@@ -167,6 +192,9 @@ impl Host {
         }
         let dedup = Dedup::from_config(config)?;
         stats.plugins_ready.store(true, Ordering::Relaxed);
+        // On the stream every strategy instance belongs to a partition.
+        let mut live = live;
+        live.drop_local();
         Ok(Self {
             config: config.clone(),
             signals_topic: registry.signals_raw(config.broker),
@@ -180,6 +208,17 @@ impl Host {
             stats,
             summary: RunSummary::default(),
             committed: BTreeMap::new(),
+            changes,
+            next_offset: BTreeMap::new(),
+            catch_up_until: BTreeMap::new(),
+            parked: BTreeMap::new(),
+            state_topic: registry.strategy_state(config.broker),
+            state_due: Instant::now() + Duration::from_millis(config.state.every_ms),
+            reader_settings: settings::consumer(
+                config,
+                bootstrap,
+                &registry.group_id(&config.service, config.broker),
+            ),
         })
     }
 
@@ -230,6 +269,8 @@ impl Host {
                     Err(_) => break,
                 }
             }
+            // Partitions gained or lost while the batch was fetched.
+            self.apply_rebalances().await;
             let prepared = {
                 let pending = in_flight.as_ref().map(|s| &s.batch.ids);
                 self.prepare(batch, pending).await?
@@ -255,6 +296,10 @@ impl Host {
             self.config.delivery.shutdown_timeout_secs,
         ))?;
         self.final_commit();
+        self.write_state_at_stop().await?;
+        self.producer.flush(Duration::from_secs(
+            self.config.delivery.shutdown_timeout_secs,
+        ))?;
         self.consumer.unsubscribe();
         tracing::info!(
             ticks = self.summary.ticks,
@@ -315,27 +360,38 @@ impl Host {
             }
         }
         for id in self.stats.take_releases() {
-            match self.live.set_mut().get_mut(&id) {
-                Some(slot) => {
-                    slot.release();
-                    tracing::info!(strategy_id = %id, "quarantine lifted by an operator");
-                    self.stats.event(format!("released {id}"));
-                }
-                None => tracing::warn!(strategy_id = %id, "release asked for an unknown strategy"),
+            if self.live.release(&id) {
+                tracing::info!(strategy_id = %id, "quarantine lifted by an operator");
+                self.stats.event(format!("released {id}"));
+            } else {
+                tracing::warn!(strategy_id = %id, "release asked for an unknown strategy");
             }
         }
-        self.stats
-            .set_lifecycle(self.live.counts(), self.live.set());
+        self.stats.set_lifecycle(self.live.counts(), &self.live);
     }
 
     /// Decodes, deduplicates (also against `pending`, the ids of the batch still in
     /// flight, not marked yet), runs the strategies and builds every output record.
     async fn prepare<M: Message>(
         &mut self,
-        msgs: Vec<M>,
+        mut msgs: Vec<M>,
         pending: Option<&HashSet<String>>,
     ) -> Result<Prepared<M>, PipelineError> {
         let received = Instant::now();
+        // Messages of a partition this host no longer has (fetched before it was
+        // revoked) are left to its new owner: not run, not committed.
+        let before = msgs.len();
+        msgs.retain(|m| self.live.partitions().any(|p| p == m.partition()));
+        if msgs.len() < before {
+            tracing::debug!(
+                dropped = before - msgs.len(),
+                "messages of revoked partitions left to their new owner"
+            );
+        }
+        for m in &msgs {
+            let next = self.next_offset.entry(m.partition()).or_insert(0);
+            *next = (*next).max(m.offset() + 1);
+        }
         let mut fresh: Vec<Fresh> = Vec::with_capacity(msgs.len());
         let mut poison: Vec<(usize, Failure)> = Vec::new();
         for (i, m) in msgs.iter().enumerate() {
@@ -351,22 +407,26 @@ impl Host {
         self.summary.ticks += msgs.len() as u64;
 
         // Skip what was processed before, and repeats within the batch.
-        let skip: Vec<bool> = {
+        let (skip, answered) = {
             let ids: Vec<&str> = fresh.iter().map(|f| f.env.id.as_str()).collect();
             let seen = self.dedup.seen(&ids).await;
-            repeats(&ids, seen, pending)
+            let answered = answered_elsewhere(&ids, &seen, pending);
+            (repeats(&ids, seen, pending), answered)
         };
-        let keep: Vec<Fresh> = fresh
-            .into_iter()
-            .zip(skip)
-            .filter_map(|(f, skip)| (!skip).then_some(f))
-            .collect();
+        let mut keep: Vec<Fresh> = Vec::with_capacity(fresh.len());
+        let mut caught: Vec<Fresh> = Vec::new();
+        for ((f, skip), answered) in fresh.into_iter().zip(skip).zip(answered) {
+            if !skip {
+                keep.push(f);
+            } else if answered && self.in_catch_up(&msgs[f.msg]) {
+                caught.push(f);
+            }
+        }
         let dups = (ids_len(&msgs, &poison) - keep.len()) as u64;
         self.stats.add_duplicates(dups);
         self.summary.duplicates += dups;
 
-        let ticks: Vec<&MarketTick> = keep.iter().map(|f| &f.env.data).collect();
-        let processed = self.live.process(&ticks);
+        let processed = self.run_partitions(&msgs, &keep, &caught);
         self.stats.add_faults(processed.faults.len() as u64);
         for f in &processed.faults {
             if let Some(tick) = keep.get(f.tick_pos) {
@@ -429,6 +489,7 @@ impl Host {
                 ));
             }
             records.push(OutRecord {
+                partition: None,
                 topic: self.signals_topic.clone(),
                 key: Some(env.key.clone().into_bytes()),
                 payload,
@@ -450,6 +511,14 @@ impl Host {
         }
         let signal_count = processed.signals.len() as u64;
         let dlq_count = poison.len() as u64;
+        // Periodic state: taken right after this batch ran. Exactly-once writes it
+        // in the batch's transaction; at-least-once once the batch is committed.
+        let mut state = self.due_state();
+        if self.config.delivery.mode == DeliveryMode::ExactlyOnce {
+            for r in state.drain(..) {
+                records.push(self.state_out(&r));
+            }
+        }
 
         self.stats
             .histograms
@@ -458,6 +527,7 @@ impl Host {
         Ok(Prepared {
             batch: Batch {
                 msgs,
+                state,
                 ids: keep.into_iter().map(|f| f.env.id).collect(),
                 signal_count,
                 dlq_count,
@@ -505,6 +575,7 @@ impl Host {
         let eos = self.config.delivery.mode == DeliveryMode::ExactlyOnce;
         let Batch {
             msgs,
+            state,
             ids,
             signal_count,
             dlq_count,
@@ -518,6 +589,11 @@ impl Host {
             // fails, stop without committing so nothing is lost.
             let mut origins: BTreeMap<usize, (ErrorType, String, u32)> = BTreeMap::new();
             for u in &undelivered {
+                if u.record.topic == self.state_topic {
+                    // Not an answer to an input: the transaction fails without it.
+                    tracing::warn!(error = %u.error, "a strategy state record was not written");
+                    continue;
+                }
                 if u.record.topic == self.dlq_topic {
                     let m = &msgs[u.record.origin];
                     return Err(PipelineError::DlqFailed {
@@ -569,6 +645,8 @@ impl Host {
             self.producer
                 .send_offsets_to_transaction(&offsets, &meta, TXN_TIMEOUT)?;
             self.producer.commit_transaction(TXN_TIMEOUT)?;
+        } else if !state.is_empty() {
+            self.commit_with_state(&offsets, state).await?;
         } else {
             self.consumer.commit(&offsets, CommitMode::Async)?;
             let generation = self.stats.rebalances.load(Ordering::Relaxed);
@@ -628,6 +706,7 @@ impl Host {
         );
         let (event_id, correlation_id) = (env.id.clone(), env.correlation_id.clone());
         Ok(OutRecord {
+            partition: None,
             topic: self.dlq_topic.clone(),
             key: m.key().map(<[u8]>::to_vec),
             payload: env
@@ -649,6 +728,19 @@ fn repeats(ids: &[&str], seen: Vec<bool>, pending: Option<&HashSet<String>>) -> 
     ids.iter()
         .zip(seen)
         .map(|(id, s)| s || pending.is_some_and(|p| p.contains(*id)) || !in_batch.insert(id))
+        .collect()
+}
+
+/// Which of a batch's ids the dedup store has seen that are neither in flight
+/// nor repeated in the batch: answered before, maybe by another host.
+fn answered_elsewhere(ids: &[&str], seen: &[bool], pending: Option<&HashSet<String>>) -> Vec<bool> {
+    let mut in_batch: HashSet<&str> = HashSet::with_capacity(ids.len());
+    ids.iter()
+        .zip(seen)
+        .map(|(id, s)| {
+            let first = in_batch.insert(id);
+            *s && first && !pending.is_some_and(|p| p.contains(*id))
+        })
         .collect()
 }
 
@@ -727,6 +819,18 @@ mod tests {
             repeats(&ids, seen, None),
             vec![false, false, true, true, false, false],
             "with nothing in flight only the store and the batch count"
+        );
+    }
+
+    #[test]
+    fn only_a_first_store_seen_tick_was_answered_elsewhere() {
+        let pending: HashSet<String> = ["a"].into_iter().map(String::from).collect();
+        let ids = ["a", "b", "b", "c", "d"];
+        let seen = [true, true, true, false, true];
+        assert_eq!(
+            answered_elsewhere(&ids, &seen, Some(&pending)),
+            vec![false, true, false, false, true],
+            "in flight (a) and a repeat in the batch (2nd b) were answered here; c is new"
         );
     }
 }

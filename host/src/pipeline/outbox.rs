@@ -16,6 +16,9 @@ use crate::errors::{classify_kafka, ErrorType};
 #[derive(Debug, Clone)]
 pub struct OutRecord {
     pub topic: String,
+    /// Set for records that must land on one partition (state records); others
+    /// are partitioned by key.
+    pub partition: Option<i32>,
     pub key: Option<Vec<u8>>,
     pub payload: Vec<u8>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
@@ -67,6 +70,9 @@ async fn send_once(
             .headers(headers(&r.headers));
         if let Some(k) = &r.key {
             fr = fr.key(k);
+        }
+        if let Some(p) = r.partition {
+            fr = fr.partition(p);
         }
         match producer.send_result(fr) {
             Ok(fut) => pending.push((r, fut)),

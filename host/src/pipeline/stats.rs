@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::strategy::live::LifecycleCounts;
-use crate::strategy::StrategySet;
+use crate::strategy::LiveStrategies;
 
 /// How many recent signals the display keeps.
 /// Signal lines and lifecycle events kept for the display.
@@ -95,6 +95,13 @@ pub struct PipelineStats {
     pub commit_failures: AtomicU64,
     pub assigned_partitions: AtomicU64,
     pub rebalances: AtomicU64,
+    /// Strategy state records written, restored on a gained partition, and the
+    /// ticks replayed to bring restored state up to the committed offset.
+    pub state_writes: AtomicU64,
+    pub state_restores: AtomicU64,
+    pub state_replayed_ticks: AtomicU64,
+    /// Gained partitions whose state could not be read (strategies started from init).
+    pub state_failures: AtomicU64,
     pub plugins_ready: AtomicBool,
     pub redis_fallbacks: AtomicU64,
     pub plugin_loads: AtomicU64,
@@ -168,17 +175,21 @@ impl PipelineStats {
     }
 
     /// Copies the plugin lifecycle counters (at a tick boundary).
-    pub fn set_lifecycle(&self, counts: LifecycleCounts, set: &StrategySet) {
+    pub fn set_lifecycle(&self, counts: LifecycleCounts, live: &LiveStrategies) {
         let r = Ordering::Relaxed;
         self.plugin_loads.store(counts.loads, r);
         self.plugin_reloads.store(counts.reloads, r);
         self.plugin_refusals.store(counts.refusals, r);
         self.plugin_unloads.store(counts.unloads, r);
         self.plugin_recoveries
-            .store(set.slots().map(|s| s.stats().recoveries).sum(), r);
-        self.plugins_quarantined
-            .store(set.slots().filter(|s| s.is_quarantined()).count() as u64, r);
-        self.plugins_loaded.store(set.len() as u64, r);
+            .store(live.slots().map(|s| s.stats().recoveries).sum(), r);
+        self.plugins_quarantined.store(
+            live.strategy_ids()
+                .filter(|id| live.is_quarantined(id))
+                .count() as u64,
+            r,
+        );
+        self.plugins_loaded.store(live.len() as u64, r);
     }
 
     /// An operator asks to lift a strategy's quarantine (applied at the next boundary).

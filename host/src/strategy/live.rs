@@ -1,12 +1,23 @@
 //! The strategies of a running host: applies the watcher's updates at tick
 //! boundaries (load, reload with state carried over, unload, refusal), keeps the
 //! plugin-name → strategy-id map, and logs one structured line per lifecycle event.
+//!
+//! State belongs to a partition of `market.ticks`: the host runs one
+//! [`StrategySet`] per assigned partition (each strategy has an instance per
+//! partition), so a partition's state can be handed to the host that gains it.
+//! In-process drivers (replay, tests) feed the [`LOCAL`] set.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::set::{Processed, StrategySet};
+use super::slot::{SlotConfig, StrategySlot};
 use crate::contract::{BrokerNamespace, MarketTick};
+use crate::manifest::Manifest;
 use crate::registry::watcher::PluginUpdate;
+use crate::wasm::{LoadError, PluginComponent, StrategyEngine};
+
+/// The set of ticks that come from no partition (replay, in-process drivers).
+pub const LOCAL: i32 = -1;
 
 /// Counters of lifecycle events.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -42,47 +53,213 @@ pub enum Lifecycle {
     },
 }
 
-/// Strategies that follow the plugins folder.
+/// Strategies that follow the plugins folder, one set per partition.
 pub struct LiveStrategies {
-    set: StrategySet,
+    engine: StrategyEngine,
+    config: SlotConfig,
+    sets: BTreeMap<i32, StrategySet>,
+    /// The running version of each strategy: what a newly assigned partition starts.
+    versions: BTreeMap<String, (PluginComponent, Manifest)>,
     broker: BrokerNamespace,
     names: HashMap<String, String>,
     counts: LifecycleCounts,
 }
 
 impl LiveStrategies {
+    /// `set` (usually empty) becomes the [`LOCAL`] set; its engine and slot
+    /// configuration are used for every partition's set.
     pub fn new(set: StrategySet, broker: BrokerNamespace) -> Self {
+        let mut versions = BTreeMap::new();
+        for slot in set.slots() {
+            versions.insert(
+                slot.strategy_id().to_owned(),
+                (slot.component().clone(), slot.manifest().clone()),
+            );
+        }
         Self {
-            set,
+            engine: set.engine().clone(),
+            config: set.slot_config().clone(),
+            sets: BTreeMap::from([(LOCAL, set)]),
+            versions,
             broker,
             names: HashMap::new(),
             counts: LifecycleCounts::default(),
         }
     }
 
-    pub fn set(&self) -> &StrategySet {
-        &self.set
+    /// The [`LOCAL`] set, started with the running versions if it is not there.
+    pub fn local_mut(&mut self) -> &mut StrategySet {
+        self.assign(LOCAL)
     }
 
-    pub fn set_mut(&mut self) -> &mut StrategySet {
-        &mut self.set
+    /// Drops the [`LOCAL`] set: a host on the stream runs partitions only.
+    pub fn drop_local(&mut self) {
+        self.sets.remove(&LOCAL);
     }
 
     pub fn counts(&self) -> LifecycleCounts {
         self.counts
     }
 
-    /// Runs the strategies over a batch of ticks.
+    /// Strategies loaded (whatever the partitions).
+    pub fn len(&self) -> usize {
+        self.versions.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.versions.is_empty()
+    }
+
+    pub fn strategy_ids(&self) -> impl Iterator<Item = &str> {
+        self.versions.keys().map(String::as_str)
+    }
+
+    /// Content hash of a strategy's running version.
+    pub fn sha256_of(&self, strategy_id: &str) -> Option<&str> {
+        self.versions.get(strategy_id).map(|(c, _)| c.sha256())
+    }
+
+    /// Every running instance, of every partition.
+    pub fn slots(&self) -> impl Iterator<Item = &StrategySlot> {
+        self.sets.values().flat_map(|s| s.slots())
+    }
+
+    /// Whether a strategy is quarantined on some partition.
+    pub fn is_quarantined(&self, strategy_id: &str) -> bool {
+        self.sets
+            .values()
+            .filter_map(|s| s.get(strategy_id))
+            .any(StrategySlot::is_quarantined)
+    }
+
+    /// Lifts a strategy's quarantine on every partition; false if it is not loaded.
+    pub fn release(&mut self, strategy_id: &str) -> bool {
+        for set in self.sets.values_mut() {
+            if let Some(slot) = set.get_mut(strategy_id) {
+                slot.release();
+            }
+        }
+        self.versions.contains_key(strategy_id)
+    }
+
+    /// The partitions with a set.
+    pub fn partitions(&self) -> impl Iterator<Item = i32> + '_ {
+        self.sets.keys().copied().filter(|p| *p != LOCAL)
+    }
+
+    pub fn partition_mut(&mut self, partition: i32) -> Option<&mut StrategySet> {
+        self.sets.get_mut(&partition)
+    }
+
+    /// The set of `partition`; a new one runs every loaded strategy from `init`.
+    pub fn assign(&mut self, partition: i32) -> &mut StrategySet {
+        let (engine, config, versions) = (&self.engine, &self.config, &self.versions);
+        self.sets.entry(partition).or_insert_with(|| {
+            let mut set = StrategySet::new(engine.clone(), config.clone());
+            for (id, (component, manifest)) in versions {
+                if let Err(e) = set.insert(component.clone(), manifest.clone()) {
+                    tracing::error!(strategy_id = %id, sha256 = %component.sha256(), partition, reason = %e, "strategy could not start on a gained partition; it does not run there");
+                }
+            }
+            set
+        })
+    }
+
+    /// Removes a partition's set (the partition was lost).
+    pub fn revoke(&mut self, partition: i32) -> Option<StrategySet> {
+        self.sets.remove(&partition)
+    }
+
+    /// Puts back a set taken with [`LiveStrategies::revoke`] (the partition came
+    /// back and nothing moved meanwhile). Strategies loaded or unloaded since are
+    /// started or dropped; a newer version found in it is replaced from `init`.
+    pub fn reinstate(&mut self, partition: i32, mut set: StrategySet) {
+        let stale: Vec<String> = set
+            .slots()
+            .filter(|s| {
+                self.versions
+                    .get(s.strategy_id())
+                    .is_none_or(|(c, _)| c.sha256() != s.sha256())
+            })
+            .map(|s| s.strategy_id().to_owned())
+            .collect();
+        for id in stale {
+            set.remove(&id);
+        }
+        for (id, (component, manifest)) in &self.versions {
+            if set.get(id).is_none() {
+                if let Err(e) = set.insert(component.clone(), manifest.clone()) {
+                    tracing::error!(strategy_id = %id, partition, reason = %e, "strategy could not start on a partition");
+                }
+            }
+        }
+        self.sets.insert(partition, set);
+    }
+
+    /// Runs the strategies over ticks that come from no partition ([`LOCAL`]).
     pub fn process(&mut self, ticks: &[&MarketTick]) -> Processed {
-        self.set.process(ticks)
+        self.local_mut().process(ticks)
+    }
+
+    /// Runs a partition's strategies; `None` if the partition has no set.
+    pub fn process_in(&mut self, partition: i32, ticks: &[&MarketTick]) -> Option<Processed> {
+        self.sets.get_mut(&partition).map(|s| s.process(ticks))
     }
 
     fn unload(&mut self, plugin: &str) -> Option<Lifecycle> {
         let id = self.names.remove(plugin)?;
-        self.set.remove(&id);
+        self.remove_everywhere(&id);
         self.counts.unloads += 1;
         tracing::info!(strategy_id = %id, plugin, "plugin unloaded");
         Some(Lifecycle::Unloaded { strategy_id: id })
+    }
+
+    fn remove_everywhere(&mut self, strategy_id: &str) {
+        self.versions.remove(strategy_id);
+        for set in self.sets.values_mut() {
+            set.remove(strategy_id);
+        }
+    }
+
+    /// Swaps a new version into every partition that runs the strategy, or into
+    /// none: every partition's instance hands its state over before any installs.
+    fn swap_everywhere(
+        &mut self,
+        prepared: crate::strategy::slot::Prepared,
+    ) -> Result<(), LoadError> {
+        let id = prepared.manifest().strategy_id.clone();
+        let component = prepared.component().clone();
+        let manifest = prepared.manifest().clone();
+        let mut first = Some(prepared);
+        let mut staged = Vec::new();
+        let mut fresh = Vec::new();
+        for (&p, set) in self.sets.iter_mut() {
+            match set.get_mut(&id) {
+                Some(slot) => {
+                    let mut next = match first.take() {
+                        Some(n) => n,
+                        None => StrategySlot::prepare(&self.engine, &component, &manifest)?,
+                    };
+                    let state = slot.hand_over(&mut next)?;
+                    staged.push((p, next, state));
+                }
+                None => fresh.push(p),
+            }
+        }
+        for (p, next, state) in staged {
+            if let Some(slot) = self.sets.get_mut(&p).and_then(|s| s.get_mut(&id)) {
+                slot.install(next, state);
+            }
+        }
+        for p in fresh {
+            if let Some(set) = self.sets.get_mut(&p) {
+                if let Err(e) = set.insert(component.clone(), manifest.clone()) {
+                    tracing::error!(strategy_id = %id, sha256 = %component.sha256(), partition = p, reason = %e, "strategy could not start on a partition; it does not run there");
+                }
+            }
+        }
+        self.versions.insert(id, (component, manifest));
+        Ok(())
     }
 
     /// Applies one update at this tick boundary.
@@ -94,8 +271,8 @@ impl LiveStrategies {
                 let old = self
                     .names
                     .get(&name)
-                    .and_then(|id| self.set.get(id))
-                    .map(|s| s.sha256().to_owned());
+                    .and_then(|id| self.sha256_of(id))
+                    .map(str::to_owned);
                 tracing::error!(plugin = %name, old_sha256 = old.as_deref().unwrap_or("-"), %reason, "plugin refused; the running version (if any) keeps running");
                 Some(Lifecycle::Refused {
                     plugin: name,
@@ -113,13 +290,16 @@ impl LiveStrategies {
                     tracing::info!(plugin = %name, strategy_id = %id, broker = self.broker.as_str(), "plugin not enabled for this namespace");
                     return Some(Lifecycle::Skipped { plugin: name });
                 }
-                // A manifest that renamed its strategy unloads the old id.
-                if let Some(old_id) = self.names.get(&name).filter(|old| **old != id).cloned() {
-                    self.set.remove(&old_id);
-                }
-                let old = self.set.get(&id).map(|s| s.sha256().to_owned());
-                match self.set.swap(*prepared) {
+                let renamed_from = self.names.get(&name).filter(|old| **old != id).cloned();
+                let old = self.sha256_of(&id).map(str::to_owned);
+                match self.swap_everywhere(*prepared) {
                     Ok(()) => {
+                        // A manifest that renamed its strategy unloads the old id,
+                        // once the new one runs.
+                        if let Some(old_id) = renamed_from {
+                            self.remove_everywhere(&old_id);
+                            tracing::info!(strategy_id = %old_id, plugin = %name, renamed_to = %id, "plugin unloaded: its manifest renamed the strategy");
+                        }
                         self.names.insert(name, id.clone());
                         match old {
                             Some(old) => {

@@ -5,6 +5,6 @@ pub mod live;
 pub mod set;
 pub mod slot;
 
-pub use live::{Lifecycle, LiveStrategies};
+pub use live::{Lifecycle, LiveStrategies, LOCAL};
 pub use set::{SetOutput, StrategySet};
 pub use slot::{SlotConfig, SlotStats, StrategySlot};

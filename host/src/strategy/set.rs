@@ -76,6 +76,43 @@ impl StrategySet {
         &self.engine
     }
 
+    pub fn slot_config(&self) -> &SlotConfig {
+        &self.config
+    }
+
+    /// An empty set with the same engine and slot configuration.
+    pub fn empty_like(&self) -> Self {
+        Self::new(self.engine.clone(), self.config.clone())
+    }
+
+    /// Feeds every strategy ticks that were answered before (outputs dropped).
+    pub fn catch_up_all(&mut self, ticks: &[&MarketTick]) {
+        let ids: Vec<String> = self.slots.keys().cloned().collect();
+        for id in ids {
+            self.catch_up(&id, ticks);
+        }
+    }
+
+    /// Feeds one strategy ticks that were answered before, so its state catches up
+    /// (outputs dropped). Ticks it does not subscribe to, or that cannot be
+    /// converted, are left out as they were when first answered.
+    pub fn catch_up(&mut self, strategy_id: &str, ticks: &[&MarketTick]) {
+        let Some(slot) = self.slots.get_mut(strategy_id) else {
+            return;
+        };
+        self.builder.clear();
+        self.builder.reserve_ticks(ticks.len());
+        for t in ticks {
+            if slot.subscribes(t.instrument_token) {
+                let _ = self.builder.push(t);
+            }
+        }
+        if self.builder.is_empty() {
+            return;
+        }
+        slot.catch_up(&Arc::new(self.builder.take()));
+    }
+
     /// Starts a strategy; replaces nothing (use [`StrategySet::swap`] for that).
     pub fn insert(
         &mut self,

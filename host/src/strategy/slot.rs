@@ -179,6 +179,11 @@ impl StrategySlot {
         self.component.sha256()
     }
 
+    /// The running component (compiled; cheap to clone).
+    pub fn component(&self) -> &PluginComponent {
+        &self.component
+    }
+
     /// Instruments subscribed to, sorted.
     pub fn instruments(&self) -> &[u32] {
         &self.instruments
@@ -318,21 +323,7 @@ impl StrategySlot {
                     sha256 = %self.component.sha256(),
                     "plugin state could not be rebuilt ({why}); restarting it from init"
                 );
-                match instantiate(&self.engine, &self.component, &self.init) {
-                    Ok(mut fresh) => {
-                        self.snapshot = fresh.snapshot().unwrap_or_default();
-                        self.instance = fresh;
-                        self.journal.clear();
-                        self.journal_ticks = 0;
-                    }
-                    Err(e) => {
-                        self.quarantined = true;
-                        tracing::error!(
-                            strategy_id = %self.manifest.strategy_id,
-                            "plugin quarantined: cannot instantiate: {e}"
-                        );
-                    }
-                }
+                self.rebuild_from_init();
             }
         }
     }
@@ -415,6 +406,15 @@ impl StrategySlot {
     /// restored into the new one. On any failure the old version keeps running and
     /// the error says why.
     pub fn swap(&mut self, mut next: Prepared) -> Result<(), LoadError> {
+        let state = self.hand_over(&mut next)?;
+        self.install(next, state);
+        Ok(())
+    }
+
+    /// The first half of a swap: restores this slot's state into `next` (and
+    /// replays the journal into it if the old instance is dead). Changes nothing
+    /// here, so several slots can hand over before any of them installs.
+    pub fn hand_over(&mut self, next: &mut Prepared) -> Result<Vec<u8>, LoadError> {
         // A dead or quarantined old instance hands over its last snapshot, and the
         // ticks since are replayed into the new version.
         let (state, replay) = match self.instance.snapshot() {
@@ -434,22 +434,24 @@ impl StrategySlot {
                 )))
             }
         }
-        if replay {
-            next.instance.set_logging(false);
-            for batch in &self.journal {
-                next.instance
-                    .on_ticks(batch)
-                    .map_err(|f| LoadError::Init(format!("new version faulted replaying: {f}")))?;
-            }
-            next.instance.set_logging(true);
+        if !replay {
+            return Ok(state);
         }
-        let state = if replay {
+        next.instance.set_logging(false);
+        for batch in &self.journal {
             next.instance
-                .snapshot()
-                .map_err(|f| LoadError::Init(format!("new version could not snapshot: {f}")))?
-        } else {
-            state
-        };
+                .on_ticks(batch)
+                .map_err(|f| LoadError::Init(format!("new version faulted replaying: {f}")))?;
+        }
+        next.instance.set_logging(true);
+        next.instance
+            .snapshot()
+            .map_err(|f| LoadError::Init(format!("new version could not snapshot: {f}")))
+    }
+
+    /// The second half of a swap: `next`, holding the state `hand_over` gave it,
+    /// takes over.
+    pub fn install(&mut self, next: Prepared, state: Vec<u8>) {
         self.component = next.component;
         self.manifest = next.manifest;
         self.instruments = next.instruments;
@@ -460,7 +462,52 @@ impl StrategySlot {
         self.journal_ticks = 0;
         self.snapshot_at = Instant::now();
         self.release();
+    }
+
+    /// Restores a state written by an earlier owner of this strategy's ticks (a
+    /// host that had the partition before). On refusal the slot keeps its state.
+    pub fn restore_state(&mut self, state: &[u8]) -> Result<(), LoadError> {
+        match self.instance.restore(state) {
+            Ok(Ok(())) => {}
+            Ok(Err(msg)) => return Err(LoadError::Init(format!("state refused: {msg}"))),
+            Err(f) => {
+                // The instance may be half-restored: start it again from init.
+                self.rebuild_from_init();
+                return Err(LoadError::Init(format!("restore faulted: {f}")));
+            }
+        }
+        self.snapshot = state.to_vec();
+        self.journal.clear();
+        self.journal_ticks = 0;
+        self.snapshot_at = Instant::now();
         Ok(())
+    }
+
+    fn rebuild_from_init(&mut self) {
+        match instantiate(&self.engine, &self.component, &self.init) {
+            Ok(mut fresh) => {
+                self.snapshot = fresh.snapshot().unwrap_or_default();
+                self.instance = fresh;
+                self.journal.clear();
+                self.journal_ticks = 0;
+            }
+            Err(e) => {
+                self.quarantined = true;
+                tracing::error!(
+                    strategy_id = %self.manifest.strategy_id,
+                    sha256 = %self.component.sha256(),
+                    "plugin quarantined: cannot instantiate: {e}"
+                );
+            }
+        }
+    }
+
+    /// Feeds ticks that were answered before (by this host or an earlier owner)
+    /// so the state catches up: outputs are dropped and the plugin's logs muted.
+    pub fn catch_up(&mut self, batch: &Arc<TickBatch>) {
+        self.instance.set_logging(false);
+        let _ = self.run(batch);
+        self.instance.set_logging(true);
     }
 }
 

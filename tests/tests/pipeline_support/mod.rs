@@ -151,6 +151,11 @@ pub struct RunningHost {
 
 impl RunningHost {
     pub fn start(config: Config) -> RunningHost {
+        // The host's log lines go with the test's output (shown when it fails).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("alpha_panda=info,librdkafka=warn")
+            .with_test_writer()
+            .try_init();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (tx, done) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()

@@ -1,0 +1,160 @@
+//! Strategies per partition: each assigned partition runs its own instance of
+//! every strategy, so its state can move with the partition. A reload swaps every
+//! partition's instance with its own state, a partition gained later starts the
+//! running version, and a set taken back on a rebalance keeps its state.
+
+mod common;
+
+use alpha_panda::contract::{BrokerNamespace, MarketTick};
+use alpha_panda::registry::watcher::PluginUpdate;
+use alpha_panda::strategy::slot::StrategySlot;
+use alpha_panda::strategy::{Lifecycle, LiveStrategies, SlotConfig, StrategySet};
+use alpha_panda_tests::paths;
+use common::*;
+
+const TOKEN: u32 = 81153;
+
+fn update(engine: &alpha_panda::wasm::StrategyEngine, manifest: &str) -> PluginUpdate {
+    let (component, manifest) = load(engine, &paths::test_wasm("hostile"), manifest);
+    let prepared = StrategySlot::prepare(engine, &component, &manifest).expect("prepares");
+    PluginUpdate::Load {
+        name: "counter".into(),
+        sha256: component.sha256().to_owned(),
+        prepared: Box::new(prepared),
+    }
+}
+
+fn counter(version: i64) -> String {
+    hostile_manifest(
+        "counter_p",
+        "counter",
+        -1,
+        &[TOKEN],
+        &format!("version = {version}\n"),
+    )
+}
+
+/// (count, version) of each signal of feeding `n` ticks to `partition`.
+fn feed(live: &mut LiveStrategies, partition: i32, n: usize) -> Vec<(String, String)> {
+    let ticks: Vec<MarketTick> = (0..n).map(|i| tick(TOKEN, "1500.25", i as i64)).collect();
+    let refs: Vec<&MarketTick> = ticks.iter().collect();
+    let out = live
+        .process_in(partition, &refs)
+        .expect("partition assigned");
+    out.signals
+        .iter()
+        .map(|s| {
+            let version = s
+                .signal
+                .metadata
+                .iter()
+                .find(|(k, _)| k == "version")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            (count_of(s), version)
+        })
+        .collect()
+}
+
+fn counts(out: &[(String, String)]) -> Vec<u64> {
+    out.iter().map(|(c, _)| c.parse().expect("count")).collect()
+}
+
+#[test]
+fn each_partition_keeps_its_own_state_across_a_reload() {
+    let engine = engine();
+    let mut live = LiveStrategies::new(
+        StrategySet::new(engine.clone(), SlotConfig::default()),
+        BrokerNamespace::Paper,
+    );
+    live.drop_local();
+    assert!(matches!(
+        live.apply(update(&engine, &counter(1))),
+        Some(Lifecycle::Loaded { .. })
+    ));
+    // Loaded before any partition: partitions gained start the running version.
+    live.assign(0);
+    live.assign(3);
+    assert_eq!(live.partitions().collect::<Vec<_>>(), vec![0, 3]);
+    assert_eq!(counts(&feed(&mut live, 0, 5)), vec![1, 2, 3, 4, 5]);
+    assert_eq!(counts(&feed(&mut live, 3, 2)), vec![1, 2]);
+    assert!(live.process_in(1, &[]).is_none(), "no set for partition 1");
+
+    // A reload swaps both instances, each with its own count.
+    assert!(matches!(
+        live.apply(update(&engine, &counter(2))),
+        Some(Lifecycle::Reloaded { .. })
+    ));
+    let p0 = feed(&mut live, 0, 2);
+    let p3 = feed(&mut live, 3, 2);
+    assert_eq!(counts(&p0), vec![6, 7]);
+    assert_eq!(counts(&p3), vec![3, 4]);
+    assert!(p0.iter().chain(&p3).all(|(_, v)| v == "2"), "{p0:?} {p3:?}");
+
+    // A partition gained after the reload starts the new version from init.
+    live.assign(1);
+    let p1 = feed(&mut live, 1, 1);
+    assert_eq!(p1, vec![("1".to_owned(), "2".to_owned())]);
+
+    // Taken away and put back (a rebalance that kept it here): state kept.
+    let set = live.revoke(3).expect("partition 3 had a set");
+    assert!(live.process_in(3, &[]).is_none());
+    live.reinstate(3, set);
+    assert_eq!(counts(&feed(&mut live, 3, 1)), vec![5]);
+
+    // A quarantine release and an unload reach every partition.
+    assert!(live.release("counter_p"));
+    assert!(matches!(
+        live.apply(PluginUpdate::Remove {
+            name: "counter".into()
+        }),
+        Some(Lifecycle::Unloaded { .. })
+    ));
+    assert!(feed(&mut live, 0, 1).is_empty());
+    assert!(feed(&mut live, 1, 1).is_empty());
+    assert!(live.is_empty());
+}
+
+#[test]
+fn a_restored_state_continues_where_the_previous_owner_stopped() {
+    let engine = engine();
+    let mut a = LiveStrategies::new(
+        StrategySet::new(engine.clone(), SlotConfig::default()),
+        BrokerNamespace::Paper,
+    );
+    a.apply(update(&engine, &counter(1)));
+    a.assign(2);
+    feed(&mut a, 2, 7);
+    let state = a
+        .partition_mut(2)
+        .and_then(|s| s.get_mut("counter_p"))
+        .expect("slot")
+        .snapshot_now()
+        .expect("snapshot");
+
+    // Another host gains partition 2 and restores it; then catches up 3 ticks
+    // answered before (outputs dropped).
+    let mut b = LiveStrategies::new(
+        StrategySet::new(engine.clone(), SlotConfig::default()),
+        BrokerNamespace::Paper,
+    );
+    b.apply(update(&engine, &counter(2)));
+    let set = b.assign(2);
+    set.get_mut("counter_p")
+        .expect("slot")
+        .restore_state(&state)
+        .expect("state restores");
+    let answered: Vec<MarketTick> = (0..3).map(|i| tick(TOKEN, "1500.25", i)).collect();
+    let refs: Vec<&MarketTick> = answered.iter().collect();
+    set.catch_up_all(&refs);
+    assert_eq!(counts(&feed(&mut b, 2, 2)), vec![11, 12]);
+
+    // A state the strategy refuses leaves it as it was.
+    let err = b
+        .partition_mut(2)
+        .and_then(|s| s.get_mut("counter_p"))
+        .expect("slot")
+        .restore_state(b"not a state");
+    assert!(err.is_err());
+    assert_eq!(counts(&feed(&mut b, 2, 1)), vec![13]);
+}
