@@ -162,6 +162,122 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
     assert!(err.contains("stopped cleanly"), "{err}");
 }
 
+/// Waits for `child` to exit, at most 30 s after SIGINT.
+fn stop(child: &mut std::process::Child) -> std::process::ExitStatus {
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not stop within 30 s of SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Copies a file in atomically, as an operator's deploy would.
+fn install(src: &Path, dest: &Path) {
+    let tmp = dest.with_file_name(format!(
+        ".{}.tmp",
+        dest.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::copy(src, &tmp).unwrap();
+    std::fs::rename(&tmp, dest).unwrap();
+}
+
+#[test]
+fn a_refused_plugin_keeps_health_not_ready_while_metrics_serve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    for file in ["momentum.toml", "momentum.wasm", "mean_reversion.toml"] {
+        std::fs::copy(root().join("plugins").join(file), plugins.join(file)).unwrap();
+    }
+    // mean_reversion is configured for this namespace, but its component is garbage.
+    std::fs::write(
+        plugins.join("mean_reversion.wasm"),
+        b"\0asm not a component",
+    )
+    .unwrap();
+    let port = alpha_panda_tests::free_port();
+    let (out_path, err_path, out_io, err_io) = log_files(&tmp.path().join("logs"));
+    let mut cmd = Command::new(BIN);
+    alpha_panda_tests::broker::die_with_parent(&mut cmd);
+    let mut child = cmd
+        .arg("run")
+        .current_dir(root())
+        .env("ALPHA_PANDA__PLUGINS__DIR", &plugins)
+        .env("ALPHA_PANDA__FEED__COUNT", "0")
+        .env("ALPHA_PANDA__FEED__RATE", "500")
+        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "ALPHA_PANDA__PLUGINS__CACHE_DIR",
+            std::env::temp_dir().join(alpha_panda_tests::unique("cache")),
+        )
+        .stdout(out_io)
+        .stderr(err_io)
+        .spawn()
+        .unwrap();
+    let logs = || {
+        std::fs::read_to_string(&out_path).unwrap() + &std::fs::read_to_string(&err_path).unwrap()
+    };
+
+    // Serving: partitions assigned, ticks consumed, momentum loaded, the other refused.
+    let started = Instant::now();
+    let mut serving = String::new();
+    while started.elapsed() < Duration::from_secs(120) && serving.is_empty() {
+        std::thread::sleep(Duration::from_millis(300));
+        let Some((200, text)) = http_get(port, "/metrics") else {
+            continue;
+        };
+        let s = samples(&text);
+        if value(&s, "alpha_panda_assigned_partitions") > 0.0
+            && value(&s, "alpha_panda_ticks_consumed_total") > 0.0
+            && value(&s, "alpha_panda_plugins_loaded") == 1.0
+            && value(&s, "alpha_panda_plugin_refusals_total") >= 1.0
+        {
+            serving = text;
+        }
+    }
+    assert!(!serving.is_empty(), "the host never served\n{}", logs());
+    for _ in 0..5 {
+        let health = http_get(port, "/health");
+        assert_eq!(
+            health,
+            Some((503, "not ready\n".to_owned())),
+            "a configured plugin is not loaded\n{serving}"
+        );
+        let metrics = http_get(port, "/metrics").map(|r| r.0);
+        assert_eq!(metrics, Some(200), "/metrics serves while not ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Deploying a good component turns the host ready.
+    install(
+        &root().join("plugins/mean_reversion.wasm"),
+        &plugins.join("mean_reversion.wasm"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut health = None;
+    while Instant::now() < deadline && health != Some(200) {
+        std::thread::sleep(Duration::from_millis(300));
+        health = http_get(port, "/health").map(|r| r.0);
+    }
+    assert_eq!(health, Some(200), "ready once it loads\n{}", logs());
+    let (_, text) = http_get(port, "/metrics").unwrap_or_default();
+    assert_eq!(
+        value(&samples(&text), "alpha_panda_plugins_loaded"),
+        2.0,
+        "{text}"
+    );
+
+    let status = stop(&mut child);
+    assert_eq!(status.code(), Some(0), "clean exit on SIGINT\n{}", logs());
+}
+
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     let text = format!(

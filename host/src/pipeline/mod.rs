@@ -166,7 +166,7 @@ impl Host {
             producer.init_transactions(TXN_TIMEOUT)?;
         }
         let dedup = Dedup::from_config(config)?;
-        stats.plugins_ready.store(true, Ordering::Relaxed);
+        crate::metrics::update_plugins_ready(&stats, &config.plugins.dir, &live);
         Ok(Self {
             config: config.clone(),
             signals_topic: registry.signals_raw(config.broker),
@@ -312,6 +312,11 @@ impl Host {
                 if let Some(event) = self.live.apply(update) {
                     self.stats.event(describe(&event));
                 }
+                crate::metrics::update_plugins_ready(
+                    &self.stats,
+                    &self.config.plugins.dir,
+                    &self.live,
+                );
             }
         }
         for id in self.stats.take_releases() {

@@ -2,7 +2,7 @@
 //! boundaries (load, reload with state carried over, unload, refusal), keeps the
 //! plugin-name → strategy-id map, and logs one structured line per lifecycle event.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::set::{Processed, StrategySet};
 use crate::contract::{BrokerNamespace, MarketTick};
@@ -47,6 +47,8 @@ pub struct LiveStrategies {
     set: StrategySet,
     broker: BrokerNamespace,
     names: HashMap<String, String>,
+    /// Plugins whose latest files were refused (a running older version included).
+    refused: HashSet<String>,
     counts: LifecycleCounts,
 }
 
@@ -56,6 +58,7 @@ impl LiveStrategies {
             set,
             broker,
             names: HashMap::new(),
+            refused: HashSet::new(),
             counts: LifecycleCounts::default(),
         }
     }
@@ -70,6 +73,19 @@ impl LiveStrategies {
 
     pub fn counts(&self) -> LifecycleCounts {
         self.counts
+    }
+
+    pub fn broker(&self) -> BrokerNamespace {
+        self.broker
+    }
+
+    /// Plugin names (`NAME` of `NAME.wasm`) whose current files are running: one
+    /// whose latest files were refused is not, even if an older version still runs.
+    pub fn loaded_plugins(&self) -> impl Iterator<Item = &str> {
+        self.names
+            .keys()
+            .filter(|n| !self.refused.contains(*n))
+            .map(String::as_str)
     }
 
     /// Runs the strategies over a batch of ticks.
@@ -88,9 +104,13 @@ impl LiveStrategies {
     /// Applies one update at this tick boundary.
     pub fn apply(&mut self, update: PluginUpdate) -> Option<Lifecycle> {
         match update {
-            PluginUpdate::Remove { name } => self.unload(&name),
+            PluginUpdate::Remove { name } => {
+                self.refused.remove(&name);
+                self.unload(&name)
+            }
             PluginUpdate::Refused { name, reason } => {
                 self.counts.refusals += 1;
+                self.refused.insert(name.clone());
                 let old = self
                     .names
                     .get(&name)
@@ -109,6 +129,7 @@ impl LiveStrategies {
             } => {
                 let id = prepared.manifest().strategy_id.clone();
                 if !prepared.manifest().runs_in(self.broker) {
+                    self.refused.remove(&name);
                     let _ = self.unload(&name);
                     tracing::info!(plugin = %name, strategy_id = %id, broker = self.broker.as_str(), "plugin not enabled for this namespace");
                     return Some(Lifecycle::Skipped { plugin: name });
@@ -120,6 +141,7 @@ impl LiveStrategies {
                 let old = self.set.get(&id).map(|s| s.sha256().to_owned());
                 match self.set.swap(*prepared) {
                     Ok(()) => {
+                        self.refused.remove(&name);
                         self.names.insert(name, id.clone());
                         match old {
                             Some(old) => {
@@ -143,6 +165,7 @@ impl LiveStrategies {
                     }
                     Err(e) => {
                         self.counts.refusals += 1;
+                        self.refused.insert(name.clone());
                         let reason = e.to_string();
                         tracing::error!(strategy_id = %id, old_sha256 = old.as_deref().unwrap_or("-"), new_sha256 = %sha256, %reason, "plugin swap refused; the old version keeps running");
                         Some(Lifecycle::Refused {
@@ -155,3 +178,4 @@ impl LiveStrategies {
         }
     }
 }
+
