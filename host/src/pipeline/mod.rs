@@ -36,7 +36,7 @@ use crate::emit::signal_envelope;
 use crate::errors::ErrorType;
 use crate::kafka::settings;
 use crate::registry::watcher::PluginWatcher;
-use crate::strategy::{Lifecycle, LiveStrategies};
+use crate::strategy::LiveStrategies;
 use crate::topics::{TopicRegistry, MARKET_TICKS};
 use crate::wasm::output::SignalSide;
 use context::HostContext;
@@ -310,7 +310,7 @@ impl Host {
         if let Some(w) = &self.watcher {
             while let Some(update) = w.try_recv() {
                 if let Some(event) = self.live.apply(update) {
-                    self.stats.event(describe(&event));
+                    self.stats.event(event.to_string());
                 }
                 crate::metrics::update_plugins_ready(
                     &self.stats,
@@ -687,31 +687,6 @@ fn next_offsets<M: Message>(msgs: &[M]) -> Result<TopicPartitionList, PipelineEr
         tpl.add_partition_offset(topic, partition, Offset::Offset(offset + 1))?;
     }
     Ok(tpl)
-}
-
-fn describe(event: &Lifecycle) -> String {
-    match event {
-        Lifecycle::Loaded {
-            strategy_id,
-            sha256,
-        } => format!("loaded {strategy_id} ({})", short(sha256)),
-        Lifecycle::Reloaded {
-            strategy_id,
-            old,
-            new,
-        } => {
-            format!("reloaded {strategy_id} {} -> {}", short(old), short(new))
-        }
-        Lifecycle::Unloaded { strategy_id } => format!("unloaded {strategy_id}"),
-        Lifecycle::Refused { plugin, reason } => format!("refused {plugin}: {reason}"),
-        Lifecycle::Skipped { plugin } => {
-            format!("skipped {plugin} (not enabled for this namespace)")
-        }
-    }
-}
-
-fn short(sha: &str) -> &str {
-    sha.get(..12).unwrap_or(sha)
 }
 
 #[cfg(test)]

@@ -42,6 +42,33 @@ pub enum Lifecycle {
     },
 }
 
+/// One readable line per event, for the live view: `loaded momentum_1 (3f2a…)`.
+impl std::fmt::Display for Lifecycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lifecycle::Loaded {
+                strategy_id,
+                sha256,
+            } => write!(f, "loaded {strategy_id} ({})", short(sha256)),
+            Lifecycle::Reloaded {
+                strategy_id,
+                old,
+                new,
+            } => write!(f, "reloaded {strategy_id} {} -> {}", short(old), short(new)),
+            Lifecycle::Unloaded { strategy_id } => write!(f, "unloaded {strategy_id}"),
+            Lifecycle::Refused { plugin, reason } => write!(f, "refused {plugin}: {reason}"),
+            Lifecycle::Skipped { plugin } => {
+                write!(f, "skipped {plugin} (not enabled for this namespace)")
+            }
+        }
+    }
+}
+
+/// The first 12 hex digits of a hash.
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
 /// Strategies that follow the plugins folder.
 pub struct LiveStrategies {
     set: StrategySet,
@@ -179,3 +206,45 @@ impl LiveStrategies {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_read_as_one_short_line() {
+        let sha = "0123456789abcdef0123";
+        let line = |e: Lifecycle| e.to_string();
+        assert_eq!(
+            line(Lifecycle::Loaded {
+                strategy_id: "momentum_1".into(),
+                sha256: sha.into()
+            }),
+            "loaded momentum_1 (0123456789ab)"
+        );
+        assert_eq!(
+            line(Lifecycle::Reloaded {
+                strategy_id: "m".into(),
+                old: sha.into(),
+                new: "fe".into()
+            }),
+            "reloaded m 0123456789ab -> fe"
+        );
+        assert_eq!(
+            line(Lifecycle::Refused {
+                plugin: "p".into(),
+                reason: "bad".into()
+            }),
+            "refused p: bad"
+        );
+        assert_eq!(
+            line(Lifecycle::Skipped { plugin: "p".into() }),
+            "skipped p (not enabled for this namespace)"
+        );
+        assert_eq!(
+            line(Lifecycle::Unloaded {
+                strategy_id: "m".into()
+            }),
+            "unloaded m"
+        );
+    }
+}
