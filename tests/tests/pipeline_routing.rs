@@ -151,8 +151,12 @@ async fn feed_ticks_become_contract_signals() {
         assert_eq!(s["source"], service.as_str(), "source is the service");
         assert_eq!(s["version"], 1);
         assert!(is_micros_utc(s["ts"].as_str().unwrap()), "ts {}", s["ts"]);
+        let tick_ms = Timestamp::parse(t["ts"].as_str().unwrap())
+            .unwrap()
+            .to_unix_millis();
         let expected_id = child_id(
             tick_id,
+            tick_ms,
             &Lineage {
                 namespace: BrokerNamespace::Paper,
                 strategy_id: &sid,
@@ -235,7 +239,7 @@ async fn namespaces_are_separate_groups_and_topics() {
         let env = feed.next(tokens[i % tokens.len()]);
         let (partition, offset) = send_tick(&p, &env).await;
         last_offset.insert(partition, offset);
-        sent.push(env.id);
+        sent.push((env.id, env.ts.to_unix_millis()));
     }
     let mut reader = Reader::new(
         &bootstrap,
@@ -259,7 +263,8 @@ async fn namespaces_are_separate_groups_and_topics() {
     assert!(ok, "both namespaces see every tick");
     reader.pump(Duration::from_millis(500)).await;
     let signals = signals_of(&reader.records, &sid);
-    let want: BTreeSet<&str> = sent.iter().map(String::as_str).collect();
+    let want: BTreeSet<&str> = sent.iter().map(|(id, _)| id.as_str()).collect();
+    let sent_ms: BTreeMap<&str, i64> = sent.iter().map(|(id, ms)| (id.as_str(), *ms)).collect();
     for (topic, ns) in [
         ("paper.signals.raw", BrokerNamespace::Paper),
         ("zerodha.signals.raw", BrokerNamespace::Zerodha),
@@ -281,8 +286,10 @@ async fn namespaces_are_separate_groups_and_topics() {
                 ns.as_str(),
                 "{topic} holds only {ns:?} signals"
             );
+            let cause = v["causation_id"].as_str().unwrap();
             let id = child_id(
-                v["causation_id"].as_str().unwrap(),
+                cause,
+                sent_ms[cause],
                 &Lineage {
                     namespace: ns,
                     strategy_id: &sid,
