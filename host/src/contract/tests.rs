@@ -33,6 +33,22 @@ const FIXTURES: [(&str, &str); 10] = [
     fixture!("pnl_snapshot"),
 ];
 
+#[test]
+fn every_fixture_file_is_in_the_list() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = FIXTURES.iter().map(|(n, _)| format!("{n}.json")).collect();
+    listed.sort();
+    assert_eq!(
+        files, listed,
+        "every file of tests/fixtures/ is in FIXTURES (and tested through it)"
+    );
+}
+
 fn fixture(name: &str) -> &'static str {
     FIXTURES
         .iter()
