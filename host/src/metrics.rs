@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -199,20 +200,47 @@ pub fn missing_plugins<'a>(
 /// Recomputes `stats.plugins_ready` after a plugin lifecycle event (or at start):
 /// ready when every plugin the folder configures for this namespace is loaded.
 pub fn update_plugins_ready(stats: &PipelineStats, dir: &Path, live: &LiveStrategies) {
-    let ready = match missing_plugins(dir, live.broker(), live.loaded_plugins()) {
-        Ok(missing) if missing.is_empty() => true,
-        Ok(missing) => {
-            tracing::info!(?missing, "not ready: configured plugins not loaded");
-            false
-        }
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), error = %e, "not ready: cannot list the plugins folder");
-            false
-        }
-    };
+    refresh(stats, dir, live, true);
+}
+
+/// How often a host that is not ready looks at the plugins folder again.
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// While not ready, recomputes readiness at most once per [`RECHECK`]: some
+/// changes bring no plugin update (a refused plugin's files or a lone manifest
+/// deleted), and must not leave the host unready for good.
+pub fn recheck_plugins_ready(stats: &PipelineStats, dir: &Path, live: &LiveStrategies) {
+    if stats.plugins_ready.load(Ordering::Relaxed) {
+        return;
+    }
+    let due = stats
+        .plugins_checked
+        .lock()
+        .map(|at| at.is_none_or(|t| t.elapsed() >= RECHECK))
+        .unwrap_or(true);
+    if due {
+        refresh(stats, dir, live, false);
+    }
+}
+
+/// Computes and stores readiness; says why it is not ready after an event (a
+/// recheck stays quiet unless readiness changes).
+fn refresh(stats: &PipelineStats, dir: &Path, live: &LiveStrategies, event: bool) {
+    let missing = missing_plugins(dir, live.broker(), live.loaded_plugins());
+    let ready = matches!(&missing, Ok(m) if m.is_empty());
+    if let Ok(mut at) = stats.plugins_checked.lock() {
+        *at = Some(Instant::now());
+    }
     let was = stats.plugins_ready.swap(ready, Ordering::Relaxed);
     if ready && !was {
-        tracing::info!("every configured plugin is loaded");
+        tracing::info!("ready: every configured plugin is loaded");
+    } else if !ready && (event || was) {
+        match missing {
+            Ok(missing) => tracing::info!(?missing, "not ready: configured plugins not loaded"),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "not ready: cannot list the plugins folder")
+            }
+        }
     }
 }
 

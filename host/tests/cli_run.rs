@@ -178,6 +178,17 @@ fn stop(child: &mut std::process::Child) -> std::process::ExitStatus {
     }
 }
 
+/// Waits up to 60 s for `/health` to answer `code`.
+fn wait_health(port: u16, code: u16, what: &str, logs: &dyn Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut health = None;
+    while Instant::now() < deadline && health != Some(code) {
+        std::thread::sleep(Duration::from_millis(300));
+        health = http_get(port, "/health").map(|r| r.0);
+    }
+    assert_eq!(health, Some(code), "{what}\n{}", logs());
+}
+
 /// Copies a file in atomically, as an operator's deploy would.
 fn install(src: &Path, dest: &Path) {
     let tmp = dest.with_file_name(format!(
@@ -255,18 +266,26 @@ fn a_refused_plugin_keeps_health_not_ready_while_metrics_serve() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    // Deploying a good component turns the host ready.
+    // Removing the refused plugin brings no plugin update: the host finds it ready
+    // by looking again.
+    for file in ["mean_reversion.toml", "mean_reversion.wasm"] {
+        std::fs::remove_file(plugins.join(file)).unwrap();
+    }
+    wait_health(port, 200, "ready once the refused plugin is gone", &logs);
+    // A broken component again: not ready.
+    std::fs::copy(
+        root().join("plugins/mean_reversion.toml"),
+        plugins.join("mean_reversion.toml"),
+    )
+    .unwrap();
+    std::fs::write(plugins.join("mean_reversion.wasm"), b"\0asm still not").unwrap();
+    wait_health(port, 503, "a refusal turns it not ready", &logs);
+    // Deploying a good component turns it ready.
     install(
         &root().join("plugins/mean_reversion.wasm"),
         &plugins.join("mean_reversion.wasm"),
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut health = None;
-    while Instant::now() < deadline && health != Some(200) {
-        std::thread::sleep(Duration::from_millis(300));
-        health = http_get(port, "/health").map(|r| r.0);
-    }
-    assert_eq!(health, Some(200), "ready once it loads\n{}", logs());
+    wait_health(port, 200, "ready once the plugin loads", &logs);
     let (_, text) = http_get(port, "/metrics").unwrap_or_default();
     assert_eq!(
         value(&samples(&text), "alpha_panda_plugins_loaded"),

@@ -319,6 +319,7 @@ impl Host {
                 );
             }
         }
+        crate::metrics::recheck_plugins_ready(&self.stats, &self.config.plugins.dir, &self.live);
         for id in self.stats.take_releases() {
             match self.live.set_mut().get_mut(&id) {
                 Some(slot) => {

@@ -96,6 +96,8 @@ pub struct PipelineStats {
     pub assigned_partitions: AtomicU64,
     pub rebalances: AtomicU64,
     pub plugins_ready: AtomicBool,
+    /// When `plugins_ready` was last computed (see [`crate::metrics`]).
+    pub plugins_checked: Mutex<Option<std::time::Instant>>,
     pub redis_fallbacks: AtomicU64,
     pub plugin_loads: AtomicU64,
     pub plugin_reloads: AtomicU64,
