@@ -162,6 +162,76 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
     assert!(err.contains("stopped cleanly"), "{err}");
 }
 
+#[test]
+fn embedded_run_with_a_tick_count_signals_from_both_strategies() {
+    const COUNT: f64 = 3000.0;
+    let port = alpha_panda_tests::free_port();
+    let logs = tempfile::tempdir().unwrap();
+    let (out_path, err_path, out_io, err_io) = log_files(logs.path());
+    let mut cmd = Command::new(BIN);
+    alpha_panda_tests::broker::die_with_parent(&mut cmd);
+    let mut child = cmd
+        .arg("run")
+        .current_dir(root())
+        .env("ALPHA_PANDA__FEED__COUNT", COUNT.to_string())
+        .env("ALPHA_PANDA__FEED__RATE", "0")
+        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "ALPHA_PANDA__PLUGINS__CACHE_DIR",
+            std::env::temp_dir().join(alpha_panda_tests::unique("cache")),
+        )
+        .stdout(out_io)
+        .stderr(err_io)
+        .spawn()
+        .unwrap();
+    let logs = || {
+        std::fs::read_to_string(&out_path).unwrap() + &std::fs::read_to_string(&err_path).unwrap()
+    };
+    // Every tick of the feed is consumed, and then no more come.
+    let started = Instant::now();
+    let mut text = String::new();
+    while started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some((200, t)) = http_get(port, "/metrics") {
+            text = t;
+            if value(&samples(&text), "alpha_panda_ticks_consumed_total") >= COUNT {
+                break;
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let (_, text) = http_get(port, "/metrics").unwrap_or((0, text));
+    let s = samples(&text);
+    assert_eq!(
+        value(&s, "alpha_panda_ticks_consumed_total"),
+        COUNT,
+        "{text}\n{}",
+        logs()
+    );
+    for id in ["momentum_1", "mean_reversion_1"] {
+        let signals = value(
+            &s,
+            &format!("alpha_panda_strategy_signals_total{{side=\"BUY\",strategy_id=\"{id}\"}}"),
+        ) + value(
+            &s,
+            &format!("alpha_panda_strategy_signals_total{{side=\"SELL\",strategy_id=\"{id}\"}}"),
+        );
+        assert!(signals > 0.0, "{id} signals\n{text}");
+    }
+
+    let status = stop(&mut child);
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    assert_eq!(status.code(), Some(0), "clean exit on SIGINT\n{}", logs());
+    assert!(
+        out.contains(&format!("alpha-panda stopped: {COUNT} ticks")),
+        "{out}"
+    );
+    assert!(
+        out.contains("  momentum_1 ") && out.contains("  mean_reversion_1 "),
+        "both strategies in the summary\n{out}"
+    );
+}
+
 /// Waits for `child` to exit, at most 30 s after SIGINT.
 fn stop(child: &mut std::process::Child) -> std::process::ExitStatus {
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
