@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use alpha_panda::contract::{child_id, BrokerNamespace, Lineage, Timestamp};
 use alpha_panda_tests::broker::shared_bootstrap;
+use alpha_panda_tests::partition::java_partition;
 use pipeline_support::*;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -40,16 +41,6 @@ fn is_micros_utc(ts: &str) -> bool {
         && b[26] == b'Z'
         && b[20..26].iter().all(u8::is_ascii_digit)
         && Timestamp::parse(ts).is_ok()
-}
-
-#[test]
-fn murmur2_matches_the_java_client() {
-    // Vectors of Kafka's own `UtilsTest.testMurmur2`.
-    assert_eq!(murmur2(b"21") as i32, -973932308);
-    assert_eq!(murmur2(b"foobar") as i32, -790332482);
-    assert_eq!(murmur2(b"a-little-bit-long-string") as i32, -985981536);
-    assert_eq!(murmur2(b"a-little-bit-longer-string") as i32, -1486304829);
-    assert_eq!(murmur2(b"abc") as i32, 479470107);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
