@@ -80,7 +80,7 @@ pub async fn run(
     )?;
     for update in initial {
         if let Some(event) = live.apply(update) {
-            stats.event(format!("{event:?}"));
+            stats.event(event.to_string());
         }
     }
     if live.is_empty() {

@@ -300,7 +300,7 @@ pub struct OrdersClass {
 }
 
 /// The topic registry's numbers (names and rules live in [`crate::topics`]).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TopicsConfig {
     /// Namespaces that `topics create` / `topics check` cover.
@@ -615,6 +615,35 @@ mod tests {
         let c = Config::from_toml_with_env(text, "redpanda", env(&[])).unwrap();
         assert_eq!(c.kafka.bootstrap_servers, "localhost:9092");
         assert!(c.redis.url.starts_with("redis://"));
+    }
+
+    #[test]
+    fn shipped_profiles_write_the_topic_defaults_out() {
+        let profiles = [
+            ("default", EMBEDDED_DEFAULT),
+            ("redpanda", include_str!("../../config/redpanda.toml")),
+        ];
+        for (name, text) in profiles {
+            let table: toml::Table = toml::from_str(text).unwrap();
+            let topics = table["topics"].as_table().unwrap();
+            let mut keys: Vec<&str> = topics.keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(
+                keys,
+                [
+                    "dlq_retention_ms",
+                    "market_ticks",
+                    "namespaces",
+                    "orders",
+                    "replication_factor",
+                    "signals",
+                    "signals_rejected"
+                ],
+                "{name}: every [topics] key written out"
+            );
+            let c = Config::from_toml_with_env(text, name, env(&[])).unwrap();
+            assert_eq!(c.topics, TopicsConfig::default(), "{name}");
+        }
     }
 
     #[test]

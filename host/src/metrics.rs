@@ -1,16 +1,22 @@
 //! `GET /metrics` (Prometheus text format, via the `prometheus` crate) and
-//! `GET /health` (200 only when the consumer has its assignment and the plugins are
-//! loaded). Values are read from [`PipelineStats`] at scrape time; nothing secret
-//! is ever exported.
+//! `GET /health` (200 only when the consumer has its assignment and every plugin
+//! the folder configures is loaded). Values are read from [`PipelineStats`] at
+//! scrape time; nothing secret is ever exported.
 
+use std::collections::HashSet;
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+use crate::contract::BrokerNamespace;
+use crate::manifest::Manifest;
 use crate::pipeline::PipelineStats;
+use crate::strategy::LiveStrategies;
 
 fn counter(registry: &Registry, name: &str, help: &str, value: u64) {
     if let Ok(c) = IntCounter::new(name, help) {
@@ -184,6 +190,84 @@ pub fn healthy(stats: &PipelineStats) -> bool {
         && stats.plugins_ready.load(Ordering::Relaxed)
 }
 
+/// The plugins `dir` configures for `broker` that are not in `loaded`, by name.
+///
+/// A plugin is configured by its manifest: every visible `NAME.toml` in `dir`
+/// whose manifest runs in `broker`, or cannot be read (it may). Its `NAME.wasm`
+/// being absent, or refused, leaves it configured but not loaded. A folder that
+/// cannot be listed is an error (the caller reports not ready).
+pub fn missing_plugins<'a>(
+    dir: &Path,
+    broker: BrokerNamespace,
+    loaded: impl IntoIterator<Item = &'a str>,
+) -> std::io::Result<Vec<String>> {
+    let loaded: HashSet<&str> = loaded.into_iter().collect();
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let path = entry.path();
+        let Some(name) = path.file_stem().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let is_manifest = path.extension().is_some_and(|e| e == "toml");
+        if !is_manifest || name.is_empty() || name.starts_with('.') || !path.is_file() {
+            continue;
+        }
+        let enabled = Manifest::load(&path).map_or(true, |m| m.runs_in(broker));
+        if enabled && !loaded.contains(name) {
+            missing.push(name.to_owned());
+        }
+    }
+    missing.sort();
+    Ok(missing)
+}
+
+/// Recomputes `stats.plugins_ready` after a plugin lifecycle event (or at start):
+/// ready when every plugin the folder configures for this namespace is loaded.
+pub fn update_plugins_ready(stats: &PipelineStats, dir: &Path, live: &LiveStrategies) {
+    refresh(stats, dir, live, true);
+}
+
+/// How often a host that is not ready looks at the plugins folder again.
+const RECHECK: Duration = Duration::from_secs(1);
+
+/// While not ready, recomputes readiness at most once per [`RECHECK`]: some
+/// changes bring no plugin update (a refused plugin's files or a lone manifest
+/// deleted), and must not leave the host unready for good.
+pub fn recheck_plugins_ready(stats: &PipelineStats, dir: &Path, live: &LiveStrategies) {
+    if stats.plugins_ready.load(Ordering::Relaxed) {
+        return;
+    }
+    let due = stats
+        .plugins_checked
+        .lock()
+        .map(|at| at.is_none_or(|t| t.elapsed() >= RECHECK))
+        .unwrap_or(true);
+    if due {
+        refresh(stats, dir, live, false);
+    }
+}
+
+/// Computes and stores readiness; says why it is not ready after an event (a
+/// recheck stays quiet unless readiness changes).
+fn refresh(stats: &PipelineStats, dir: &Path, live: &LiveStrategies, event: bool) {
+    let missing = missing_plugins(dir, live.broker(), live.loaded_plugins());
+    let ready = matches!(&missing, Ok(m) if m.is_empty());
+    if let Ok(mut at) = stats.plugins_checked.lock() {
+        *at = Some(Instant::now());
+    }
+    let was = stats.plugins_ready.swap(ready, Ordering::Relaxed);
+    if ready && !was {
+        tracing::info!("ready: every configured plugin is loaded");
+    } else if !ready && (event || was) {
+        match missing {
+            Ok(missing) => tracing::info!(?missing, "not ready: configured plugins not loaded"),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "not ready: cannot list the plugins folder")
+            }
+        }
+    }
+}
+
 /// Serves `/metrics` and `/health` on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, stats: Arc<PipelineStats>) {
     loop {
@@ -245,5 +329,51 @@ pub async fn serve(listener: TcpListener, stats: Arc<PipelineStats>) {
             let _ = sock.write_all(body.as_bytes()).await;
             let _ = sock.shutdown().await;
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: &str = "strategy_id = \"s_1\"\nbrokers = [\"paper\"]\ninstruments = [1]\n";
+
+    #[test]
+    fn every_manifest_enabled_here_must_be_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        let missing =
+            |loaded: &[&str]| missing_plugins(dir.path(), BrokerNamespace::Paper, loaded.to_vec());
+        assert!(
+            missing(&[]).unwrap().is_empty(),
+            "an empty folder configures nothing"
+        );
+
+        write("a.toml", MANIFEST);
+        write("a.wasm", "");
+        assert_eq!(missing(&[]).unwrap(), vec!["a"]);
+        assert!(missing(&["a"]).unwrap().is_empty());
+
+        // A manifest without its component is configured, not loaded.
+        write("b.toml", MANIFEST);
+        assert_eq!(missing(&["a"]).unwrap(), vec!["b"]);
+        // So is one that cannot be read: it may be meant for this namespace.
+        write("c.toml", "strategy_id = ");
+        assert_eq!(missing(&["a"]).unwrap(), vec!["b", "c"]);
+        assert!(missing(&["a", "b", "c"]).unwrap().is_empty());
+
+        // Manifests for another namespace, hidden files and other files do not count.
+        write(
+            "z.toml",
+            "strategy_id = \"z_1\"\nbrokers = [\"zerodha\"]\ninstruments = [1]\n",
+        );
+        write(".d.toml", MANIFEST);
+        write(".e.toml.tmp", MANIFEST);
+        write("f.wasm", "");
+        write("notes.txt", "");
+        std::fs::create_dir(dir.path().join("g.toml")).unwrap();
+        assert!(missing(&["a", "b", "c"]).unwrap().is_empty());
+
+        assert!(missing_plugins(&dir.path().join("nope"), BrokerNamespace::Paper, []).is_err());
     }
 }

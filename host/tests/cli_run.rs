@@ -162,6 +162,211 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
     assert!(err.contains("stopped cleanly"), "{err}");
 }
 
+#[test]
+fn embedded_run_with_a_tick_count_signals_from_both_strategies() {
+    const COUNT: f64 = 3000.0;
+    let port = alpha_panda_tests::free_port();
+    let logs = tempfile::tempdir().unwrap();
+    let (out_path, err_path, out_io, err_io) = log_files(logs.path());
+    let mut cmd = Command::new(BIN);
+    alpha_panda_tests::broker::die_with_parent(&mut cmd);
+    let mut child = cmd
+        .arg("run")
+        .current_dir(root())
+        .env("ALPHA_PANDA__FEED__COUNT", COUNT.to_string())
+        .env("ALPHA_PANDA__FEED__RATE", "0")
+        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "ALPHA_PANDA__PLUGINS__CACHE_DIR",
+            std::env::temp_dir().join(alpha_panda_tests::unique("cache")),
+        )
+        .stdout(out_io)
+        .stderr(err_io)
+        .spawn()
+        .unwrap();
+    let logs = || {
+        std::fs::read_to_string(&out_path).unwrap() + &std::fs::read_to_string(&err_path).unwrap()
+    };
+    // Every tick of the feed is consumed, and then no more come.
+    let started = Instant::now();
+    let mut text = String::new();
+    while started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(300));
+        if let Some((200, t)) = http_get(port, "/metrics") {
+            text = t;
+            if value(&samples(&text), "alpha_panda_ticks_consumed_total") >= COUNT {
+                break;
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let (_, text) = http_get(port, "/metrics").unwrap_or((0, text));
+    let s = samples(&text);
+    assert_eq!(
+        value(&s, "alpha_panda_ticks_consumed_total"),
+        COUNT,
+        "{text}\n{}",
+        logs()
+    );
+    for id in ["momentum_1", "mean_reversion_1"] {
+        let signals = value(
+            &s,
+            &format!("alpha_panda_strategy_signals_total{{side=\"BUY\",strategy_id=\"{id}\"}}"),
+        ) + value(
+            &s,
+            &format!("alpha_panda_strategy_signals_total{{side=\"SELL\",strategy_id=\"{id}\"}}"),
+        );
+        assert!(signals > 0.0, "{id} signals\n{text}");
+    }
+
+    let status = stop(&mut child);
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    assert_eq!(status.code(), Some(0), "clean exit on SIGINT\n{}", logs());
+    assert!(
+        out.contains(&format!("alpha-panda stopped: {COUNT} ticks")),
+        "{out}"
+    );
+    assert!(
+        out.contains("  momentum_1 ") && out.contains("  mean_reversion_1 "),
+        "both strategies in the summary\n{out}"
+    );
+}
+
+/// Waits for `child` to exit, at most 30 s after SIGINT.
+fn stop(child: &mut std::process::Child) -> std::process::ExitStatus {
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "did not stop within 30 s of SIGINT"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Waits up to 60 s for `/health` to answer `code`.
+fn wait_health(port: u16, code: u16, what: &str, logs: &dyn Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut health = None;
+    while Instant::now() < deadline && health != Some(code) {
+        std::thread::sleep(Duration::from_millis(300));
+        health = http_get(port, "/health").map(|r| r.0);
+    }
+    assert_eq!(health, Some(code), "{what}\n{}", logs());
+}
+
+/// Copies a file in atomically, as an operator's deploy would.
+fn install(src: &Path, dest: &Path) {
+    let tmp = dest.with_file_name(format!(
+        ".{}.tmp",
+        dest.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::copy(src, &tmp).unwrap();
+    std::fs::rename(&tmp, dest).unwrap();
+}
+
+#[test]
+fn a_refused_plugin_keeps_health_not_ready_while_metrics_serve() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plugins = tmp.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    for file in ["momentum.toml", "momentum.wasm", "mean_reversion.toml"] {
+        std::fs::copy(root().join("plugins").join(file), plugins.join(file)).unwrap();
+    }
+    // mean_reversion is configured for this namespace, but its component is garbage.
+    std::fs::write(
+        plugins.join("mean_reversion.wasm"),
+        b"\0asm not a component",
+    )
+    .unwrap();
+    let port = alpha_panda_tests::free_port();
+    let (out_path, err_path, out_io, err_io) = log_files(&tmp.path().join("logs"));
+    let mut cmd = Command::new(BIN);
+    alpha_panda_tests::broker::die_with_parent(&mut cmd);
+    let mut child = cmd
+        .arg("run")
+        .current_dir(root())
+        .env("ALPHA_PANDA__PLUGINS__DIR", &plugins)
+        .env("ALPHA_PANDA__FEED__COUNT", "0")
+        .env("ALPHA_PANDA__FEED__RATE", "500")
+        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
+        .env(
+            "ALPHA_PANDA__PLUGINS__CACHE_DIR",
+            std::env::temp_dir().join(alpha_panda_tests::unique("cache")),
+        )
+        .stdout(out_io)
+        .stderr(err_io)
+        .spawn()
+        .unwrap();
+    let logs = || {
+        std::fs::read_to_string(&out_path).unwrap() + &std::fs::read_to_string(&err_path).unwrap()
+    };
+
+    // Serving: partitions assigned, ticks consumed, momentum loaded, the other refused.
+    let started = Instant::now();
+    let mut serving = String::new();
+    while started.elapsed() < Duration::from_secs(120) && serving.is_empty() {
+        std::thread::sleep(Duration::from_millis(300));
+        let Some((200, text)) = http_get(port, "/metrics") else {
+            continue;
+        };
+        let s = samples(&text);
+        if value(&s, "alpha_panda_assigned_partitions") > 0.0
+            && value(&s, "alpha_panda_ticks_consumed_total") > 0.0
+            && value(&s, "alpha_panda_plugins_loaded") == 1.0
+            && value(&s, "alpha_panda_plugin_refusals_total") >= 1.0
+        {
+            serving = text;
+        }
+    }
+    assert!(!serving.is_empty(), "the host never served\n{}", logs());
+    for _ in 0..5 {
+        let health = http_get(port, "/health");
+        assert_eq!(
+            health,
+            Some((503, "not ready\n".to_owned())),
+            "a configured plugin is not loaded\n{serving}"
+        );
+        let metrics = http_get(port, "/metrics").map(|r| r.0);
+        assert_eq!(metrics, Some(200), "/metrics serves while not ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    // Removing the refused plugin brings no plugin update: the host finds it ready
+    // by looking again.
+    for file in ["mean_reversion.toml", "mean_reversion.wasm"] {
+        std::fs::remove_file(plugins.join(file)).unwrap();
+    }
+    wait_health(port, 200, "ready once the refused plugin is gone", &logs);
+    // A broken component again: not ready.
+    std::fs::copy(
+        root().join("plugins/mean_reversion.toml"),
+        plugins.join("mean_reversion.toml"),
+    )
+    .unwrap();
+    std::fs::write(plugins.join("mean_reversion.wasm"), b"\0asm still not").unwrap();
+    wait_health(port, 503, "a refusal turns it not ready", &logs);
+    // Deploying a good component turns it ready.
+    install(
+        &root().join("plugins/mean_reversion.wasm"),
+        &plugins.join("mean_reversion.wasm"),
+    );
+    wait_health(port, 200, "ready once the plugin loads", &logs);
+    let (_, text) = http_get(port, "/metrics").unwrap_or_default();
+    assert_eq!(
+        value(&samples(&text), "alpha_panda_plugins_loaded"),
+        2.0,
+        "{text}"
+    );
+
+    let status = stop(&mut child);
+    assert_eq!(status.code(), Some(0), "clean exit on SIGINT\n{}", logs());
+}
+
 fn run(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     let text = format!(

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 /// Environment variable naming an external cluster to test against instead of tansu.
 pub const EXTERNAL_BOOTSTRAP: &str = "ALPHA_PANDA_TEST_BOOTSTRAP";
 
-/// Consumer settings that keep group joins short on tansu (see DEVELOPERS.md).
+/// Consumer settings that keep group joins short on tansu (its default session
+/// and poll timeouts make each join of a test's group take about 20 s).
 pub const FAST_GROUP_SETTINGS: &[(&str, &str)] = &[
     ("session.timeout.ms", "6000"),
     ("max.poll.interval.ms", "10000"),

@@ -6,7 +6,9 @@
 //! - [`broker`]: start and stop a tansu broker on a free port.
 //! - [`redis_server`]: the shared Redis with a unique prefix, or a private server.
 //! - [`paths`]: the workspace, the sample and test plugins.
+//! - [`partition`]: the Java client's murmur2 partitioner, to check where records land.
 pub mod broker;
+pub mod partition;
 pub mod paths;
 pub mod redis_server;
 

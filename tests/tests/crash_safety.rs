@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alpha_panda_tests::broker::shared_bootstrap;
+use alpha_panda_tests::partition::java_partition;
 use pipeline_support::child::{
     api_keys, config_toml, log_tails, metric, spawn_host, ChildConfig, END_TXN,
 };

@@ -10,6 +10,7 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use alpha_panda_tests::broker::shared_bootstrap;
+use alpha_panda_tests::partition::java_partition;
 use pipeline_support::*;
 use serde_json::Value;
 

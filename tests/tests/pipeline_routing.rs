@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use alpha_panda::contract::{child_id, BrokerNamespace, Lineage, Timestamp};
 use alpha_panda_tests::broker::shared_bootstrap;
+use alpha_panda_tests::partition::java_partition;
 use pipeline_support::*;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -40,16 +41,6 @@ fn is_micros_utc(ts: &str) -> bool {
         && b[26] == b'Z'
         && b[20..26].iter().all(u8::is_ascii_digit)
         && Timestamp::parse(ts).is_ok()
-}
-
-#[test]
-fn murmur2_matches_the_java_client() {
-    // Vectors of Kafka's own `UtilsTest.testMurmur2`.
-    assert_eq!(murmur2(b"21") as i32, -973932308);
-    assert_eq!(murmur2(b"foobar") as i32, -790332482);
-    assert_eq!(murmur2(b"a-little-bit-long-string") as i32, -985981536);
-    assert_eq!(murmur2(b"a-little-bit-longer-string") as i32, -1486304829);
-    assert_eq!(murmur2(b"abc") as i32, 479470107);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,8 +142,12 @@ async fn feed_ticks_become_contract_signals() {
         assert_eq!(s["source"], service.as_str(), "source is the service");
         assert_eq!(s["version"], 1);
         assert!(is_micros_utc(s["ts"].as_str().unwrap()), "ts {}", s["ts"]);
+        let tick_ms = Timestamp::parse(t["ts"].as_str().unwrap())
+            .unwrap()
+            .to_unix_millis();
         let expected_id = child_id(
             tick_id,
+            tick_ms,
             &Lineage {
                 namespace: BrokerNamespace::Paper,
                 strategy_id: &sid,
@@ -235,7 +230,7 @@ async fn namespaces_are_separate_groups_and_topics() {
         let env = feed.next(tokens[i % tokens.len()]);
         let (partition, offset) = send_tick(&p, &env).await;
         last_offset.insert(partition, offset);
-        sent.push(env.id);
+        sent.push((env.id, env.ts.to_unix_millis()));
     }
     let mut reader = Reader::new(
         &bootstrap,
@@ -259,7 +254,8 @@ async fn namespaces_are_separate_groups_and_topics() {
     assert!(ok, "both namespaces see every tick");
     reader.pump(Duration::from_millis(500)).await;
     let signals = signals_of(&reader.records, &sid);
-    let want: BTreeSet<&str> = sent.iter().map(String::as_str).collect();
+    let want: BTreeSet<&str> = sent.iter().map(|(id, _)| id.as_str()).collect();
+    let sent_ms: BTreeMap<&str, i64> = sent.iter().map(|(id, ms)| (id.as_str(), *ms)).collect();
     for (topic, ns) in [
         ("paper.signals.raw", BrokerNamespace::Paper),
         ("zerodha.signals.raw", BrokerNamespace::Zerodha),
@@ -281,8 +277,10 @@ async fn namespaces_are_separate_groups_and_topics() {
                 ns.as_str(),
                 "{topic} holds only {ns:?} signals"
             );
+            let cause = v["causation_id"].as_str().unwrap();
             let id = child_id(
-                v["causation_id"].as_str().unwrap(),
+                cause,
+                sent_ms[cause],
                 &Lineage {
                     namespace: ns,
                     strategy_id: &sid,

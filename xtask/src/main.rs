@@ -1,7 +1,8 @@
 //! The build and test driver (`cargo xtask …`): builds the Wasm plugins, installs
 //! what the tests need on a fresh machine, and runs every check CI runs.
 //!
-//! - `cargo xtask run [ARGS…]`: build the sample plugins, then `alpha-panda run ARGS…`.
+//! - `cargo xtask run [ARGS…]`: build the sample plugins, then `alpha-panda run ARGS…`
+//!   in the foreground (Ctrl-C drains it; xtask exits with its code).
 //! - `cargo xtask plugins`: build every plugin to `plugins/NAME.wasm` (and the test plugins).
 //! - `cargo xtask test [--fuzz SECS]`: set up (wasm target, tansu, Redis), build plugins,
 //!   fmt, clippy, tests; with `--fuzz`, then every fuzz target for SECS seconds each.
@@ -33,7 +34,12 @@ const TEST_PLUGINS_DIR: &str = "tests/plugins";
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("run") => run(&args[1..]),
+        Some("run") => {
+            return run(&args[1..]).unwrap_or_else(|e| {
+                eprintln!("xtask: {e:#}");
+                ExitCode::FAILURE
+            })
+        }
         Some("plugins") => build_plugins(),
         Some("test") => test(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
@@ -97,7 +103,8 @@ fn status(mut cmd: Command, what: &str) -> Result<()> {
     Ok(())
 }
 
-fn run(args: &[String]) -> Result<()> {
+/// Builds the plugins, then runs the host in the foreground and exits with its code.
+fn run(args: &[String]) -> Result<ExitCode> {
     ensure_wasm_target()?;
     build_plugins()?;
     let mut c = cargo();
@@ -111,7 +118,39 @@ fn run(args: &[String]) -> Result<()> {
         "run",
     ]);
     c.args(args);
-    status(c, "alpha-panda run")
+    eprintln!("xtask: alpha-panda run (Ctrl-C stops it)");
+    let st = wait_through_interrupts(&mut c).context("cannot start alpha-panda run")?;
+    Ok(exit_code(st))
+}
+
+extern "C" fn on_interrupt(_: libc::c_int) {}
+
+/// Runs `cmd` to its end, Ctrl-C included. Ctrl-C sends SIGINT to every process
+/// of the terminal's foreground group: the host drains on it, and xtask, which
+/// would die at once and give the terminal back mid-drain, waits for it instead.
+/// SIGINT is caught, not ignored: a caught signal is reset to its default in the
+/// child at exec, so the child still gets its own.
+fn wait_through_interrupts(cmd: &mut Command) -> std::io::Result<std::process::ExitStatus> {
+    let handler = on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: `on_interrupt` does nothing, so it is async-signal-safe; the previous
+    // disposition is put back once the child is gone.
+    let previous = unsafe { libc::signal(libc::SIGINT, handler) };
+    let status = cmd.status();
+    if previous != libc::SIG_ERR {
+        // SAFETY: restores what `signal` returned above.
+        unsafe { libc::signal(libc::SIGINT, previous) };
+    }
+    status
+}
+
+/// The child's exit code, or 128 + the signal that ended it (as a shell says).
+fn exit_code(st: std::process::ExitStatus) -> ExitCode {
+    use std::os::unix::process::ExitStatusExt;
+    match (st.code(), st.signal()) {
+        (Some(code), _) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        (None, Some(sig)) => ExitCode::from(u8::try_from(128 + sig).unwrap_or(1)),
+        (None, None) => ExitCode::FAILURE,
+    }
 }
 
 fn setup() -> Result<()> {
@@ -403,4 +442,28 @@ fn install_wasm(out_dir: &Path, name: &str, dest_dir: &Path) -> Result<()> {
     std::fs::copy(&src, &tmp).with_context(|| format!("copy {}", src.display()))?;
     std::fs::rename(&tmp, &dest).with_context(|| format!("install {}", dest.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupt_waits_for_the_child_which_gets_its_own() {
+        // The child interrupts this process, then exits 3 on its own: xtask is
+        // still waiting and reports the 3.
+        let mut c = Command::new("sh");
+        c.args(["-c", "kill -INT $PPID; sleep 0.3; exit 3"]);
+        let st = wait_through_interrupts(&mut c).unwrap();
+        assert_eq!(st.code(), Some(3));
+        assert_eq!(exit_code(st), ExitCode::from(3));
+
+        // SIGINT is at its default in the child: it ends it (130, as a shell says).
+        let mut c = Command::new("sh");
+        c.args(["-c", "kill -INT $$; sleep 5; exit 0"]);
+        let st = wait_through_interrupts(&mut c).unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(st.signal(), Some(libc::SIGINT), "{st:?}");
+        assert_eq!(exit_code(st), ExitCode::from(130));
+    }
 }

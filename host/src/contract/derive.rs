@@ -24,10 +24,12 @@ pub struct Lineage<'a> {
     pub index: u32,
 }
 
-/// The deterministic id of a child event: a UUIDv8 whose bits come from the
-/// SHA-256 of the parent id, namespace, strategy id and index. The same inputs
-/// give the same id, so a message reprocessed after a crash re-emits the same ids.
-pub fn child_id(parent_id: &str, lineage: &Lineage<'_>) -> Uuid {
+/// The deterministic id of a child event: a UUIDv7 whose 48-bit millisecond field
+/// is the parent's time (`parent_unix_ms`, clamped to the field's range) and whose
+/// other bits come from the SHA-256 of the parent id, namespace, strategy id and
+/// index. The same inputs give the same id, so a message reprocessed after a crash
+/// re-emits the same ids; children sort by their parent's time like fresh v7 ids.
+pub fn child_id(parent_id: &str, parent_unix_ms: i64, lineage: &Lineage<'_>) -> Uuid {
     let mut h = Sha256::new();
     h.update(b"alpha-panda/child-id/v1");
     // Length-prefix each text part so that no two part lists hash alike.
@@ -37,10 +39,14 @@ pub fn child_id(parent_id: &str, lineage: &Lineage<'_>) -> Uuid {
     }
     h.update(lineage.index.to_be_bytes());
     let digest = h.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+    let mut random = [0u8; 10];
+    random.copy_from_slice(&digest[..10]);
+    let millis = u64::try_from(parent_unix_ms).unwrap_or(0).min(MAX_UNIX_MS);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
 }
+
+/// The largest value of a UUIDv7's 48-bit millisecond field.
+const MAX_UNIX_MS: u64 = (1 << 48) - 1;
 
 /// The output-specific parts of a child envelope.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,10 +62,11 @@ pub struct NewEvent<T> {
 impl<P> EventEnvelope<P> {
     /// Derives a child: correlation and trace inherited, `parent_trace_id` the
     /// parent's trace, `causation_id` the parent's id, `broker` the lineage's
-    /// namespace, version [`VERSION`], and a deterministic id ([`child_id`]).
+    /// namespace, version [`VERSION`], and a deterministic id ([`child_id`], on the
+    /// parent's `ts`).
     pub fn child<T>(&self, lineage: &Lineage<'_>, event: NewEvent<T>) -> EventEnvelope<T> {
         EventEnvelope {
-            id: child_id(&self.id, lineage).to_string(),
+            id: child_id(&self.id, self.ts.to_unix_millis(), lineage).to_string(),
             correlation_id: self.correlation_id.clone(),
             causation_id: Some(self.id.clone()),
             trace_id: self.trace_id.clone(),

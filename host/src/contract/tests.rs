@@ -33,6 +33,22 @@ const FIXTURES: [(&str, &str); 10] = [
     fixture!("pnl_snapshot"),
 ];
 
+#[test]
+fn every_fixture_file_is_in_the_list() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut listed: Vec<String> = FIXTURES.iter().map(|(n, _)| format!("{n}.json")).collect();
+    listed.sort();
+    assert_eq!(
+        files, listed,
+        "every file of tests/fixtures/ is in FIXTURES (and tested through it)"
+    );
+}
+
 fn fixture(name: &str) -> &'static str {
     FIXTURES
         .iter()
@@ -461,7 +477,31 @@ fn child_inherits_lineage_from_its_parent() {
     let id = uuid::Uuid::parse_str(&child.id).unwrap();
     assert_eq!(id.to_string(), child.id);
     assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
-    assert_eq!(id.get_version(), Some(uuid::Version::Custom));
+    assert_eq!(id.get_version(), Some(uuid::Version::SortRand), "a UUIDv7");
+    let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
+    let millis = secs as i64 * 1000 + i64::from(nanos / 1_000_000);
+    assert_eq!(millis, tick.ts.to_unix_millis(), "the parent's time");
+}
+
+#[test]
+fn child_id_time_is_the_parents_clamped_to_the_field() {
+    let base = lineage("momentum_1", 0);
+    let ms = |id: uuid::Uuid| {
+        let (secs, nanos) = id.get_timestamp().unwrap().to_unix();
+        secs * 1000 + u64::from(nanos / 1_000_000)
+    };
+    assert_eq!(
+        ms(child_id("p", 1_756_442_704_512, &base)),
+        1_756_442_704_512
+    );
+    assert_eq!(ms(child_id("p", -5, &base)), 0, "before 1970");
+    assert_eq!(ms(child_id("p", i64::MAX, &base)), (1 << 48) - 1);
+    // The time only sets the time field: the other bits stay those of the digest.
+    let a = child_id("p", 1_000, &base).as_bytes()[6..].to_vec();
+    let b = child_id("p", 2_000, &base).as_bytes()[6..].to_vec();
+    assert_eq!(a, b);
+    // Ids of later parents sort later, as fresh v7 ids do.
+    assert!(child_id("z", 1_000, &base) < child_id("a", 1_001, &base));
 }
 
 #[test]
@@ -470,7 +510,8 @@ fn child_ids_are_deterministic_and_distinct() {
     let base = lineage("momentum_1", 0);
     let id = |l: &Lineage<'_>| tick.child(l, signal_from(&tick)).id;
     assert_eq!(id(&base), id(&base));
-    assert_eq!(child_id(&tick.id, &base).to_string(), id(&base));
+    let ms = tick.ts.to_unix_millis();
+    assert_eq!(child_id(&tick.id, ms, &base).to_string(), id(&base));
     let variants = [
         Lineage {
             namespace: BrokerNamespace::Zerodha,
@@ -486,11 +527,11 @@ fn child_ids_are_deterministic_and_distinct() {
         seen.push(other);
     }
     // A different parent id gives a different child id.
-    assert_ne!(child_id("a", &base), child_id("b", &base));
+    assert_ne!(child_id("a", ms, &base), child_id("b", ms, &base));
     // Part boundaries matter: ("ab", "c") differs from ("a", "bc").
     assert_ne!(
-        child_id("p", &lineage("ab", 0)),
-        child_id("pa", &lineage("b", 0))
+        child_id("p", ms, &lineage("ab", 0)),
+        child_id("pa", ms, &lineage("b", 0))
     );
 }
 

@@ -39,7 +39,7 @@ use crate::errors::ErrorType;
 use crate::kafka::settings;
 use crate::registry::watcher::PluginWatcher;
 use crate::state::StateRecord;
-use crate::strategy::{Lifecycle, LiveStrategies, StrategySet};
+use crate::strategy::{LiveStrategies, StrategySet};
 use crate::topics::{TopicRegistry, MARKET_TICKS};
 use crate::wasm::output::SignalSide;
 use context::{HostContext, RebalanceQueue};
@@ -191,7 +191,7 @@ impl Host {
             producer.init_transactions(TXN_TIMEOUT)?;
         }
         let dedup = Dedup::from_config(config)?;
-        stats.plugins_ready.store(true, Ordering::Relaxed);
+        crate::metrics::update_plugins_ready(&stats, &config.plugins.dir, &live);
         // On the stream every strategy instance belongs to a partition.
         let mut live = live;
         live.drop_local();
@@ -355,10 +355,16 @@ impl Host {
         if let Some(w) = &self.watcher {
             while let Some(update) = w.try_recv() {
                 if let Some(event) = self.live.apply(update) {
-                    self.stats.event(describe(&event));
+                    self.stats.event(event.to_string());
                 }
+                crate::metrics::update_plugins_ready(
+                    &self.stats,
+                    &self.config.plugins.dir,
+                    &self.live,
+                );
             }
         }
+        crate::metrics::recheck_plugins_ready(&self.stats, &self.config.plugins.dir, &self.live);
         for id in self.stats.take_releases() {
             if self.live.release(&id) {
                 tracing::info!(strategy_id = %id, "quarantine lifted by an operator");
@@ -774,31 +780,6 @@ fn next_offsets<M: Message>(msgs: &[M]) -> Result<TopicPartitionList, PipelineEr
         tpl.add_partition_offset(topic, partition, Offset::Offset(offset + 1))?;
     }
     Ok(tpl)
-}
-
-fn describe(event: &Lifecycle) -> String {
-    match event {
-        Lifecycle::Loaded {
-            strategy_id,
-            sha256,
-        } => format!("loaded {strategy_id} ({})", short(sha256)),
-        Lifecycle::Reloaded {
-            strategy_id,
-            old,
-            new,
-        } => {
-            format!("reloaded {strategy_id} {} -> {}", short(old), short(new))
-        }
-        Lifecycle::Unloaded { strategy_id } => format!("unloaded {strategy_id}"),
-        Lifecycle::Refused { plugin, reason } => format!("refused {plugin}: {reason}"),
-        Lifecycle::Skipped { plugin } => {
-            format!("skipped {plugin} (not enabled for this namespace)")
-        }
-    }
-}
-
-fn short(sha: &str) -> &str {
-    sha.get(..12).unwrap_or(sha)
 }
 
 #[cfg(test)]

@@ -103,6 +103,8 @@ pub struct PipelineStats {
     /// Gained partitions whose state could not be read (strategies started from init).
     pub state_failures: AtomicU64,
     pub plugins_ready: AtomicBool,
+    /// When `plugins_ready` was last computed (see [`crate::metrics`]).
+    pub plugins_checked: Mutex<Option<std::time::Instant>>,
     pub redis_fallbacks: AtomicU64,
     pub plugin_loads: AtomicU64,
     pub plugin_reloads: AtomicU64,

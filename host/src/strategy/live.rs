@@ -7,7 +7,7 @@
 //! partition), so a partition's state can be handed to the host that gains it.
 //! In-process drivers (replay, tests) feed the [`LOCAL`] set.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::set::{Processed, StrategySet};
 use super::slot::{SlotConfig, StrategySlot};
@@ -53,6 +53,33 @@ pub enum Lifecycle {
     },
 }
 
+/// One readable line per event, for the live view: `loaded momentum_1 (3f2a…)`.
+impl std::fmt::Display for Lifecycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lifecycle::Loaded {
+                strategy_id,
+                sha256,
+            } => write!(f, "loaded {strategy_id} ({})", short(sha256)),
+            Lifecycle::Reloaded {
+                strategy_id,
+                old,
+                new,
+            } => write!(f, "reloaded {strategy_id} {} -> {}", short(old), short(new)),
+            Lifecycle::Unloaded { strategy_id } => write!(f, "unloaded {strategy_id}"),
+            Lifecycle::Refused { plugin, reason } => write!(f, "refused {plugin}: {reason}"),
+            Lifecycle::Skipped { plugin } => {
+                write!(f, "skipped {plugin} (not enabled for this namespace)")
+            }
+        }
+    }
+}
+
+/// The first 12 hex digits of a hash.
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
 /// Strategies that follow the plugins folder, one set per partition.
 pub struct LiveStrategies {
     engine: StrategyEngine,
@@ -62,6 +89,8 @@ pub struct LiveStrategies {
     versions: BTreeMap<String, (PluginComponent, Manifest)>,
     broker: BrokerNamespace,
     names: HashMap<String, String>,
+    /// Plugins whose latest files were refused (a running older version included).
+    refused: HashSet<String>,
     counts: LifecycleCounts,
 }
 
@@ -83,6 +112,7 @@ impl LiveStrategies {
             versions,
             broker,
             names: HashMap::new(),
+            refused: HashSet::new(),
             counts: LifecycleCounts::default(),
         }
     }
@@ -99,6 +129,19 @@ impl LiveStrategies {
 
     pub fn counts(&self) -> LifecycleCounts {
         self.counts
+    }
+
+    pub fn broker(&self) -> BrokerNamespace {
+        self.broker
+    }
+
+    /// Plugin names (`NAME` of `NAME.wasm`) whose current files are running: one
+    /// whose latest files were refused is not, even if an older version still runs.
+    pub fn loaded_plugins(&self) -> impl Iterator<Item = &str> {
+        self.names
+            .keys()
+            .filter(|n| !self.refused.contains(*n))
+            .map(String::as_str)
     }
 
     /// Strategies loaded (whatever the partitions).
@@ -265,9 +308,13 @@ impl LiveStrategies {
     /// Applies one update at this tick boundary.
     pub fn apply(&mut self, update: PluginUpdate) -> Option<Lifecycle> {
         match update {
-            PluginUpdate::Remove { name } => self.unload(&name),
+            PluginUpdate::Remove { name } => {
+                self.refused.remove(&name);
+                self.unload(&name)
+            }
             PluginUpdate::Refused { name, reason } => {
                 self.counts.refusals += 1;
+                self.refused.insert(name.clone());
                 let old = self
                     .names
                     .get(&name)
@@ -286,6 +333,7 @@ impl LiveStrategies {
             } => {
                 let id = prepared.manifest().strategy_id.clone();
                 if !prepared.manifest().runs_in(self.broker) {
+                    self.refused.remove(&name);
                     let _ = self.unload(&name);
                     tracing::info!(plugin = %name, strategy_id = %id, broker = self.broker.as_str(), "plugin not enabled for this namespace");
                     return Some(Lifecycle::Skipped { plugin: name });
@@ -294,6 +342,7 @@ impl LiveStrategies {
                 let old = self.sha256_of(&id).map(str::to_owned);
                 match self.swap_everywhere(*prepared) {
                     Ok(()) => {
+                        self.refused.remove(&name);
                         // A manifest that renamed its strategy unloads the old id,
                         // once the new one runs.
                         if let Some(old_id) = renamed_from {
@@ -323,6 +372,7 @@ impl LiveStrategies {
                     }
                     Err(e) => {
                         self.counts.refusals += 1;
+                        self.refused.insert(name.clone());
                         let reason = e.to_string();
                         tracing::error!(strategy_id = %id, old_sha256 = old.as_deref().unwrap_or("-"), new_sha256 = %sha256, %reason, "plugin swap refused; the old version keeps running");
                         Some(Lifecycle::Refused {
@@ -333,5 +383,48 @@ impl LiveStrategies {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_read_as_one_short_line() {
+        let sha = "0123456789abcdef0123";
+        let line = |e: Lifecycle| e.to_string();
+        assert_eq!(
+            line(Lifecycle::Loaded {
+                strategy_id: "momentum_1".into(),
+                sha256: sha.into()
+            }),
+            "loaded momentum_1 (0123456789ab)"
+        );
+        assert_eq!(
+            line(Lifecycle::Reloaded {
+                strategy_id: "m".into(),
+                old: sha.into(),
+                new: "fe".into()
+            }),
+            "reloaded m 0123456789ab -> fe"
+        );
+        assert_eq!(
+            line(Lifecycle::Refused {
+                plugin: "p".into(),
+                reason: "bad".into()
+            }),
+            "refused p: bad"
+        );
+        assert_eq!(
+            line(Lifecycle::Skipped { plugin: "p".into() }),
+            "skipped p (not enabled for this namespace)"
+        );
+        assert_eq!(
+            line(Lifecycle::Unloaded {
+                strategy_id: "m".into()
+            }),
+            "unloaded m"
+        );
     }
 }
