@@ -642,18 +642,23 @@ impl Host {
         self.summary.dlq += dlq_count + exhausted_dlq;
         self.summary.signals += signal_count;
 
-        let offsets = next_offsets(&msgs)?;
+        // A partition lost since the batch ran is its new owner's to commit (it
+        // re-reads those ticks; the dedup marks below make them catch-up only).
+        let owned: Vec<i32> = self.live.partitions().collect();
+        let offsets = next_offsets(msgs.iter().filter(|m| owned.contains(&m.partition())))?;
         if eos {
             let meta = self
                 .consumer
                 .group_metadata()
                 .ok_or(PipelineError::NoGroupMetadata)?;
-            self.producer
-                .send_offsets_to_transaction(&offsets, &meta, TXN_TIMEOUT)?;
+            if offsets.count() > 0 {
+                self.producer
+                    .send_offsets_to_transaction(&offsets, &meta, TXN_TIMEOUT)?;
+            }
             self.producer.commit_transaction(TXN_TIMEOUT)?;
         } else if !state.is_empty() {
             self.commit_with_state(&offsets, state).await?;
-        } else {
+        } else if offsets.count() > 0 {
             self.consumer.commit(&offsets, CommitMode::Async)?;
             let generation = self.stats.rebalances.load(Ordering::Relaxed);
             for e in offsets.elements() {
@@ -769,7 +774,9 @@ fn decode_failure(e: &DecodeError) -> Failure {
 }
 
 /// For each partition of the batch, the offset after its last message.
-fn next_offsets<M: Message>(msgs: &[M]) -> Result<TopicPartitionList, PipelineError> {
+fn next_offsets<'a, M: Message + 'a>(
+    msgs: impl Iterator<Item = &'a M>,
+) -> Result<TopicPartitionList, PipelineError> {
     let mut last: BTreeMap<(&str, i32), i64> = BTreeMap::new();
     for m in msgs {
         let e = last.entry((m.topic(), m.partition())).or_insert(m.offset());

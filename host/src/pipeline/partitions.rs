@@ -466,6 +466,9 @@ impl Host {
         for (&p, &o) in &upto {
             tpl.add_partition_offset(MARKET_TICKS, p, Offset::Offset(o))?;
         }
+        if tpl.count() == 0 {
+            return Ok(());
+        }
         if let Err(e) = self.consumer.commit(&tpl, CommitMode::Sync) {
             self.stats.commit_failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(error = %e, "offset commit refused; strategy state not written this time (the next commit covers the offsets)");
