@@ -1,11 +1,14 @@
 //! Fault recovery: a plugin that traps on one tick is rebuilt from its snapshot and
 //! journal, and continues exactly as if only that tick had been withheld; one that
-//! keeps faulting is quarantined; operators can release it.
+//! keeps faulting is quarantined; operators can release it. Every fault, recovery,
+//! quarantine and release is counted per strategy and logged as one line.
 
 mod common;
 
 use alpha_panda::contract::MarketTick;
-use alpha_panda::strategy::{SetOutput, SlotConfig, StrategySet};
+use alpha_panda::pipeline::PipelineStats;
+use alpha_panda::registry::watcher::PluginUpdate;
+use alpha_panda::strategy::{EventKind, Lifecycle, SetOutput, SlotConfig, StrategySet};
 use alpha_panda_tests::paths;
 use common::*;
 use std::time::Duration;
@@ -121,4 +124,71 @@ fn quarantine_after_repeated_faults_and_release() {
         1,
         "released, it runs again"
     );
+}
+
+#[test]
+fn events_are_counted_per_strategy_and_an_unload_takes_none_back() {
+    let engine = engine();
+    let stats = PipelineStats::default();
+    let mut live = bad_and_good(&engine, &stats, TOKEN);
+    let ticks = ticks_of(TOKEN, 10);
+    let refs: Vec<&MarketTick> = ticks.iter().collect();
+    let ev = &stats.plugin_events;
+
+    let out = live.process(&refs[..5]);
+    assert_eq!(out.faults.len(), 3, "{:?}", out.faults);
+    let slot = live.set().get("bad_1").unwrap();
+    assert!(slot.is_quarantined());
+    let recoveries = slot.stats().recoveries;
+    assert!(recoveries >= 3, "one rebuild per trap: {recoveries}");
+    assert_eq!(ev.get("bad_1", EventKind::Fault), 3);
+    assert_eq!(ev.get("bad_1", EventKind::Recovery), recoveries);
+    assert_eq!(ev.get("bad_1", EventKind::Quarantine), 1);
+    assert_eq!(ev.get("bad_1", EventKind::Load), 1);
+    for kind in [EventKind::Fault, EventKind::Recovery, EventKind::Quarantine] {
+        assert_eq!(ev.get("good_1", kind), 0, "{kind:?} of the good strategy");
+    }
+    assert_eq!(ev.get("good_1", EventKind::Load), 1);
+
+    // Quarantined, it gets no ticks: nothing moves.
+    live.process(&refs[5..]);
+    assert_eq!(ev.get("bad_1", EventKind::Fault), 3);
+    assert_eq!(ev.get("bad_1", EventKind::Quarantine), 1);
+
+    stats.set_lifecycle(live.counts(), live.set());
+    assert_eq!(PipelineStats::get(&stats.plugin_recoveries), recoveries);
+    let text = alpha_panda::metrics::render(&stats);
+    for line in [
+        "alpha_panda_plugin_events_total{event=\"fault\",strategy_id=\"bad_1\"} 3".to_owned(),
+        "alpha_panda_plugin_events_total{event=\"quarantine\",strategy_id=\"bad_1\"} 1".to_owned(),
+        format!("alpha_panda_plugin_events_total{{event=\"recovery\",strategy_id=\"bad_1\"}} {recoveries}"),
+        format!("alpha_panda_plugin_recoveries_total {recoveries}"),
+        "alpha_panda_plugins_quarantined 1".to_owned(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+    }
+
+    // Unloaded: the counters keep what happened, the gauge follows the slots.
+    assert!(matches!(
+        live.apply(PluginUpdate::Remove { name: "bad".into() }),
+        Some(Lifecycle::Unloaded { .. })
+    ));
+    stats.set_lifecycle(live.counts(), live.set());
+    assert_eq!(
+        PipelineStats::get(&stats.plugin_recoveries),
+        recoveries,
+        "an unload takes no recovery back"
+    );
+    assert_eq!(ev.get("bad_1", EventKind::Fault), 3);
+    assert_eq!(ev.get("bad_1", EventKind::Quarantine), 1);
+    assert_eq!(ev.get("bad_1", EventKind::Unload), 1);
+    let text = alpha_panda::metrics::render(&stats);
+    for line in [
+        "alpha_panda_plugin_events_total{event=\"fault\",strategy_id=\"bad_1\"} 3".to_owned(),
+        "alpha_panda_plugin_events_total{event=\"unload\",strategy_id=\"bad_1\"} 1".to_owned(),
+        format!("alpha_panda_plugin_recoveries_total {recoveries}"),
+        "alpha_panda_plugins_quarantined 0".to_owned(),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+    }
 }

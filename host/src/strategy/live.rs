@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use super::events::{Event, EventKind};
 use super::set::{Processed, StrategySet};
 use crate::contract::{BrokerNamespace, MarketTick};
 use crate::registry::watcher::PluginUpdate;
@@ -77,26 +78,44 @@ impl LiveStrategies {
         self.set.process(ticks)
     }
 
-    fn unload(&mut self, plugin: &str) -> Option<Lifecycle> {
+    fn unload(&mut self, plugin: &str, reason: &str) -> Option<Lifecycle> {
         let id = self.names.remove(plugin)?;
+        let old = self.set.get(&id).map(|s| s.sha256().to_owned());
         self.set.remove(&id);
         self.counts.unloads += 1;
-        tracing::info!(strategy_id = %id, plugin, "plugin unloaded");
+        self.event(Event::new(EventKind::Unload, &id, reason).old(old.as_deref()));
         Some(Lifecycle::Unloaded { strategy_id: id })
+    }
+
+    fn event(&self, e: Event<'_>) {
+        self.set.events().record(&e);
     }
 
     /// Applies one update at this tick boundary.
     pub fn apply(&mut self, update: PluginUpdate) -> Option<Lifecycle> {
         match update {
-            PluginUpdate::Remove { name } => self.unload(&name),
-            PluginUpdate::Refused { name, reason } => {
+            PluginUpdate::Remove { name } => {
+                self.unload(&name, &format!("{name}.wasm was deleted"))
+            }
+            PluginUpdate::Refused {
+                name,
+                reason,
+                strategy_id,
+                sha256,
+            } => {
                 self.counts.refusals += 1;
-                let old = self
-                    .names
-                    .get(&name)
+                let running = self.names.get(&name);
+                let old = running
                     .and_then(|id| self.set.get(id))
                     .map(|s| s.sha256().to_owned());
-                tracing::error!(plugin = %name, old_sha256 = old.as_deref().unwrap_or("-"), %reason, "plugin refused; the running version (if any) keeps running");
+                // The manifest's id, else the running one, else the file's name.
+                let id = strategy_id.as_ref().or(running).unwrap_or(&name);
+                let why = format!("plugin {name}: {reason}");
+                self.event(
+                    Event::new(EventKind::Refusal, id, &why)
+                        .old(old.as_deref())
+                        .new_sha(sha256.as_deref()),
+                );
                 Some(Lifecycle::Refused {
                     plugin: name,
                     reason,
@@ -109,7 +128,8 @@ impl LiveStrategies {
             } => {
                 let id = prepared.manifest().strategy_id.clone();
                 if !prepared.manifest().runs_in(self.broker) {
-                    let _ = self.unload(&name);
+                    let why = format!("not enabled for namespace {}", self.broker.as_str());
+                    let _ = self.unload(&name, &why);
                     tracing::info!(plugin = %name, strategy_id = %id, broker = self.broker.as_str(), "plugin not enabled for this namespace");
                     return Some(Lifecycle::Skipped { plugin: name });
                 }
@@ -120,11 +140,16 @@ impl LiveStrategies {
                 let old = self.set.get(&id).map(|s| s.sha256().to_owned());
                 match self.set.swap(*prepared) {
                     Ok(()) => {
-                        self.names.insert(name, id.clone());
+                        self.names.insert(name.clone(), id.clone());
                         match old {
                             Some(old) => {
                                 self.counts.reloads += 1;
-                                tracing::info!(strategy_id = %id, old_sha256 = %old, new_sha256 = %sha256, "plugin reloaded with its state");
+                                let why = format!("plugin {name} changed; state carried over");
+                                self.event(
+                                    Event::new(EventKind::Reload, &id, &why)
+                                        .old(Some(&old))
+                                        .new_sha(Some(&sha256)),
+                                );
                                 Some(Lifecycle::Reloaded {
                                     strategy_id: id,
                                     old,
@@ -133,7 +158,10 @@ impl LiveStrategies {
                             }
                             None => {
                                 self.counts.loads += 1;
-                                tracing::info!(strategy_id = %id, sha256 = %sha256, "plugin loaded");
+                                let why = format!("plugin {name} added");
+                                self.event(
+                                    Event::new(EventKind::Load, &id, &why).new_sha(Some(&sha256)),
+                                );
                                 Some(Lifecycle::Loaded {
                                     strategy_id: id,
                                     sha256,
@@ -144,7 +172,12 @@ impl LiveStrategies {
                     Err(e) => {
                         self.counts.refusals += 1;
                         let reason = e.to_string();
-                        tracing::error!(strategy_id = %id, old_sha256 = old.as_deref().unwrap_or("-"), new_sha256 = %sha256, %reason, "plugin swap refused; the old version keeps running");
+                        let why = format!("plugin {name}: {reason}; the old version keeps running");
+                        self.event(
+                            Event::new(EventKind::Refusal, &id, &why)
+                                .old(old.as_deref())
+                                .new_sha(Some(&sha256)),
+                        );
                         Some(Lifecycle::Refused {
                             plugin: name,
                             reason,

@@ -76,6 +76,11 @@ impl StrategySet {
         &self.engine
     }
 
+    /// Where this set's slots count their operator events.
+    pub fn events(&self) -> &super::events::EventSink {
+        &self.config.events
+    }
+
     /// Starts a strategy; replaces nothing (use [`StrategySet::swap`] for that).
     pub fn insert(
         &mut self,
