@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use alpha_panda::contract::{BrokerNamespace, MarketTick};
 use alpha_panda::registry::watcher::{PluginUpdate, PluginWatcher};
-use alpha_panda::strategy::{Lifecycle, LiveStrategies, SetOutput, SlotConfig, StrategySet};
+use alpha_panda::strategy::{
+    EventKind, Lifecycle, LiveStrategies, SetOutput, SlotConfig, StrategySet,
+};
 use alpha_panda_tests::paths;
 use common::*;
 
@@ -342,4 +344,70 @@ fn the_debounce_holds_after_the_first_change() {
         // Idle: no update without a change.
         assert!(watcher.recv_timeout(Duration::from_millis(600)).is_none());
     }
+}
+
+#[test]
+fn a_rename_whose_new_strategy_cannot_start_keeps_the_old_one() {
+    let engine = engine();
+    let mut live = LiveStrategies::new(
+        StrategySet::new(engine.clone(), SlotConfig::default()),
+        BrokerNamespace::Paper,
+    );
+    let mut next = 0i64;
+    let mut feed = |live: &mut LiveStrategies, n: i64| -> Vec<SetOutput> {
+        let ticks: Vec<MarketTick> = (next..next + n).map(|i| tick(TOKEN, "10", i)).collect();
+        next += n;
+        let refs: Vec<&MarketTick> = ticks.iter().collect();
+        live.process(&refs).signals
+    };
+    let counts = |signals: &[SetOutput]| -> Vec<(String, String)> {
+        signals
+            .iter()
+            .map(|s| (s.strategy_id.clone(), count_of(s)))
+            .collect()
+    };
+    let manifest = |id: &str, mode: &str| hostile_manifest(id, mode, -1, &[TOKEN], "");
+    assert!(matches!(
+        live.apply(load_update(&engine, "x", &manifest("a", "counter"))),
+        Some(Lifecycle::Loaded { .. })
+    ));
+    assert_eq!(feed(&mut live, 2).len(), 2);
+
+    // Renamed to `b`, which cannot start (it faults in its first snapshot).
+    let refused = live.apply(load_update(&engine, "x", &manifest("b", "snapshot_panic")));
+    assert!(
+        matches!(&refused, Some(Lifecycle::Refused { reason, .. }) if reason.contains("snapshot")),
+        "{refused:?}"
+    );
+    assert!(live.set().get("b").is_none());
+    assert!(
+        live.set().get("a").is_some(),
+        "the old strategy keeps running"
+    );
+    assert_eq!(
+        counts(&feed(&mut live, 2)),
+        [("a".into(), "3".into()), ("a".into(), "4".into())],
+        "with its state"
+    );
+    let events = live.set().events().clone();
+    assert_eq!(events.get("b", EventKind::Refusal), 1);
+    assert_eq!(events.get("a", EventKind::Unload), 0);
+
+    // A rename that starts: the old id goes once the new one runs, fresh.
+    assert!(matches!(
+        live.apply(load_update(&engine, "x", &manifest("c", "counter"))),
+        Some(Lifecycle::Loaded { strategy_id, .. }) if strategy_id == "c"
+    ));
+    assert!(live.set().get("a").is_none());
+    assert_eq!(events.get("a", EventKind::Unload), 1);
+    assert_eq!(
+        counts(&feed(&mut live, 1)),
+        [("c".to_owned(), "1".to_owned())]
+    );
+    // The file now stands for `c`.
+    assert!(matches!(
+        live.apply(PluginUpdate::Remove { name: "x".into() }),
+        Some(Lifecycle::Unloaded { strategy_id }) if strategy_id == "c"
+    ));
+    assert!(live.set().is_empty());
 }

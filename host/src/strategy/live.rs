@@ -133,14 +133,23 @@ impl LiveStrategies {
                     tracing::info!(plugin = %name, strategy_id = %id, broker = self.broker.as_str(), "plugin not enabled for this namespace");
                     return Some(Lifecycle::Skipped { plugin: name });
                 }
-                // A manifest that renamed its strategy unloads the old id.
-                if let Some(old_id) = self.names.get(&name).filter(|old| **old != id).cloned() {
-                    self.set.remove(&old_id);
-                }
                 let old = self.set.get(&id).map(|s| s.sha256().to_owned());
                 match self.set.swap(*prepared) {
                     Ok(()) => {
-                        self.names.insert(name.clone(), id.clone());
+                        // A manifest that renamed its strategy unloads the old id, once
+                        // the new one runs.
+                        if let Some(old_id) = self.names.insert(name.clone(), id.clone()) {
+                            if old_id != id {
+                                let old_sha = self.set.get(&old_id).map(|s| s.sha256().to_owned());
+                                self.set.remove(&old_id);
+                                self.counts.unloads += 1;
+                                let why = format!("plugin {name} renamed its strategy to {id}");
+                                self.event(
+                                    Event::new(EventKind::Unload, &old_id, &why)
+                                        .old(old_sha.as_deref()),
+                                );
+                            }
+                        }
                         match old {
                             Some(old) => {
                                 self.counts.reloads += 1;
@@ -173,9 +182,14 @@ impl LiveStrategies {
                         self.counts.refusals += 1;
                         let reason = e.to_string();
                         let why = format!("plugin {name}: {reason}; the old version keeps running");
+                        // The version that keeps running (under its old id, if renamed).
+                        let running = old.or_else(|| {
+                            let old_id = self.names.get(&name)?;
+                            self.set.get(old_id).map(|s| s.sha256().to_owned())
+                        });
                         self.event(
                             Event::new(EventKind::Refusal, &id, &why)
-                                .old(old.as_deref())
+                                .old(running.as_deref())
                                 .new_sha(Some(&sha256)),
                         );
                         Some(Lifecycle::Refused {
