@@ -347,6 +347,46 @@ fn the_debounce_holds_after_the_first_change() {
 }
 
 #[test]
+fn a_new_file_lifts_a_quarantine() {
+    let mut rig = Rig::new();
+    rig.feed(5);
+    let toml = rig.dir.path().join("counter.toml");
+    // A version that panics on every tick: five faults quarantine it.
+    write_atomic(
+        &toml,
+        hostile_manifest("counter_1", "panic", -1, &[TOKEN], "version = 1\n").as_bytes(),
+    );
+    rig.feed_until("the panicking version", |e| reloads(e) == 1);
+    let started = Instant::now();
+    while !rig.live.set().get("counter_1").unwrap().is_quarantined() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never quarantined"
+        );
+        rig.feed(5);
+    }
+    let at_quarantine = rig.signals.len();
+    rig.feed(10);
+    assert_eq!(rig.signals.len(), at_quarantine, "quarantined: no ticks");
+
+    write_atomic(&toml, manifest(2).as_bytes());
+    rig.feed_until("the fixed version", |e| reloads(e) == 2);
+    assert!(!rig.live.set().get("counter_1").unwrap().is_quarantined());
+    rig.feed(5);
+    assert!(
+        rig.signals.len() >= at_quarantine + 5,
+        "it gets ticks again"
+    );
+    assert!(rig.signals[at_quarantine..]
+        .iter()
+        .all(|s| s.signal.metadata.contains(&("version".into(), "2".into()))));
+    let events = rig.live.set().events();
+    assert_eq!(events.get("counter_1", EventKind::Quarantine), 1);
+    assert_eq!(events.get("counter_1", EventKind::Release), 1);
+    assert_eq!(events.get("counter_1", EventKind::Reload), 2);
+}
+
+#[test]
 fn a_rename_whose_new_strategy_cannot_start_keeps_the_old_one() {
     let engine = engine();
     let mut live = LiveStrategies::new(

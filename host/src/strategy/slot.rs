@@ -72,6 +72,9 @@ pub struct SlotStats {
     pub faults: u64,
     pub recoveries: u64,
     pub snapshots: u64,
+    /// Journal ticks replayed into rebuilt instances (those fed since the snapshot
+    /// each rebuild started from).
+    pub replayed: u64,
 }
 
 /// What one batch produced.
@@ -344,6 +347,7 @@ impl StrategySlot {
         match self.restore_and_replay() {
             Ok(instance) => {
                 self.instance = instance;
+                self.stats.replayed += self.journal_ticks;
                 let reason = format!(
                     "state restored from the last snapshot and {} journal ticks",
                     self.journal_ticks
