@@ -451,3 +451,66 @@ fn a_rename_whose_new_strategy_cannot_start_keeps_the_old_one() {
     ));
     assert!(live.set().is_empty());
 }
+
+#[test]
+fn a_file_that_claims_another_files_strategy_id_is_refused() {
+    let engine = engine();
+    let mut live = LiveStrategies::new(
+        StrategySet::new(engine.clone(), SlotConfig::default()),
+        BrokerNamespace::Paper,
+    );
+    let manifest = |id: &str, version: i64| {
+        hostile_manifest(
+            id,
+            "counter",
+            -1,
+            &[TOKEN],
+            &format!("version = {version}\n"),
+        )
+    };
+    for (name, id) in [("x", "a"), ("y", "b")] {
+        assert!(matches!(
+            live.apply(load_update(&engine, name, &manifest(id, 0))),
+            Some(Lifecycle::Loaded { .. })
+        ));
+    }
+    let ticks: Vec<MarketTick> = (0..3).map(|i| tick(TOKEN, "10", i)).collect();
+    let refs: Vec<&MarketTick> = ticks.iter().collect();
+    live.process(&refs[..2]);
+
+    // x now says it is `b`: that is y's strategy, with y's state.
+    let refused = live.apply(load_update(&engine, "x", &manifest("b", 1)));
+    assert!(
+        matches!(&refused, Some(Lifecycle::Refused { reason, .. }) if reason.contains("already loaded from plugin y")),
+        "{refused:?}"
+    );
+    let signals = live.process(&refs[2..]).signals;
+    let seen: Vec<(String, String, String)> = signals
+        .iter()
+        .map(|s| {
+            let version = s
+                .signal
+                .metadata
+                .iter()
+                .find(|(k, _)| k == "version")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            (s.strategy_id.clone(), count_of(s), version)
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("a".into(), "3".into(), "0".into()),
+            ("b".into(), "3".into(), "0".into())
+        ],
+        "both keep running, unchanged"
+    );
+    assert_eq!(live.set().events().get("b", EventKind::Refusal), 1);
+    // Each file still stands for its own strategy.
+    assert!(matches!(
+        live.apply(PluginUpdate::Remove { name: "y".into() }),
+        Some(Lifecycle::Unloaded { strategy_id }) if strategy_id == "b"
+    ));
+    assert!(live.set().get("a").is_some());
+}

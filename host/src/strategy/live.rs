@@ -133,6 +133,23 @@ impl LiveStrategies {
                     tracing::info!(plugin = %name, strategy_id = %id, broker = self.broker.as_str(), "plugin not enabled for this namespace");
                     return Some(Lifecycle::Skipped { plugin: name });
                 }
+                // Another file's strategy id: refused, not swapped into that file's slot.
+                let owner = self.names.iter().find(|(p, i)| **i == id && **p != name);
+                if let Some((owner, _)) = owner {
+                    self.counts.refusals += 1;
+                    let reason = format!("strategy id {id} is already loaded from plugin {owner}");
+                    let why = format!("plugin {name}: {reason}; the running versions keep running");
+                    let running = self.set.get(&id).map(|s| s.sha256().to_owned());
+                    self.event(
+                        Event::new(EventKind::Refusal, &id, &why)
+                            .old(running.as_deref())
+                            .new_sha(Some(&sha256)),
+                    );
+                    return Some(Lifecycle::Refused {
+                        plugin: name,
+                        reason,
+                    });
+                }
                 let old = self.set.get(&id).map(|s| s.sha256().to_owned());
                 match self.set.swap(*prepared) {
                     Ok(()) => {
