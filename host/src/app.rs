@@ -70,7 +70,10 @@ pub async fn run(
     // Plugins: load what is there, then follow the folder.
     let engine = StrategyEngine::from_config(&config.plugins)?;
     let mut live = LiveStrategies::new(
-        StrategySet::new(engine.clone(), SlotConfig::from_config(&config.plugins)),
+        StrategySet::new(
+            engine.clone(),
+            SlotConfig::from_config(&config.plugins).with_events(stats.plugin_events.clone()),
+        ),
         config.broker,
     );
     let (initial, watcher) = PluginWatcher::start(

@@ -177,6 +177,20 @@ pub fn render(stats: &PipelineStats) -> String {
         }
         let _ = registry.register(Box::new(per));
     }
+    if let Ok(events) = IntCounterVec::new(
+        Opts::new(
+            "plugin_events_total",
+            "Plugin operator events (load, reload, unload, refusal, fault, recovery, quarantine, release) per strategy",
+        ),
+        &["strategy_id", "event"],
+    ) {
+        for ((id, kind), n) in stats.plugin_events.all() {
+            events
+                .with_label_values(&[id.as_str(), kind.as_str()])
+                .inc_by(n);
+        }
+        let _ = registry.register(Box::new(events));
+    }
     let mut families = registry.gather();
     families.extend(stats.histograms.registry.gather());
     let mut buf = Vec::new();

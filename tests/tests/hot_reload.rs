@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use alpha_panda::contract::{BrokerNamespace, MarketTick};
 use alpha_panda::registry::watcher::{PluginUpdate, PluginWatcher};
-use alpha_panda::strategy::{Lifecycle, LiveStrategies, SetOutput, SlotConfig, StrategySet};
+use alpha_panda::strategy::{
+    EventKind, Lifecycle, LiveStrategies, SetOutput, SlotConfig, StrategySet,
+};
 use alpha_panda_tests::paths;
 use common::*;
 
@@ -342,4 +344,189 @@ fn the_debounce_holds_after_the_first_change() {
         // Idle: no update without a change.
         assert!(watcher.recv_timeout(Duration::from_millis(600)).is_none());
     }
+}
+
+#[test]
+fn a_new_file_lifts_a_quarantine() {
+    let mut rig = Rig::new();
+    rig.feed(5);
+    let toml = rig.dir.path().join("counter.toml");
+    // A version that panics on every tick: five faults quarantine it.
+    write_atomic(
+        &toml,
+        hostile_manifest("counter_1", "panic", -1, &[TOKEN], "version = 1\n").as_bytes(),
+    );
+    rig.feed_until("the panicking version", |e| reloads(e) == 1);
+    let started = Instant::now();
+    while !rig
+        .live
+        .local()
+        .unwrap()
+        .get("counter_1")
+        .unwrap()
+        .is_quarantined()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never quarantined"
+        );
+        rig.feed(5);
+    }
+    let at_quarantine = rig.signals.len();
+    rig.feed(10);
+    assert_eq!(rig.signals.len(), at_quarantine, "quarantined: no ticks");
+
+    write_atomic(&toml, manifest(2).as_bytes());
+    rig.feed_until("the fixed version", |e| reloads(e) == 2);
+    assert!(!rig
+        .live
+        .local()
+        .unwrap()
+        .get("counter_1")
+        .unwrap()
+        .is_quarantined());
+    rig.feed(5);
+    assert!(
+        rig.signals.len() >= at_quarantine + 5,
+        "it gets ticks again"
+    );
+    assert!(rig.signals[at_quarantine..]
+        .iter()
+        .all(|s| s.signal.metadata.contains(&("version".into(), "2".into()))));
+    let events = rig.live.local().unwrap().events();
+    assert_eq!(events.get("counter_1", EventKind::Quarantine), 1);
+    assert_eq!(events.get("counter_1", EventKind::Release), 1);
+    assert_eq!(events.get("counter_1", EventKind::Reload), 2);
+}
+
+#[test]
+fn a_rename_whose_new_strategy_cannot_start_keeps_the_old_one() {
+    let engine = engine();
+    let mut live = LiveStrategies::new(
+        StrategySet::new(engine.clone(), SlotConfig::default()),
+        BrokerNamespace::Paper,
+    );
+    let mut next = 0i64;
+    let mut feed = |live: &mut LiveStrategies, n: i64| -> Vec<SetOutput> {
+        let ticks: Vec<MarketTick> = (next..next + n).map(|i| tick(TOKEN, "10", i)).collect();
+        next += n;
+        let refs: Vec<&MarketTick> = ticks.iter().collect();
+        live.process(&refs).signals
+    };
+    let counts = |signals: &[SetOutput]| -> Vec<(String, String)> {
+        signals
+            .iter()
+            .map(|s| (s.strategy_id.clone(), count_of(s)))
+            .collect()
+    };
+    let manifest = |id: &str, mode: &str| hostile_manifest(id, mode, -1, &[TOKEN], "");
+    assert!(matches!(
+        live.apply(load_update(&engine, "x", &manifest("a", "counter"))),
+        Some(Lifecycle::Loaded { .. })
+    ));
+    assert_eq!(feed(&mut live, 2).len(), 2);
+
+    // Renamed to `b`, which cannot start (it faults in its first snapshot).
+    let refused = live.apply(load_update(&engine, "x", &manifest("b", "snapshot_panic")));
+    assert!(
+        matches!(&refused, Some(Lifecycle::Refused { reason, .. }) if reason.contains("snapshot")),
+        "{refused:?}"
+    );
+    assert!(live.local().unwrap().get("b").is_none());
+    assert!(
+        live.local().unwrap().get("a").is_some(),
+        "the old strategy keeps running"
+    );
+    assert_eq!(
+        counts(&feed(&mut live, 2)),
+        [("a".into(), "3".into()), ("a".into(), "4".into())],
+        "with its state"
+    );
+    let events = live.local().unwrap().events().clone();
+    assert_eq!(events.get("b", EventKind::Refusal), 1);
+    assert_eq!(events.get("a", EventKind::Unload), 0);
+
+    // A rename that starts: the old id goes once the new one runs, fresh.
+    assert!(matches!(
+        live.apply(load_update(&engine, "x", &manifest("c", "counter"))),
+        Some(Lifecycle::Loaded { strategy_id, .. }) if strategy_id == "c"
+    ));
+    assert!(live.local().unwrap().get("a").is_none());
+    assert_eq!(events.get("a", EventKind::Unload), 1);
+    assert_eq!(
+        counts(&feed(&mut live, 1)),
+        [("c".to_owned(), "1".to_owned())]
+    );
+    // The file now stands for `c`.
+    assert!(matches!(
+        live.apply(PluginUpdate::Remove { name: "x".into() }),
+        Some(Lifecycle::Unloaded { strategy_id }) if strategy_id == "c"
+    ));
+    assert!(live.local().unwrap().is_empty());
+}
+
+#[test]
+fn a_file_that_claims_another_files_strategy_id_is_refused() {
+    let engine = engine();
+    let mut live = LiveStrategies::new(
+        StrategySet::new(engine.clone(), SlotConfig::default()),
+        BrokerNamespace::Paper,
+    );
+    let manifest = |id: &str, version: i64| {
+        hostile_manifest(
+            id,
+            "counter",
+            -1,
+            &[TOKEN],
+            &format!("version = {version}\n"),
+        )
+    };
+    for (name, id) in [("x", "a"), ("y", "b")] {
+        assert!(matches!(
+            live.apply(load_update(&engine, name, &manifest(id, 0))),
+            Some(Lifecycle::Loaded { .. })
+        ));
+    }
+    let ticks: Vec<MarketTick> = (0..3).map(|i| tick(TOKEN, "10", i)).collect();
+    let refs: Vec<&MarketTick> = ticks.iter().collect();
+    live.process(&refs[..2]);
+
+    // x now says it is `b`: that is y's strategy, with y's state.
+    let refused = live.apply(load_update(&engine, "x", &manifest("b", 1)));
+    assert!(
+        matches!(&refused, Some(Lifecycle::Refused { reason, .. }) if reason.contains("already loaded from plugin y")),
+        "{refused:?}"
+    );
+    let signals = live.process(&refs[2..]).signals;
+    let seen: Vec<(String, String, String)> = signals
+        .iter()
+        .map(|s| {
+            let version = s
+                .signal
+                .metadata
+                .iter()
+                .find(|(k, _)| k == "version")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            (s.strategy_id.clone(), count_of(s), version)
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("a".into(), "3".into(), "0".into()),
+            ("b".into(), "3".into(), "0".into())
+        ],
+        "both keep running, unchanged"
+    );
+    assert_eq!(
+        live.local().unwrap().events().get("b", EventKind::Refusal),
+        1
+    );
+    // Each file still stands for its own strategy.
+    assert!(matches!(
+        live.apply(PluginUpdate::Remove { name: "y".into() }),
+        Some(Lifecycle::Unloaded { strategy_id }) if strategy_id == "b"
+    ));
+    assert!(live.local().unwrap().get("a").is_some());
 }

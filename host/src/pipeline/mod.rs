@@ -367,7 +367,6 @@ impl Host {
         crate::metrics::recheck_plugins_ready(&self.stats, &self.config.plugins.dir, &self.live);
         for id in self.stats.take_releases() {
             if self.live.release(&id) {
-                tracing::info!(strategy_id = %id, "quarantine lifted by an operator");
                 self.stats.event(format!("released {id}"));
             } else {
                 tracing::warn!(strategy_id = %id, "release asked for an unknown strategy");
@@ -436,14 +435,12 @@ impl Host {
         self.stats.add_faults(processed.faults.len() as u64);
         for f in &processed.faults {
             if let Some(tick) = keep.get(f.tick_pos) {
-                tracing::warn!(
-                    strategy_id = %f.strategy_id,
-                    sha256 = %f.sha256,
-                    event_id = %tick.env.id,
-                    correlation_id = %tick.env.correlation_id,
-                    kind = f.fault.kind(),
-                    "plugin fault on a tick (no signals from this strategy for it; the tick is still committed): {}",
-                    f.fault
+                crate::strategy::events::log_tick_fault(
+                    &f.strategy_id,
+                    &f.sha256,
+                    &f.fault,
+                    &tick.env.id,
+                    &tick.env.correlation_id,
                 );
             }
         }

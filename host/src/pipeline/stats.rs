@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use crate::strategy::live::LifecycleCounts;
-use crate::strategy::LiveStrategies;
+use crate::strategy::{EventKind, EventSink, LiveStrategies};
 
 /// How many recent signals the display keeps.
 /// Signal lines and lifecycle events kept for the display.
@@ -113,6 +113,9 @@ pub struct PipelineStats {
     pub plugin_recoveries: AtomicU64,
     pub plugins_quarantined: AtomicU64,
     pub plugins_loaded: AtomicU64,
+    /// Operator events per strategy and kind, counted where they happen (give it to
+    /// the strategies' `SlotConfig::with_events`); they only go up.
+    pub plugin_events: EventSink,
     releases: Mutex<Vec<String>>,
     per_strategy: Mutex<BTreeMap<(String, &'static str), u64>>,
     recent: Mutex<VecDeque<String>>,
@@ -183,8 +186,9 @@ impl PipelineStats {
         self.plugin_reloads.store(counts.reloads, r);
         self.plugin_refusals.store(counts.refusals, r);
         self.plugin_unloads.store(counts.unloads, r);
+        // Counted as they happen, so an unload does not take any back.
         self.plugin_recoveries
-            .store(live.slots().map(|s| s.stats().recoveries).sum(), r);
+            .store(self.plugin_events.total(EventKind::Recovery), r);
         self.plugins_quarantined.store(
             live.strategy_ids()
                 .filter(|id| live.is_quarantined(id))

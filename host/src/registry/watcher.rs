@@ -15,6 +15,7 @@ use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 use sha2::{Digest, Sha256};
 
 use super::scan::{load_plugin, scan_dir, LoadedPlugin, PluginFiles};
+use crate::manifest::Manifest;
 use crate::strategy::slot::Prepared;
 use crate::strategy::StrategySlot;
 use crate::wasm::StrategyEngine;
@@ -30,7 +31,14 @@ pub enum PluginUpdate {
     /// `NAME.wasm` was deleted.
     Remove { name: String },
     /// A file that stays broken; the running version (if any) keeps running.
-    Refused { name: String, reason: String },
+    /// `strategy_id` is the manifest's when it parses, `sha256` the file's when
+    /// it can be read.
+    Refused {
+        name: String,
+        reason: String,
+        strategy_id: Option<String>,
+        sha256: Option<String>,
+    },
 }
 
 impl std::fmt::Debug for PluginUpdate {
@@ -38,7 +46,7 @@ impl std::fmt::Debug for PluginUpdate {
         match self {
             PluginUpdate::Load { name, sha256, .. } => write!(f, "Load({name}, {sha256})"),
             PluginUpdate::Remove { name } => write!(f, "Remove({name})"),
-            PluginUpdate::Refused { name, reason } => write!(f, "Refused({name}: {reason})"),
+            PluginUpdate::Refused { name, reason, .. } => write!(f, "Refused({name}: {reason})"),
         }
     }
 }
@@ -151,6 +159,13 @@ fn load_one(
         Err(reason) => PluginUpdate::Refused {
             name: files.name.clone(),
             reason,
+            strategy_id: std::fs::read_to_string(&files.manifest)
+                .ok()
+                .and_then(|text| Manifest::parse(&text).ok())
+                .map(|m| m.strategy_id),
+            sha256: std::fs::read(&files.wasm)
+                .ok()
+                .map(|bytes| hex::encode(Sha256::digest(bytes))),
         },
     }
 }
@@ -261,7 +276,7 @@ fn watch_loop(
         for (name, first) in attempts {
             let update = match check_plugin(dir, engine, &name, &mut known) {
                 None => continue,
-                Some(PluginUpdate::Refused { name, reason }) if first => {
+                Some(PluginUpdate::Refused { name, reason, .. }) if first => {
                     tracing::debug!(plugin = %name, %reason, "plugin did not load; retrying once its files settle");
                     retry.insert(name, Instant::now() + settle);
                     continue;

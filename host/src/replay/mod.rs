@@ -96,6 +96,17 @@ pub fn replay(
         let processed = set.process(&refs);
         summary.ticks += batch.len() as u64;
         summary.faults += processed.faults.len() as u64;
+        for f in &processed.faults {
+            if let Some(tick) = batch.get(f.tick_pos) {
+                crate::strategy::events::log_tick_fault(
+                    &f.strategy_id,
+                    &f.sha256,
+                    &f.fault,
+                    &tick.id,
+                    &tick.correlation_id,
+                );
+            }
+        }
         for s in &processed.signals {
             let tick = &batch[s.tick_pos];
             let env = signal_envelope(tick, s, config.broker, &config.service, tick.data.timestamp);

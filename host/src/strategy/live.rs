@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::events::{Event, EventKind};
 use super::set::{Processed, StrategySet};
 use super::slot::{SlotConfig, StrategySlot};
 use crate::contract::{BrokerNamespace, MarketTick};
@@ -115,6 +116,11 @@ impl LiveStrategies {
             refused: HashSet::new(),
             counts: LifecycleCounts::default(),
         }
+    }
+
+    /// The [`LOCAL`] set, if it is there.
+    pub fn local(&self) -> Option<&StrategySet> {
+        self.sets.get(&LOCAL)
     }
 
     /// The [`LOCAL`] set, started with the running versions if it is not there.
@@ -249,12 +255,17 @@ impl LiveStrategies {
         self.sets.get_mut(&partition).map(|s| s.process(ticks))
     }
 
-    fn unload(&mut self, plugin: &str) -> Option<Lifecycle> {
+    fn unload(&mut self, plugin: &str, reason: &str) -> Option<Lifecycle> {
         let id = self.names.remove(plugin)?;
+        let old = self.sha256_of(&id).map(str::to_owned);
         self.remove_everywhere(&id);
         self.counts.unloads += 1;
-        tracing::info!(strategy_id = %id, plugin, "plugin unloaded");
+        self.event(Event::new(EventKind::Unload, &id, reason).old(old.as_deref()));
         Some(Lifecycle::Unloaded { strategy_id: id })
+    }
+
+    fn event(&self, e: Event<'_>) {
+        self.config.events.record(&e);
     }
 
     fn remove_everywhere(&mut self, strategy_id: &str) {
@@ -264,8 +275,9 @@ impl LiveStrategies {
         }
     }
 
-    /// Swaps a new version into every partition that runs the strategy, or into
-    /// none: every partition's instance hands its state over before any installs.
+    /// Swaps a new version into every partition that runs the strategy and starts
+    /// it in those that do not, or changes nothing: every partition's instance
+    /// hands its state over (or starts) before any installs.
     fn swap_everywhere(
         &mut self,
         prepared: crate::strategy::slot::Prepared,
@@ -286,19 +298,26 @@ impl LiveStrategies {
                     let state = slot.hand_over(&mut next)?;
                     staged.push((p, next, state));
                 }
-                None => fresh.push(p),
+                None => fresh.push((p, set.start(component.clone(), manifest.clone())?)),
             }
+        }
+        // With no partition yet, the version is still started once: it must run.
+        if staged.is_empty() && fresh.is_empty() {
+            StrategySlot::start(
+                &self.engine,
+                component.clone(),
+                manifest.clone(),
+                self.config.clone(),
+            )?;
         }
         for (p, next, state) in staged {
             if let Some(slot) = self.sets.get_mut(&p).and_then(|s| s.get_mut(&id)) {
                 slot.install(next, state);
             }
         }
-        for p in fresh {
+        for (p, slot) in fresh {
             if let Some(set) = self.sets.get_mut(&p) {
-                if let Err(e) = set.insert(component.clone(), manifest.clone()) {
-                    tracing::error!(strategy_id = %id, sha256 = %component.sha256(), partition = p, reason = %e, "strategy could not start on a partition; it does not run there");
-                }
+                set.insert_slot(slot);
             }
         }
         self.versions.insert(id, (component, manifest));
@@ -310,17 +329,26 @@ impl LiveStrategies {
         match update {
             PluginUpdate::Remove { name } => {
                 self.refused.remove(&name);
-                self.unload(&name)
+                self.unload(&name, &format!("{name}.wasm was deleted"))
             }
-            PluginUpdate::Refused { name, reason } => {
+            PluginUpdate::Refused {
+                name,
+                reason,
+                strategy_id,
+                sha256,
+            } => {
                 self.counts.refusals += 1;
                 self.refused.insert(name.clone());
-                let old = self
-                    .names
-                    .get(&name)
-                    .and_then(|id| self.sha256_of(id))
-                    .map(str::to_owned);
-                tracing::error!(plugin = %name, old_sha256 = old.as_deref().unwrap_or("-"), %reason, "plugin refused; the running version (if any) keeps running");
+                let running = self.names.get(&name);
+                let old = running.and_then(|id| self.sha256_of(id)).map(str::to_owned);
+                // The manifest's id, else the running one, else the file's name.
+                let id = strategy_id.as_ref().or(running).unwrap_or(&name);
+                let why = format!("plugin {name}: {reason}");
+                self.event(
+                    Event::new(EventKind::Refusal, id, &why)
+                        .old(old.as_deref())
+                        .new_sha(sha256.as_deref()),
+                );
                 Some(Lifecycle::Refused {
                     plugin: name,
                     reason,
@@ -334,26 +362,56 @@ impl LiveStrategies {
                 let id = prepared.manifest().strategy_id.clone();
                 if !prepared.manifest().runs_in(self.broker) {
                     self.refused.remove(&name);
-                    let _ = self.unload(&name);
+                    let why = format!("not enabled for namespace {}", self.broker.as_str());
+                    let _ = self.unload(&name, &why);
                     tracing::info!(plugin = %name, strategy_id = %id, broker = self.broker.as_str(), "plugin not enabled for this namespace");
                     return Some(Lifecycle::Skipped { plugin: name });
                 }
-                let renamed_from = self.names.get(&name).filter(|old| **old != id).cloned();
+                // Another file's strategy id: refused, not swapped into that file's slot.
+                let owner = self.names.iter().find(|(p, i)| **i == id && **p != name);
+                if let Some((owner, _)) = owner {
+                    self.counts.refusals += 1;
+                    self.refused.insert(name.clone());
+                    let reason = format!("strategy id {id} is already loaded from plugin {owner}");
+                    let why = format!("plugin {name}: {reason}; the running versions keep running");
+                    let running = self.sha256_of(&id).map(str::to_owned);
+                    self.event(
+                        Event::new(EventKind::Refusal, &id, &why)
+                            .old(running.as_deref())
+                            .new_sha(Some(&sha256)),
+                    );
+                    return Some(Lifecycle::Refused {
+                        plugin: name,
+                        reason,
+                    });
+                }
                 let old = self.sha256_of(&id).map(str::to_owned);
                 match self.swap_everywhere(*prepared) {
                     Ok(()) => {
                         self.refused.remove(&name);
-                        // A manifest that renamed its strategy unloads the old id,
-                        // once the new one runs.
-                        if let Some(old_id) = renamed_from {
-                            self.remove_everywhere(&old_id);
-                            tracing::info!(strategy_id = %old_id, plugin = %name, renamed_to = %id, "plugin unloaded: its manifest renamed the strategy");
+                        // A manifest that renamed its strategy unloads the old id, once
+                        // the new one runs.
+                        if let Some(old_id) = self.names.insert(name.clone(), id.clone()) {
+                            if old_id != id {
+                                let old_sha = self.sha256_of(&old_id).map(str::to_owned);
+                                self.remove_everywhere(&old_id);
+                                self.counts.unloads += 1;
+                                let why = format!("plugin {name} renamed its strategy to {id}");
+                                self.event(
+                                    Event::new(EventKind::Unload, &old_id, &why)
+                                        .old(old_sha.as_deref()),
+                                );
+                            }
                         }
-                        self.names.insert(name, id.clone());
                         match old {
                             Some(old) => {
                                 self.counts.reloads += 1;
-                                tracing::info!(strategy_id = %id, old_sha256 = %old, new_sha256 = %sha256, "plugin reloaded with its state");
+                                let why = format!("plugin {name} changed; state carried over");
+                                self.event(
+                                    Event::new(EventKind::Reload, &id, &why)
+                                        .old(Some(&old))
+                                        .new_sha(Some(&sha256)),
+                                );
                                 Some(Lifecycle::Reloaded {
                                     strategy_id: id,
                                     old,
@@ -362,7 +420,10 @@ impl LiveStrategies {
                             }
                             None => {
                                 self.counts.loads += 1;
-                                tracing::info!(strategy_id = %id, sha256 = %sha256, "plugin loaded");
+                                let why = format!("plugin {name} added");
+                                self.event(
+                                    Event::new(EventKind::Load, &id, &why).new_sha(Some(&sha256)),
+                                );
                                 Some(Lifecycle::Loaded {
                                     strategy_id: id,
                                     sha256,
@@ -374,7 +435,17 @@ impl LiveStrategies {
                         self.counts.refusals += 1;
                         self.refused.insert(name.clone());
                         let reason = e.to_string();
-                        tracing::error!(strategy_id = %id, old_sha256 = old.as_deref().unwrap_or("-"), new_sha256 = %sha256, %reason, "plugin swap refused; the old version keeps running");
+                        let why = format!("plugin {name}: {reason}; the old version keeps running");
+                        // The version that keeps running (under its old id, if renamed).
+                        let running = old.or_else(|| {
+                            let old_id = self.names.get(&name)?;
+                            self.sha256_of(old_id).map(str::to_owned)
+                        });
+                        self.event(
+                            Event::new(EventKind::Refusal, &id, &why)
+                                .old(running.as_deref())
+                                .new_sha(Some(&sha256)),
+                        );
                         Some(Lifecycle::Refused {
                             plugin: name,
                             reason,

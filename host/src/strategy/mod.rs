@@ -1,10 +1,13 @@
 //! Running strategies: one [`slot::StrategySlot`] per loaded plugin (instance,
-//! snapshots, fault recovery, quarantine, hot swap) and a [`set::StrategySet`] that
-//! routes each tick to the strategies subscribed to its instrument.
+//! snapshots, fault recovery, quarantine, hot swap), a [`set::StrategySet`] that
+//! routes each tick to the strategies subscribed to its instrument, and the
+//! [`events`] every lifecycle change is logged and counted as.
+pub mod events;
 pub mod live;
 pub mod set;
 pub mod slot;
 
+pub use events::{EventCounts, EventKind, EventSink};
 pub use live::{Lifecycle, LiveStrategies, LOCAL};
 pub use set::{SetOutput, StrategySet};
 pub use slot::{SlotConfig, SlotStats, StrategySlot};

@@ -113,16 +113,34 @@ impl StrategySet {
         slot.catch_up(&Arc::new(self.builder.take()));
     }
 
+    /// Where this set's slots count their operator events.
+    pub fn events(&self) -> &super::events::EventSink {
+        &self.config.events
+    }
+
     /// Starts a strategy; replaces nothing (use [`StrategySet::swap`] for that).
     pub fn insert(
         &mut self,
         component: PluginComponent,
         manifest: Manifest,
     ) -> Result<(), LoadError> {
-        let id = manifest.strategy_id.clone();
-        let slot = StrategySlot::start(&self.engine, component, manifest, self.config.clone())?;
-        self.slots.insert(id, slot);
+        let slot = self.start(component, manifest)?;
+        self.insert_slot(slot);
         Ok(())
+    }
+
+    /// A slot started with this set's engine and configuration, not yet inserted.
+    pub fn start(
+        &self,
+        component: PluginComponent,
+        manifest: Manifest,
+    ) -> Result<StrategySlot, LoadError> {
+        StrategySlot::start(&self.engine, component, manifest, self.config.clone())
+    }
+
+    /// Inserts a started slot (replacing one of the same strategy id).
+    pub fn insert_slot(&mut self, slot: StrategySlot) {
+        self.slots.insert(slot.strategy_id().to_owned(), slot);
     }
 
     /// Swaps a prepared version into the slot of its strategy id, at this tick boundary.

@@ -8,13 +8,15 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::events::{Event, EventKind, EventSink};
 use crate::manifest::{Manifest, ParamValue};
 use crate::wasm::bindings::types::{self, InitConfig, TickBatch};
 use crate::wasm::convert::sub_batch;
 use crate::wasm::output::{self, OutputLimits, RawOutput, StrategySignal};
 use crate::wasm::{Fault, Instance, LoadError, PluginComponent, StrategyEngine};
 
-/// Snapshot cadence, fault policy and output limits of a slot.
+/// Snapshot cadence, fault policy and output limits of a slot, and where it
+/// reports its operator events.
 #[derive(Debug, Clone)]
 pub struct SlotConfig {
     pub output: OutputLimits,
@@ -22,6 +24,9 @@ pub struct SlotConfig {
     pub snapshot_every: Duration,
     pub fault_limit: u32,
     pub fault_window: Duration,
+    /// Counts of faults, recoveries, quarantines and releases (shared by every
+    /// slot made with this config, and with the metrics).
+    pub events: EventSink,
 }
 
 impl Default for SlotConfig {
@@ -32,6 +37,7 @@ impl Default for SlotConfig {
             snapshot_every: Duration::from_secs(5),
             fault_limit: 5,
             fault_window: Duration::from_secs(60),
+            events: EventSink::default(),
         }
     }
 }
@@ -47,7 +53,14 @@ impl SlotConfig {
             snapshot_every: Duration::from_millis(p.snapshot_every_ms.max(1)),
             fault_limit: p.fault_limit.max(1),
             fault_window: Duration::from_secs(p.fault_window_secs.max(1)),
+            events: EventSink::default(),
         }
+    }
+
+    /// The same config, reporting its events to `events`.
+    pub fn with_events(mut self, events: EventSink) -> Self {
+        self.events = events;
+        self
     }
 }
 
@@ -59,6 +72,9 @@ pub struct SlotStats {
     pub faults: u64,
     pub recoveries: u64,
     pub snapshots: u64,
+    /// Journal ticks replayed into rebuilt instances (those fed since the snapshot
+    /// each rebuild started from).
+    pub replayed: u64,
 }
 
 /// What one batch produced.
@@ -197,10 +213,33 @@ impl StrategySlot {
         self.quarantined
     }
 
-    /// Lifts a quarantine (an operator command, or a new file).
+    /// Lifts a quarantine at an operator's request (one `release` event, also when
+    /// the strategy was not quarantined: the request is on record).
     pub fn release(&mut self) {
-        self.quarantined = false;
+        let reason = if self.quarantined {
+            "released by an operator"
+        } else {
+            "released by an operator (it was not quarantined)"
+        };
+        self.lift(reason, true);
+    }
+
+    /// Lifts a quarantine; a `release` event is recorded when one was lifted, or
+    /// `always`.
+    fn lift(&mut self, reason: &str, always: bool) {
+        let was = std::mem::replace(&mut self.quarantined, false);
         self.recent_faults.clear();
+        if was || always {
+            self.event(EventKind::Release, reason);
+        }
+    }
+
+    /// Logs and counts an event of this strategy's running version.
+    fn event(&self, kind: EventKind, reason: &str) {
+        self.config.events.record(
+            &Event::new(kind, &self.manifest.strategy_id, reason)
+                .new_sha(Some(self.component.sha256())),
+        );
     }
 
     pub fn stats(&self) -> &SlotStats {
@@ -270,9 +309,14 @@ impl StrategySlot {
         }
     }
 
+    /// Counts a fault; its log line is written by whoever knows the tick (the
+    /// pipeline, with the tick's ids), so here it is only a debug line.
     fn record_fault(&mut self, tick_index: u32, fault: Fault, out: &mut SlotOutput) {
         self.stats.faults += 1;
-        tracing::warn!(
+        self.config
+            .events
+            .count(EventKind::Fault, &self.manifest.strategy_id);
+        tracing::debug!(
             strategy_id = %self.manifest.strategy_id,
             sha256 = %self.component.sha256(),
             tick_index,
@@ -290,14 +334,12 @@ impl StrategySlot {
         }
         if self.recent_faults.len() >= self.config.fault_limit as usize && !self.quarantined {
             self.quarantined = true;
-            tracing::error!(
-                strategy_id = %self.manifest.strategy_id,
-                sha256 = %self.component.sha256(),
-                faults = self.recent_faults.len(),
-                "plugin quarantined: {} faults within {:?}; drop a new file or release it to re-enable",
+            let reason = format!(
+                "{} faults within {:?}",
                 self.recent_faults.len(),
                 self.config.fault_window
             );
+            self.event(EventKind::Quarantine, &reason);
         }
         out.faults.push((tick_index, fault));
     }
@@ -310,21 +352,14 @@ impl StrategySlot {
         match self.restore_and_replay() {
             Ok(instance) => {
                 self.instance = instance;
-                tracing::info!(
-                    strategy_id = %self.manifest.strategy_id,
-                    sha256 = %self.component.sha256(),
-                    replayed = self.journal_ticks,
-                    "plugin recovered: state restored from snapshot and journal"
+                self.stats.replayed += self.journal_ticks;
+                let reason = format!(
+                    "state restored from the last snapshot and {} journal ticks",
+                    self.journal_ticks
                 );
+                self.event(EventKind::Recovery, &reason);
             }
-            Err(why) => {
-                tracing::error!(
-                    strategy_id = %self.manifest.strategy_id,
-                    sha256 = %self.component.sha256(),
-                    "plugin state could not be rebuilt ({why}); restarting it from init"
-                );
-                self.rebuild_from_init();
-            }
+            Err(why) => self.rebuild_from_init(&format!("state could not be rebuilt ({why})")),
         }
     }
 
@@ -369,6 +404,12 @@ impl StrategySlot {
                 self.stats.snapshots += 1;
             }
             Err(fault) => {
+                // No tick to attribute it to, so no pipeline line: this is its line.
+                let reason = format!("snapshot faulted: {fault}");
+                super::events::log(
+                    &Event::new(EventKind::Fault, &self.manifest.strategy_id, &reason)
+                        .new_sha(Some(self.component.sha256())),
+                );
                 let mut sink = SlotOutput::default();
                 self.record_fault(0, fault, &mut sink);
                 self.rebuild();
@@ -461,7 +502,7 @@ impl StrategySlot {
         self.journal.clear();
         self.journal_ticks = 0;
         self.snapshot_at = Instant::now();
-        self.release();
+        self.lift("a new version was swapped in", false);
     }
 
     /// Restores a state written by an earlier owner of this strategy's ticks (a
@@ -472,7 +513,9 @@ impl StrategySlot {
             Ok(Err(msg)) => return Err(LoadError::Init(format!("state refused: {msg}"))),
             Err(f) => {
                 // The instance may be half-restored: start it again from init.
-                self.rebuild_from_init();
+                self.rebuild_from_init(&format!(
+                    "restoring a gained partition's state faulted ({f})"
+                ));
                 return Err(LoadError::Init(format!("restore faulted: {f}")));
             }
         }
@@ -483,21 +526,20 @@ impl StrategySlot {
         Ok(())
     }
 
-    fn rebuild_from_init(&mut self) {
+    /// Starts the strategy over from `init` (its state is lost, and `why` says why).
+    fn rebuild_from_init(&mut self, why: &str) {
         match instantiate(&self.engine, &self.component, &self.init) {
             Ok(mut fresh) => {
                 self.snapshot = fresh.snapshot().unwrap_or_default();
                 self.instance = fresh;
                 self.journal.clear();
                 self.journal_ticks = 0;
+                self.event(EventKind::Recovery, &format!("{why}; restarted from init"));
             }
             Err(e) => {
                 self.quarantined = true;
-                tracing::error!(
-                    strategy_id = %self.manifest.strategy_id,
-                    sha256 = %self.component.sha256(),
-                    "plugin quarantined: cannot instantiate: {e}"
-                );
+                let reason = format!("{why} and a fresh instance cannot start: {e}");
+                self.event(EventKind::Quarantine, &reason);
             }
         }
     }

@@ -4,10 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use alpha_panda::contract::{EventEnvelope, MarketTick, Timestamp};
+use alpha_panda::contract::{BrokerNamespace, EventEnvelope, MarketTick, Timestamp};
 use alpha_panda::feed::{tick_envelope, PaperFeed};
 use alpha_panda::manifest::Manifest;
-use alpha_panda::strategy::{SlotConfig, StrategySet};
+use alpha_panda::pipeline::PipelineStats;
+use alpha_panda::registry::watcher::PluginUpdate;
+use alpha_panda::strategy::{Lifecycle, LiveStrategies, SlotConfig, StrategySet, StrategySlot};
 use alpha_panda::wasm::{EngineLimits, PluginComponent, StrategyEngine};
 use alpha_panda_tests::paths;
 
@@ -45,6 +47,18 @@ pub fn load(engine: &StrategyEngine, wasm: &Path, manifest: &str) -> (PluginComp
     let component = engine.load_file(wasm).expect("component loads");
     let manifest = Manifest::parse(manifest).expect("manifest parses");
     (component, manifest)
+}
+
+/// A load of the hostile plugin with `manifest`, as the watcher hands it over for
+/// plugin file `name`.
+pub fn load_update(engine: &StrategyEngine, name: &str, manifest: &str) -> PluginUpdate {
+    let (component, manifest) = load(engine, &paths::test_wasm("hostile"), manifest);
+    let prepared = StrategySlot::prepare(engine, &component, &manifest).expect("prepares");
+    PluginUpdate::Load {
+        name: name.to_owned(),
+        sha256: component.sha256().to_owned(),
+        prepared: Box::new(prepared),
+    }
 }
 
 pub fn sample(name: &str) -> (PathBuf, String) {
@@ -90,4 +104,31 @@ pub fn count_of(s: &alpha_panda::strategy::SetOutput) -> String {
         .find(|(k, _)| k == "count")
         .map(|(_, v)| v.clone())
         .unwrap_or_default()
+}
+
+/// Live strategies on instrument `token` that count their events in `stats`:
+/// `bad_1` (plugin `bad`) panics on every tick, `good_1` (plugin `good`) counts;
+/// three faults quarantine.
+pub fn bad_and_good(engine: &StrategyEngine, stats: &PipelineStats, token: u32) -> LiveStrategies {
+    let config = SlotConfig {
+        fault_limit: 3,
+        snapshot_every_ticks: 1000,
+        snapshot_every: Duration::from_secs(3600),
+        ..SlotConfig::default()
+    }
+    .with_events(stats.plugin_events.clone());
+    let mut live = LiveStrategies::new(
+        StrategySet::new(engine.clone(), config),
+        BrokerNamespace::Paper,
+    );
+    for (name, id, mode) in [("bad", "bad_1", "panic"), ("good", "good_1", "counter")] {
+        let update = load_update(engine, name, &hostile_manifest(id, mode, -1, &[token], ""));
+        assert!(matches!(live.apply(update), Some(Lifecycle::Loaded { .. })));
+    }
+    live
+}
+
+/// `n` ticks of `token` at price 10, one a second.
+pub fn ticks_of(token: u32, n: usize) -> Vec<MarketTick> {
+    (0..n).map(|i| tick(token, "10", i as i64)).collect()
 }

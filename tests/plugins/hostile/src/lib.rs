@@ -6,6 +6,8 @@
 //! - `loop`: loops forever (on `at_us`, or every tick).
 //! - `alloc`: allocates 1 GiB (on `at_us`, or every tick).
 //! - `flood`: returns 10 000 signals for one tick.
+//! - `snapshot_panic`: like `counter`, but panics in `snapshot` (so it passes its
+//!   checks and `init`, and fails when the host takes its first snapshot).
 //! - `nan`: returns a signal with a NaN price.
 //! - `escape`: tries to read a file, open a socket, read the environment and the
 //!   wall clock, and reports what it got in the signal's metadata.
@@ -77,7 +79,7 @@ impl Strategy for Hostile {
     fn on_tick(&mut self, tick: &Tick, out: &mut Context) -> Result<(), StrategyError> {
         self.count += 1;
         match self.mode.as_str() {
-            "counter" => out.emit(self.count_signal(tick)),
+            "counter" | "snapshot_panic" => out.emit(self.count_signal(tick)),
             "panic" => {
                 if self.hits(tick) {
                     panic!("hostile plugin panics on tick at {}", tick.timestamp_us());
@@ -114,6 +116,9 @@ impl Strategy for Hostile {
     }
 
     fn snapshot(&self) -> Result<Vec<u8>, StrategyError> {
+        if self.mode == "snapshot_panic" {
+            panic!("hostile plugin panics in snapshot");
+        }
         Ok(postcard_state(self.count))
     }
 
