@@ -165,15 +165,18 @@ fn variant(m: &Manifest, param: &str, value: i64) -> Manifest {
     m
 }
 
-/// Tracks the counter's `count` metadata: it must go 1, 2, 3, … across every swap.
+/// Tracks the counter's `count` metadata: it must go 1, 2, 3, … across every swap,
+/// on each partition (each has its own instance).
 #[derive(Default)]
 struct CounterCheck {
+    last_in: HashMap<i32, u64>,
     last: u64,
     breaks: u64,
 }
 
 impl CounterCheck {
-    fn see(&mut self, out: &Processed) {
+    fn see(&mut self, (partition, out): &(i32, Processed)) {
+        let last = self.last_in.entry(*partition).or_insert(0);
         for s in out.signals.iter().filter(|s| s.strategy_id == "counter_1") {
             let count = s
                 .signal
@@ -182,24 +185,32 @@ impl CounterCheck {
                 .find(|(k, _)| k == "count")
                 .and_then(|(_, v)| v.parse::<u64>().ok());
             match count {
-                Some(c) if c == self.last + 1 => self.last = c,
+                Some(c) if c == *last + 1 => *last = c,
                 Some(c) => {
                     self.breaks += 1;
-                    self.last = c;
+                    *last = c;
                 }
                 None => self.breaks += 1,
             }
         }
+        // Ticks counted, all partitions together.
+        self.last = self.last_in.values().sum();
     }
 }
 
 /// Batch `k` of the ring (the ring is a whole number of batches).
-fn feed(live: &mut LiveStrategies, ring: &[MarketTick], k: usize) -> Processed {
+fn feed(live: &mut LiveStrategies, ring: &[MarketTick], k: usize) -> (i32, Processed) {
     let batches = (ring.len() / BATCH).max(1);
     let start = (k % batches) * BATCH;
     let end = (start + BATCH).min(ring.len());
     let refs: Vec<&MarketTick> = ring[start..end].iter().collect();
-    live.process(&refs)
+    // On the stream every partition has its own instances; batch k goes to
+    // partition k (round robin) when partitions are assigned.
+    let partitions: Vec<i32> = live.partitions().collect();
+    match partitions.get(k % partitions.len().max(1)) {
+        Some(&p) => (p, live.process_in(p, &refs).unwrap_or_default()),
+        None => (alpha_panda::strategy::LOCAL, live.process(&refs)),
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -242,6 +253,7 @@ fn load_into(live: &mut LiveStrategies, engine: &StrategyEngine, t: &Target) -> 
 
 /// Runs a tick loop over `ring` with `targets` and `bystanders` loaded, while a
 /// second thread prepares `swaps` new versions of each target (round robin).
+#[allow(clippy::too_many_arguments)]
 fn swap_scenario(
     engine: &StrategyEngine,
     targets: Vec<Target>,
@@ -249,6 +261,7 @@ fn swap_scenario(
     ring: &[MarketTick],
     swaps: usize,
     budget: Duration,
+    partitions: i32,
 ) -> Result<SwapResult> {
     let mut live = LiveStrategies::new(
         StrategySet::new(engine.clone(), SlotConfig::default()),
@@ -256,6 +269,14 @@ fn swap_scenario(
     );
     for t in targets.iter().chain(bystanders) {
         load_into(&mut live, engine, t)?;
+    }
+    // Partitions assigned: each runs its own instance of every strategy, and a
+    // reload swaps all of them.
+    if partitions > 0 {
+        live.drop_local();
+        for p in 0..partitions {
+            live.assign(p);
+        }
     }
     let mut counter = CounterCheck::default();
     // Warm up: two passes over the ring, so every window is full and the guests'
@@ -265,8 +286,16 @@ fn swap_scenario(
         counter.see(&feed(&mut live, ring, k));
     }
     let mut snapshot_bytes = HashMap::new();
+    let first = live
+        .partitions()
+        .next()
+        .unwrap_or(alpha_panda::strategy::LOCAL);
     for t in targets.iter().chain(bystanders) {
-        if let Some(slot) = live.local_mut().get_mut(&t.manifest.strategy_id) {
+        let set = match live.partition_mut(first) {
+            Some(set) => set,
+            None => live.local_mut(),
+        };
+        if let Some(slot) = set.get_mut(&t.manifest.strategy_id) {
             let len = slot.snapshot_now().map_or(0, |s| s.len());
             snapshot_bytes.insert(t.name.clone(), len);
         }
@@ -476,8 +505,21 @@ fn part_swap(quick: bool) -> Result<()> {
         &ring,
         swaps,
         budget,
+        0,
     )?;
     runs.push(("momentum (6 instr.) + counter".into(), r));
+    // The same on 12 partitions (the default of market.ticks): 12 instances of each
+    // strategy, every one swapped with its own state.
+    let r = swap_scenario(
+        &engine,
+        vec![momentum_with(&six)?, counter.clone()],
+        &[],
+        &ring,
+        swaps,
+        budget,
+        12,
+    )?;
+    runs.push(("momentum (6 instr.) + counter, 12 partitions".into(), r));
     // Momentum with a large state (128 and 1024 instruments, full windows) reloaded;
     // the counter runs beside it.
     for n in [128u32, 1024] {
@@ -496,6 +538,7 @@ fn part_swap(quick: bool) -> Result<()> {
             &ring,
             swaps,
             budget,
+            0,
         )?;
         runs.push((format!("momentum ({n} instr.) + counter"), r));
     }
