@@ -112,6 +112,9 @@ pub struct Host {
     /// commit: it is fed to the strategies with outputs suppressed, so restored
     /// state misses nothing.
     catch_up_until: BTreeMap<i32, i64>,
+    /// Per gained partition whose state record is ahead of the group's offset: the
+    /// record's offset. Ticks below it are answered and in the state: skipped.
+    skip_below: BTreeMap<i32, i64>,
     /// When the next periodic state records are due.
     state_due: Instant,
     /// Settings of the group-less reader of state records and ticks.
@@ -211,6 +214,7 @@ impl Host {
             changes,
             next_offset: BTreeMap::new(),
             catch_up_until: BTreeMap::new(),
+            skip_below: BTreeMap::new(),
             parked: BTreeMap::new(),
             state_topic: registry.strategy_state(config.broker),
             state_due: Instant::now() + Duration::from_millis(config.state.every_ms),
@@ -400,6 +404,10 @@ impl Host {
         let mut fresh: Vec<Fresh> = Vec::with_capacity(msgs.len());
         let mut poison: Vec<(usize, Failure)> = Vec::new();
         for (i, m) in msgs.iter().enumerate() {
+            // Answered before and in the restored state: counted as a repeat.
+            if self.in_restored_state(m) {
+                continue;
+            }
             match m.payload() {
                 None => poison.push((i, poison_failure("empty_value", "message has no value"))),
                 Some(bytes) => match decode_tick(bytes) {

@@ -105,6 +105,14 @@ fn read_gained(
 }
 
 impl Host {
+    /// Whether a message is below its partition's restored state (answered and in
+    /// the state already, though the group's offset was lost).
+    pub(super) fn in_restored_state(&self, m: &impl Message) -> bool {
+        self.skip_below
+            .get(&m.partition())
+            .is_some_and(|&below| m.offset() < below)
+    }
+
     /// Whether a message is in its partition's catch-up window.
     pub(super) fn in_catch_up(&self, m: &impl Message) -> bool {
         self.catch_up_until
@@ -220,6 +228,7 @@ impl Host {
         for (p, _) in std::mem::take(&mut self.parked) {
             self.next_offset.remove(&p);
             self.catch_up_until.remove(&p);
+            self.skip_below.remove(&p);
             tracing::info!(
                 partition = p,
                 "partition lost; its strategy state stays in the state topic"
@@ -296,6 +305,7 @@ impl Host {
         }
         self.next_offset.remove(&p);
         self.catch_up_until.remove(&p);
+        self.skip_below.remove(&p);
         let set = self.live.assign(p);
         let (records, ticks) = match g.read {
             Ok(r) => r,
@@ -310,6 +320,9 @@ impl Host {
         };
         let mut restored = 0u64;
         let mut replay: Vec<(String, i64)> = Vec::new();
+        // Where this host starts reading: the committed offset, else the log start.
+        let start = g.committed.or(g.log.map(|(low, _)| low));
+        let mut ahead: Option<i64> = None;
         for r in &records {
             let Some(slot) = set.get_mut(&r.strategy_id) else {
                 tracing::debug!(partition = p, strategy_id = %r.strategy_id, "state of a strategy not loaded here");
@@ -320,10 +333,15 @@ impl Host {
                 continue;
             }
             restored += 1;
-            match g.committed {
-                Some(c) if r.next_offset < c => replay.push((r.strategy_id.clone(), r.next_offset)),
-                Some(c) if r.next_offset > c => {
-                    tracing::warn!(partition = p, strategy_id = %r.strategy_id, state_offset = r.next_offset, committed = c, "state record is ahead of the committed offset; the ticks in between reach the strategy again")
+            match (g.committed, start) {
+                (Some(c), _) if r.next_offset < c => {
+                    replay.push((r.strategy_id.clone(), r.next_offset))
+                }
+                // A record is written only once its ticks are answered and committed:
+                // a group offset behind it was lost (expired, or a broker that keeps
+                // no transactional offsets). Those ticks are not run again.
+                (_, Some(from)) if r.next_offset > from => {
+                    ahead = Some(ahead.map_or(r.next_offset, |a: i64| a.min(r.next_offset)));
                 }
                 _ => {}
             }
@@ -359,6 +377,16 @@ impl Host {
         }
         if let Some(c) = g.committed {
             self.next_offset.insert(p, c);
+        }
+        if let Some(below) = ahead {
+            tracing::warn!(
+                partition = p,
+                state_offset = below,
+                start = start.unwrap_or(-1),
+                "state is ahead of the group's offset (the offset was lost); ticks below the state's offset count as answered"
+            );
+            self.skip_below.insert(p, below);
+            self.next_offset.insert(p, below);
         }
         if let Some((_, end)) = g.log.filter(|_| self.config.state.enabled()) {
             self.catch_up_until.insert(p, end);
