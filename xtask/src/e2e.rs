@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::harness::{
-    cpu_secs, feed_cmd, free_port, host_toml, metric, quantile, run_cmd, sample_plugins,
-    spawn_logged, start_tansu,
+    cpu_secs, feed_cmd, free_port, host_toml, metric, metric_with, quantile, run_cmd,
+    sample_plugins, spawn_logged, start_tansu,
 };
 
 /// One contender's run: seconds from the first message, CPU seconds over them.
@@ -78,6 +78,23 @@ fn host(bin: &Path, config: &Path, dir: &Path, port: u16, ticks: u64) -> Result<
         cpu: cpu_secs(pid) - c0,
     };
     let p99 = quantile(port, "alpha_panda_batch_host_seconds", 0.99).unwrap_or(f64::NAN);
+    // What it answered: a host that ran no strategy would be fast for nothing.
+    let signals = metric(port, "alpha_panda_signals_total").unwrap_or(0.0) as u64;
+    let of = |id: &str| {
+        metric_with(
+            port,
+            "alpha_panda_strategy_signals_total",
+            &format!("strategy_id=\"{id}\""),
+        )
+        .unwrap_or(0.0) as u64
+    };
+    let (momentum, reversion) = (of("momentum_1"), of("mean_reversion_1"));
+    eprintln!(
+        "xtask: e2e host signals: {signals} (momentum_1 {momentum}, mean_reversion_1 {reversion})"
+    );
+    if momentum == 0 || reversion == 0 {
+        bail!("a sample strategy gave no signal in the e2e run: momentum_1 {momentum}, mean_reversion_1 {reversion}");
+    }
     Ok((run, p99))
 }
 
@@ -102,8 +119,8 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
         "passthrough",
     ]);
     super::status(build, "cargo build --release (host and passthrough)")?;
-    let bin = root.join("target/release/alpha-panda");
-    let pass = root.join("target/release/examples/passthrough");
+    let bin = super::target_dir().join("release/alpha-panda");
+    let pass = super::target_dir().join("release/examples/passthrough");
 
     let work = std::env::temp_dir().join(format!("alpha-panda-e2e-{}", std::process::id()));
     let plugins = sample_plugins(root, &work)?;

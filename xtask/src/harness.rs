@@ -40,6 +40,26 @@ pub fn metric(port: u16, name: &str) -> Option<f64> {
     )
 }
 
+/// The sum of a metric's samples whose labels include `label` (`key="value"`).
+pub fn metric_with(port: u16, name: &str, label: &str) -> Option<f64> {
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+    let mut text = String::new();
+    c.read_to_string(&mut text).ok()?;
+    let prefix = format!("{name}{{");
+    Some(
+        text.lines()
+            .filter(|l| l.starts_with(&prefix))
+            .filter(|l| {
+                l.split_once('}')
+                    .is_some_and(|(labels, _)| labels.contains(label))
+            })
+            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+            .sum(),
+    )
+}
+
 /// The upper bound of the histogram bucket holding quantile `q` (seconds).
 pub fn quantile(port: u16, name: &str, q: f64) -> Option<f64> {
     let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;

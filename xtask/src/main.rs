@@ -19,6 +19,7 @@ use anyhow::{bail, Context, Result};
 
 mod e2e;
 mod harness;
+mod smoke;
 mod soak;
 
 const WASM_TARGET: &str = "wasm32-wasip2";
@@ -45,6 +46,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz(&args[1..]),
         Some("setup") => setup(),
         Some("bench") => bench(&args[1..]),
+        Some("smoke") => build_plugins()
+            .and_then(|_| smoke::scaffold_flow(&root()))
+            .and_then(|_| smoke::main_command(&root())),
         Some("e2e") => setup()
             .and_then(|_| build_plugins())
             .and_then(|_| e2e::e2e(&root(), &args[1..])),
@@ -53,12 +57,13 @@ fn main() -> ExitCode {
             .and_then(|_| soak::soak(&root(), &args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [ARGS…] | plugins | setup | test [--fuzz SECS] | fuzz [SECS] [TARGET] | bench [NAME] | e2e [TICKS] [RUNS] | soak [TICKS]>\n\
+                "usage: cargo xtask <run [ARGS…] | plugins | setup | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] | bench [NAME] | e2e [TICKS] [RUNS] | soak [TICKS]>\n\
                  run      build the sample plugins and start alpha-panda on the embedded profile\n\
                  plugins  build every plugin to .wasm\n\
                  setup    add the wasm target, install tansu {TANSU_VERSION}, start Redis\n\
                  test     setup + plugins + fmt + clippy + every test (+ each fuzz target for SECS s)\n\
                  fuzz     run the cargo-fuzz targets (default 60 s each; installs cargo-fuzz)\n\
+                 smoke    the README's scaffold commands, then `run` until both samples signal and Ctrl-C\n\
                  e2e      host vs rdkafka passthrough on tansu (100 000 ticks, 3 runs)\n\
                  soak     TICKS (1 000 000) through a release host, a reload every 10 000"
             );
@@ -186,6 +191,8 @@ fn test(args: &[String]) -> Result<()> {
     let mut t = cargo();
     t.args(["test", "--workspace", "--no-fail-fast"]);
     status(t, "cargo test --workspace")?;
+    smoke::scaffold_flow(&root())?;
+    smoke::main_command(&root())?;
     match fuzz_secs {
         Some(secs) => fuzz(&[secs.to_string()]),
         None => Ok(()),

@@ -55,7 +55,7 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
     let mut build = super::cargo();
     build.args(["build", "--release", "-p", "alpha-panda"]);
     super::status(build, "cargo build --release -p alpha-panda")?;
-    let bin = root.join("target/release/alpha-panda");
+    let bin = super::target_dir().join("release/alpha-panda");
 
     let work = std::env::temp_dir().join(format!("alpha-panda-soak-{}", std::process::id()));
     let plugins = sample_plugins(root, &work)?;

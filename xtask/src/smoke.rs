@@ -1,0 +1,179 @@
+//! The README's main command as a user runs it: `cargo xtask run` on the embedded
+//! default, until both sample strategies have signalled, then Ctrl-C (SIGINT to
+//! the whole process group, as a terminal sends it); it must drain and exit 0.
+
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::harness::{free_port, metric_with};
+
+/// The sample strategies' ids (plugins/*.toml).
+const STRATEGIES: [&str; 2] = ["momentum_1", "mean_reversion_1"];
+
+pub fn main_command(root: &std::path::Path) -> Result<()> {
+    let started = Instant::now();
+    eprintln!("xtask: smoke run of `cargo xtask run` (the README's main command)");
+    // Built first, so the wait below is for the host, not the compiler.
+    let mut build = crate::cargo();
+    build.args(["build", "--release", "--quiet", "-p", "alpha-panda"]);
+    crate::status(build, "build the release host")?;
+    let port = free_port()?;
+    let log = crate::target_dir().join("smoke-run.log");
+    let out = std::fs::File::create(&log).with_context(|| format!("{}", log.display()))?;
+    let mut child = Command::new(std::env::current_exe().context("xtask's own path")?)
+        .arg("run")
+        .current_dir(root)
+        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
+        .env("ALPHA_PANDA__FEED__RATE", "2000")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        // Its own process group, like a terminal's foreground job.
+        .process_group(0)
+        .spawn()
+        .context("spawn cargo xtask run")?;
+    let pgid = child.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let signalled = |id: &str| {
+        metric_with(
+            port,
+            "alpha_panda_strategy_signals_total",
+            &format!("strategy_id=\"{id}\""),
+        )
+        .is_some_and(|n| n > 0.0)
+    };
+    while !STRATEGIES.iter().all(|id| signalled(id)) {
+        if let Some(st) = child.try_wait()? {
+            bail!(
+                "`cargo xtask run` exited by itself ({st}); see {}",
+                log.display()
+            );
+        }
+        if Instant::now() > deadline {
+            // SAFETY: kill(2) on the process group we created.
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            let _ = child.wait();
+            bail!(
+                "`cargo xtask run`: no signal from both sample strategies within 180 s; see {}",
+                log.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // SAFETY: kill(2) on the process group we created: Ctrl-C.
+    unsafe { libc::kill(-pgid, libc::SIGINT) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(st) = child.try_wait()? {
+            break st;
+        }
+        if Instant::now() > deadline {
+            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            let _ = child.wait();
+            bail!(
+                "`cargo xtask run` did not stop within 60 s of Ctrl-C; see {}",
+                log.display()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    if !status.success() {
+        bail!(
+            "`cargo xtask run` stopped with {status} on Ctrl-C; see {}",
+            log.display()
+        );
+    }
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    if !text.contains("alpha-panda stopped:") {
+        bail!(
+            "`cargo xtask run` printed no summary on Ctrl-C; see {}",
+            log.display()
+        );
+    }
+    eprintln!(
+        "xtask: smoke run: both sample strategies signalled, Ctrl-C stopped it with exit 0, in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The README's "a strategy in 5 minutes" commands in this workspace, as written
+/// there (`plugin new`, `cargo test -p NAME`, `cargo xtask plugins`, `plugin check`),
+/// with a name no one uses; everything it adds is removed afterwards.
+pub fn scaffold_flow(root: &std::path::Path) -> Result<()> {
+    const NAME: &str = "smoke_scaffold";
+    let started = Instant::now();
+    eprintln!("xtask: smoke run of the README's scaffold commands ({NAME})");
+    let plugins = root.join("plugins");
+    let guard = Cleanup {
+        paths: vec![
+            plugins.join(NAME),
+            plugins.join(format!("{NAME}.toml")),
+            plugins.join(format!("{NAME}.wasm")),
+        ],
+        lock: (
+            root.join("Cargo.lock"),
+            std::fs::read(root.join("Cargo.lock")).context("read Cargo.lock")?,
+        ),
+    };
+    if guard.paths.iter().any(|p| p.exists()) {
+        bail!("plugins/{NAME}* exists already; remove it to run the scaffold smoke run");
+    }
+    let mut new = crate::cargo();
+    new.args([
+        "run",
+        "--quiet",
+        "-p",
+        "alpha-panda",
+        "--",
+        "plugin",
+        "new",
+        NAME,
+    ]);
+    crate::status(new, "alpha-panda plugin new")?;
+    let mut test = crate::cargo();
+    test.args(["test", "--quiet", "-p", NAME]);
+    crate::status(test, "its unit test (cargo test -p NAME)")?;
+    crate::build_plugins()?;
+    let wasm = format!("plugins/{NAME}.wasm");
+    let mut check = crate::cargo();
+    check.args([
+        "run",
+        "--quiet",
+        "-p",
+        "alpha-panda",
+        "--",
+        "plugin",
+        "check",
+        &wasm,
+    ]);
+    crate::status(check, "alpha-panda plugin check")?;
+    drop(guard);
+    eprintln!(
+        "xtask: scaffold smoke run: new, test, build and check passed in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Removes what the scaffold smoke run added and puts `Cargo.lock` back.
+struct Cleanup {
+    paths: Vec<std::path::PathBuf>,
+    lock: (std::path::PathBuf, Vec<u8>),
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        for p in &self.paths {
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(p)
+            } else {
+                std::fs::remove_file(p)
+            };
+        }
+        let _ = std::fs::write(&self.lock.0, &self.lock.1);
+    }
+}
