@@ -53,13 +53,14 @@ pub fn main_command(root: &std::path::Path) -> Result<()> {
             );
         }
         if Instant::now() > deadline {
-            // SAFETY: kill(2) on the process group we created.
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-            let _ = child.wait();
-            bail!(
-                "`cargo xtask run`: no signal from both sample strategies within 180 s; see {}",
-                log.display()
-            );
+            return Err(give_up(
+                &mut child,
+                pgid,
+                &format!(
+                    "no signal from both sample strategies within 180 s; see {}",
+                    log.display()
+                ),
+            ));
         }
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -71,12 +72,11 @@ pub fn main_command(root: &std::path::Path) -> Result<()> {
             break st;
         }
         if Instant::now() > deadline {
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
-            let _ = child.wait();
-            bail!(
-                "`cargo xtask run` did not stop within 60 s of Ctrl-C; see {}",
-                log.display()
-            );
+            return Err(give_up(
+                &mut child,
+                pgid,
+                &format!("did not stop within 60 s of Ctrl-C; see {}", log.display()),
+            ));
         }
         std::thread::sleep(Duration::from_millis(100));
     };
@@ -98,6 +98,14 @@ pub fn main_command(root: &std::path::Path) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Kills the run's whole process group and says why.
+fn give_up(child: &mut std::process::Child, pgid: i32, why: &str) -> anyhow::Error {
+    // SAFETY: kill(2) on the process group the smoke run created.
+    unsafe { libc::kill(-pgid, libc::SIGKILL) };
+    let _ = child.wait();
+    anyhow::anyhow!("`cargo xtask run`: {why}")
 }
 
 /// The README's "a strategy in 5 minutes" commands in this workspace, as written

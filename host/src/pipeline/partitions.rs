@@ -514,21 +514,45 @@ impl Host {
     /// Writes records whose offsets are committed already (exactly-once: in a
     /// transaction of their own).
     async fn write_state_now(&mut self, records: Vec<StateRecord>) -> Result<(), PipelineError> {
-        if records.is_empty() {
-            return Ok(());
-        }
         if self.config.delivery.mode != DeliveryMode::ExactlyOnce {
             self.write_state(records).await;
             return Ok(());
         }
+        self.state_transaction(records, None).await
+    }
+
+    /// Exactly-once: one transaction with the records, and the group's offsets
+    /// when given. A record that cannot be written aborts it (older records stay).
+    async fn state_transaction(
+        &mut self,
+        records: Vec<StateRecord>,
+        offsets: Option<&TopicPartitionList>,
+    ) -> Result<(), PipelineError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let meta = match offsets {
+            Some(_) => Some(
+                self.consumer
+                    .group_metadata()
+                    .ok_or(PipelineError::NoGroupMetadata)?,
+            ),
+            None => None,
+        };
         let n = records.len() as u64;
         let out: Vec<OutRecord> = records.iter().map(|r| self.state_out(r)).collect();
         self.producer.begin_transaction()?;
         let (failed, _) = deliver(&self.producer, out, self.config.delivery.retry_scale).await;
         if !failed.is_empty() {
             self.producer.abort_transaction(TXN_TIMEOUT)?;
-            tracing::warn!("strategy state records not written; older ones stay");
+            tracing::warn!(
+                "strategy state records not written; a gaining host replays from the older ones"
+            );
             return Ok(());
+        }
+        if let (Some(tpl), Some(meta)) = (offsets, meta) {
+            self.producer
+                .send_offsets_to_transaction(tpl, &meta, TXN_TIMEOUT)?;
         }
         self.producer.commit_transaction(TXN_TIMEOUT)?;
         self.stats.state_writes.fetch_add(n, Ordering::Relaxed);
@@ -566,24 +590,7 @@ impl Host {
             tpl.add_partition_offset(MARKET_TICKS, p, Offset::Offset(o))?;
         }
         if self.config.delivery.mode == DeliveryMode::ExactlyOnce {
-            let meta = self
-                .consumer
-                .group_metadata()
-                .ok_or(PipelineError::NoGroupMetadata)?;
-            let n = records.len() as u64;
-            let out: Vec<OutRecord> = records.iter().map(|r| self.state_out(r)).collect();
-            self.producer.begin_transaction()?;
-            let (failed, _) = deliver(&self.producer, out, self.config.delivery.retry_scale).await;
-            if !failed.is_empty() {
-                self.producer.abort_transaction(TXN_TIMEOUT)?;
-                tracing::warn!("strategy state not written at stop; the next owner replays from the older records");
-                return Ok(());
-            }
-            self.producer
-                .send_offsets_to_transaction(&tpl, &meta, TXN_TIMEOUT)?;
-            self.producer.commit_transaction(TXN_TIMEOUT)?;
-            self.stats.state_writes.fetch_add(n, Ordering::Relaxed);
-            return Ok(());
+            return self.state_transaction(records, Some(&tpl)).await;
         }
         self.commit_with_state(&tpl, records).await
     }
