@@ -273,8 +273,9 @@ impl Host {
             // Where the partition starts for this host: its committed offset, or
             // the log start if nothing was committed.
             let start = g.committed.or(g.log.map(|(low, _)| low));
-            self.gain_one(g, started);
-            if let Some(start) = start.filter(|_| self.config.state.enabled()) {
+            let known = self.gain_one(g, started);
+            // A state that could not be read is not written over with `init`.
+            if let Some(start) = start.filter(|_| known && self.config.state.enabled()) {
                 self.next_offset.entry(p).or_insert(start);
                 written.push(p);
             }
@@ -291,7 +292,9 @@ impl Host {
         }
     }
 
-    fn gain_one(&mut self, g: Gained, started: Instant) {
+    /// Starts a gained partition's strategies; false if its state could not be
+    /// read (they start from `init`).
+    fn gain_one(&mut self, g: Gained, started: Instant) -> bool {
         let p = g.partition;
         if let Some(set) = self.parked.remove(&p) {
             if g.committed.is_some() && g.committed == self.next_offset.get(&p).copied() {
@@ -300,7 +303,7 @@ impl Host {
                     partition = p,
                     "partition assigned again with nothing moved; its strategies keep their state"
                 );
-                return;
+                return true;
             }
         }
         self.next_offset.remove(&p);
@@ -315,7 +318,7 @@ impl Host {
                 if let Some(c) = g.committed {
                     self.next_offset.insert(p, c);
                 }
-                return;
+                return false;
             }
         };
         let mut restored = 0u64;
@@ -405,6 +408,7 @@ impl Host {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "partition gained; strategy state restored"
         );
+        true
     }
 
     /// Snapshots of every running, not quarantined instance of every partition
