@@ -500,16 +500,7 @@ fn a_file_that_claims_another_files_strategy_id_is_refused() {
     let signals = live.process(&refs[2..]).signals;
     let seen: Vec<(String, String, String)> = signals
         .iter()
-        .map(|s| {
-            let version = s
-                .signal
-                .metadata
-                .iter()
-                .find(|(k, _)| k == "version")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
-            (s.strategy_id.clone(), count_of(s), version)
-        })
+        .map(|s| (s.strategy_id.clone(), count_of(s), meta_of(s, "version")))
         .collect();
     assert_eq!(
         seen,

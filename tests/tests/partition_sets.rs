@@ -7,22 +7,10 @@ mod common;
 
 use alpha_panda::contract::{BrokerNamespace, MarketTick};
 use alpha_panda::registry::watcher::PluginUpdate;
-use alpha_panda::strategy::slot::StrategySlot;
 use alpha_panda::strategy::{Lifecycle, LiveStrategies, SlotConfig, StrategySet};
-use alpha_panda_tests::paths;
 use common::*;
 
 const TOKEN: u32 = 81153;
-
-fn update(engine: &alpha_panda::wasm::StrategyEngine, manifest: &str) -> PluginUpdate {
-    let (component, manifest) = load(engine, &paths::test_wasm("hostile"), manifest);
-    let prepared = StrategySlot::prepare(engine, &component, &manifest).expect("prepares");
-    PluginUpdate::Load {
-        name: "counter".into(),
-        sha256: component.sha256().to_owned(),
-        prepared: Box::new(prepared),
-    }
-}
 
 fn counter(version: i64) -> String {
     hostile_manifest(
@@ -43,16 +31,7 @@ fn feed(live: &mut LiveStrategies, partition: i32, n: usize) -> Vec<(String, Str
         .expect("partition assigned");
     out.signals
         .iter()
-        .map(|s| {
-            let version = s
-                .signal
-                .metadata
-                .iter()
-                .find(|(k, _)| k == "version")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default();
-            (count_of(s), version)
-        })
+        .map(|s| (count_of(s), meta_of(s, "version")))
         .collect()
 }
 
@@ -69,7 +48,7 @@ fn each_partition_keeps_its_own_state_across_a_reload() {
     );
     live.drop_local();
     assert!(matches!(
-        live.apply(update(&engine, &counter(1))),
+        live.apply(load_update(&engine, "counter", &counter(1))),
         Some(Lifecycle::Loaded { .. })
     ));
     // Loaded before any partition: partitions gained start the running version.
@@ -82,7 +61,7 @@ fn each_partition_keeps_its_own_state_across_a_reload() {
 
     // A reload swaps both instances, each with its own count.
     assert!(matches!(
-        live.apply(update(&engine, &counter(2))),
+        live.apply(load_update(&engine, "counter", &counter(2))),
         Some(Lifecycle::Reloaded { .. })
     ));
     let p0 = feed(&mut live, 0, 2);
@@ -122,7 +101,7 @@ fn a_restored_state_continues_where_the_previous_owner_stopped() {
         StrategySet::new(engine.clone(), SlotConfig::default()),
         BrokerNamespace::Paper,
     );
-    a.apply(update(&engine, &counter(1)));
+    a.apply(load_update(&engine, "counter", &counter(1)));
     a.assign(2);
     feed(&mut a, 2, 7);
     let state = a
@@ -138,7 +117,7 @@ fn a_restored_state_continues_where_the_previous_owner_stopped() {
         StrategySet::new(engine.clone(), SlotConfig::default()),
         BrokerNamespace::Paper,
     );
-    b.apply(update(&engine, &counter(2)));
+    b.apply(load_update(&engine, "counter", &counter(2)));
     let set = b.assign(2);
     set.get_mut("counter_p")
         .expect("slot")

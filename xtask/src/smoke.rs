@@ -130,41 +130,33 @@ pub fn scaffold_flow(root: &std::path::Path) -> Result<()> {
     if guard.paths.iter().any(|p| p.exists()) {
         bail!("plugins/{NAME}* exists already; remove it to run the scaffold smoke run");
     }
-    let mut new = crate::cargo();
-    new.args([
-        "run",
-        "--quiet",
-        "-p",
-        "alpha-panda",
-        "--",
-        "plugin",
-        "new",
-        NAME,
-    ]);
-    crate::status(new, "alpha-panda plugin new")?;
+    crate::status(
+        alpha_panda(&["plugin", "new", NAME]),
+        "alpha-panda plugin new",
+    )?;
     let mut test = crate::cargo();
     test.args(["test", "--quiet", "-p", NAME]);
     crate::status(test, "its unit test (cargo test -p NAME)")?;
     crate::build_plugins()?;
     let wasm = format!("plugins/{NAME}.wasm");
-    let mut check = crate::cargo();
-    check.args([
-        "run",
-        "--quiet",
-        "-p",
-        "alpha-panda",
-        "--",
-        "plugin",
-        "check",
-        &wasm,
-    ]);
-    crate::status(check, "alpha-panda plugin check")?;
+    crate::status(
+        alpha_panda(&["plugin", "check", &wasm]),
+        "alpha-panda plugin check",
+    )?;
     drop(guard);
     eprintln!(
         "xtask: scaffold smoke run: new, test, build and check passed in {:.1}s",
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// `cargo run -p alpha-panda -- ARGS`, as the README writes it.
+fn alpha_panda(args: &[&str]) -> Command {
+    let mut c = crate::cargo();
+    c.args(["run", "--quiet", "-p", "alpha-panda", "--"]);
+    c.args(args);
+    c
 }
 
 /// Removes what the scaffold smoke run added and puts `Cargo.lock` back.

@@ -96,14 +96,19 @@ pub fn tick(token: u32, price: &str, i: i64) -> MarketTick {
     )
 }
 
-/// The `count` metadata of a signal of the hostile plugin (empty when absent).
-pub fn count_of(s: &alpha_panda::strategy::SetOutput) -> String {
+/// A metadata value of a signal (empty when absent).
+pub fn meta_of(s: &alpha_panda::strategy::SetOutput, key: &str) -> String {
     s.signal
         .metadata
         .iter()
-        .find(|(k, _)| k == "count")
+        .find(|(k, _)| k == key)
         .map(|(_, v)| v.clone())
         .unwrap_or_default()
+}
+
+/// The `count` metadata of a signal of the hostile plugin (empty when absent).
+pub fn count_of(s: &alpha_panda::strategy::SetOutput) -> String {
+    meta_of(s, "count")
 }
 
 /// Live strategies on instrument `token` that count their events in `stats`:
