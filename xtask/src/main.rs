@@ -99,13 +99,55 @@ fn status(mut cmd: Command, what: &str) -> Result<()> {
         .status()
         .with_context(|| format!("cannot start: {what}"))?;
     if !st.success() {
-        bail!("{what} failed ({st})");
+        bail!("{what} failed ({st}; {})", disk_free());
     }
     eprintln!(
-        "xtask: {what}: ok in {:.1}s",
-        started.elapsed().as_secs_f64()
+        "xtask: {what}: ok in {:.1}s ({})",
+        started.elapsed().as_secs_f64(),
+        disk_free()
     );
     Ok(())
+}
+
+/// A cold `cargo xtask test` fills about this much of the target directory's disk
+/// (debug tests, clippy, the release host; measured in BENCHMARKS.md's CI notes).
+const COLD_RUN_BYTES: u64 = 6 << 30;
+
+/// Free space on the target directory's file system, in bytes.
+fn free_bytes() -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut dir = target_dir();
+    while !dir.exists() {
+        dir = dir.parent()?.to_path_buf();
+    }
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs(3) writes only into `st`; `path` is a valid C string.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut st) } != 0 {
+        return None;
+    }
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// "N.N GB free for target/": printed after each step, so a linker that dies of a
+/// full disk (SIGBUS) says so in the log.
+fn disk_free() -> String {
+    match free_bytes() {
+        Some(b) => format!("{:.1} GB free for target/", b as f64 / (1u64 << 30) as f64),
+        None => "free disk unknown".into(),
+    }
+}
+
+/// Warns before a long run that the disk is too full to finish it.
+fn check_disk() {
+    if let Some(b) = free_bytes().filter(|b| *b < COLD_RUN_BYTES) {
+        eprintln!(
+            "xtask: warning: {:.1} GB free for target/, a cold run needs about {} GB; \
+             builds may die with `Bus error` or `No space left on device`",
+            b as f64 / (1u64 << 30) as f64,
+            COLD_RUN_BYTES >> 30
+        );
+    }
 }
 
 /// Builds the plugins, then runs the host in the foreground and exits with its code.
@@ -173,6 +215,8 @@ fn test(args: &[String]) -> Result<()> {
         ),
         _ => bail!("usage: cargo xtask test [--fuzz SECS]"),
     };
+    eprintln!("xtask: test: {}", disk_free());
+    check_disk();
     setup()?;
     build_plugins()?;
     let mut fmt = cargo();
