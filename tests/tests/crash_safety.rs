@@ -436,27 +436,28 @@ async fn diagnose(
     )
 }
 
+/// The signals whose count is not their tick's place among `sent` in its
+/// partition: `(partition, place, count)`.
+fn wrong_counts(sent: &[String], partitions: &[i32], tally: &Tally) -> Vec<(i32, u64, u64)> {
+    let mut position: HashMap<i32, u64> = HashMap::new();
+    let mut wrong = Vec::new();
+    for (id, p) in sent.iter().zip(partitions) {
+        let k = position.entry(*p).or_insert(0);
+        *k += 1;
+        for &count in tally.counts.get(id).map(Vec::as_slice).unwrap_or_default() {
+            if count != *k {
+                wrong.push((*p, *k, count));
+            }
+        }
+    }
+    wrong
+}
+
 /// Every tick answered, and the kills landed mid-stream. The strategy's state
 /// survived every kill exactly: the k-th tick of a partition was answered with
 /// count k each time it was answered (restored state plus replayed ticks).
 fn check_complete(mode: &str, o: &Outcome) {
-    let mut position: HashMap<i32, u64> = HashMap::new();
-    let mut wrong = Vec::new();
-    for (id, p) in o.sent.iter().zip(&o.partitions) {
-        let k = position.entry(*p).or_insert(0);
-        *k += 1;
-        for &count in o
-            .tally
-            .counts
-            .get(id)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-        {
-            if count != *k {
-                wrong.push((p, *k, count));
-            }
-        }
-    }
+    let wrong = wrong_counts(&o.sent, &o.partitions, &o.tally);
     assert!(
         wrong.is_empty(),
         "{mode}: {} signals carry a count that is not their tick's place in its partition \
@@ -530,5 +531,197 @@ async fn exactly_once_survives_ten_sigkills_with_one_signal_per_tick() {
         o.sent.len(),
         o.tally.records,
         o.mid_stream_kills
+    );
+}
+
+/// Sends `n` ticks over `tokens` (in turn) and waits for every ack; records
+/// each tick's id and partition.
+async fn send_ticks(
+    producer: &rdkafka::producer::FutureProducer,
+    ticks: &mut Ticks,
+    tokens: &[u32],
+    n: usize,
+    sent: &mut Vec<String>,
+    partitions: &mut Vec<i32>,
+) {
+    let mut pending = Vec::with_capacity(n);
+    for i in 0..n {
+        let token = tokens[i % tokens.len()];
+        let env = ticks.next(token);
+        partitions.push(java_partition(
+            token.to_string().as_bytes(),
+            TICK_PARTITIONS,
+        ));
+        let bytes = env.to_vec().expect("encode tick");
+        let record: FutureRecord<'_, str, [u8]> = FutureRecord::to("market.ticks")
+            .key(env.key.as_str())
+            .payload(&bytes);
+        pending.push(
+            producer
+                .send_result(record)
+                .map_err(|(e, _)| e)
+                .expect("queue tick"),
+        );
+        sent.push(env.id);
+    }
+    for d in pending {
+        d.await
+            .expect("delivery future")
+            .map_err(|(e, _)| e)
+            .expect("tick written");
+    }
+}
+
+/// Waits until every tick of `ids` has a signal of the reader's strategy.
+async fn wait_answered(reader: &SignalReader, ids: &[String], what: &str, dir: &Path, run: u32) {
+    let until = Instant::now() + Duration::from_secs(90);
+    loop {
+        let done = {
+            let t = reader.tally.lock().expect("tally");
+            ids.iter().filter(|id| t.by_tick.contains_key(*id)).count()
+        };
+        if done == ids.len() {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "{what}: {done} of {} ticks answered in 90 s\n{}",
+            ids.len(),
+            log_tails(dir, run..=run)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A strategy dropped into `plugins/` while the host runs has a state record
+/// before the first periodic write is due: the host writes it at the first commit
+/// after the load. Its ticks (instruments of its own) are all sent after the load. Periodic writes are set to 10 minutes here, so a host killed seconds
+/// after the load has only that write; the restarted host restores it, replays
+/// the ticks since, and the strategy's counts go on (they restarted from 1 when
+/// the load wrote nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_strategy_loaded_mid_stream_keeps_its_state_across_a_kill() {
+    let bootstrap = shared_bootstrap();
+    let dir = temp();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).expect("plugins dir");
+    let sid = name("crash_hot_loaded");
+    let tokens: Vec<u32> = (0..8).map(|_| token()).collect();
+    let port = alpha_panda_tests::free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let redis = alpha_panda_tests::redis_server::shared_url();
+    let prefix = alpha_panda_tests::unique("crash-hot-dedup");
+    let service = name("svc_crash_hot");
+    let toml = config_toml(
+        &ChildConfig {
+            bootstrap: &bootstrap,
+            service: &service,
+            mode: "at_least_once",
+            redis_url: &redis,
+            redis_prefix: &prefix,
+            metrics_listen: &listen,
+        },
+        dir.path(),
+    );
+    let periodic = "every_ms = 200";
+    assert!(
+        toml.contains(periodic),
+        "the child config sets [state] every_ms"
+    );
+    let toml = toml.replace(periodic, "every_ms = 600000");
+    let path = dir.path().join("host.toml");
+    std::fs::write(&path, toml).expect("config");
+    let config = alpha_panda::config::Config::load(Some(&path)).expect("config parses");
+    ensure_topics(&bootstrap, &config).await;
+    let reader = SignalReader::start(&bootstrap, &sid, false);
+    let producer = tick_producer(&bootstrap);
+    let mut ticks = Ticks::new(7);
+
+    // The host joins with no strategy, takes every partition (its group is its
+    // own) and runs ticks of an instrument no strategy follows: its partitions
+    // are gained (their state read and written) before the strategy comes.
+    let (mut warm, mut warm_parts) = (Vec::new(), Vec::new());
+    send_ticks(
+        &producer,
+        &mut ticks,
+        &[token()],
+        20,
+        &mut warm,
+        &mut warm_parts,
+    )
+    .await;
+    let mut child = spawn_host(&path, dir.path(), 0);
+    let until = Instant::now() + Duration::from_secs(60);
+    while metric(port, "alpha_panda_assigned_partitions").unwrap_or(0.0) < TICK_PARTITIONS as f64
+        || metric(port, "alpha_panda_ticks_consumed_total").unwrap_or(0.0) < warm.len() as f64
+    {
+        if let Some(s) = child.try_wait().expect("wait") {
+            panic!(
+                "host exited by itself ({s})\n{}",
+                log_tails(dir.path(), 0..=0)
+            );
+        }
+        assert!(
+            Instant::now() < until,
+            "the host was not assigned every partition and running ticks in 60 s\n{}",
+            log_tails(dir.path(), 0..=0)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The strategy is dropped in; every tick from here on reaches it.
+    counter_plugin(&plugins, "counter", &sid, &["paper"], &tokens, 1);
+    let until = Instant::now() + Duration::from_secs(30);
+    while metric(port, "alpha_panda_plugin_loads_total").unwrap_or(0.0) < 1.0 {
+        assert!(
+            Instant::now() < until,
+            "the dropped plugin was not loaded in 30 s\n{}",
+            log_tails(dir.path(), 0..=0)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (mut sent, mut partitions) = (Vec::new(), Vec::new());
+    send_ticks(
+        &producer,
+        &mut ticks,
+        &tokens,
+        2000,
+        &mut sent,
+        &mut partitions,
+    )
+    .await;
+    wait_answered(&reader, &sent, "after the load", dir.path(), 0).await;
+    // Its last batch committed.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let writes = metric(port, "alpha_panda_state_writes_total").unwrap_or(0.0);
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let killed_at = Instant::now();
+
+    send_ticks(
+        &producer,
+        &mut ticks,
+        &tokens,
+        1000,
+        &mut sent,
+        &mut partitions,
+    )
+    .await;
+    wait_out_dead_member(Some(killed_at)).await;
+    let mut child = spawn_host(&path, dir.path(), 1);
+    wait_answered(&reader, &sent, "after the restart", dir.path(), 1).await;
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let tally = std::mem::take(&mut *reader.tally.lock().expect("tally"));
+    let wrong = wrong_counts(&sent, &partitions, &tally);
+    assert!(
+        wrong.is_empty(),
+        "{} signals of the hot-loaded strategy carry a count that is not their tick's place \
+         since the load (its state was lost in the kill; {writes} state records were written \
+         before it); first (partition, place, count): {:?}\n{}",
+        wrong.len(),
+        &wrong[..wrong.len().min(5)],
+        log_tails(dir.path(), 0..=1)
     );
 }

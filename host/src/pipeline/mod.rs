@@ -39,7 +39,7 @@ use crate::errors::ErrorType;
 use crate::kafka::settings;
 use crate::registry::watcher::PluginWatcher;
 use crate::state::StateRecord;
-use crate::strategy::{LiveStrategies, StrategySet};
+use crate::strategy::{Lifecycle, LiveStrategies, StrategySet};
 use crate::topics::{TopicRegistry, MARKET_TICKS};
 use crate::wasm::output::SignalSide;
 use context::{HostContext, RebalanceQueue};
@@ -243,6 +243,8 @@ impl Host {
         let mut in_flight: Option<Sent<_>> = None;
         loop {
             self.apply_updates();
+            // An idle host takes up gained partitions (their state) at once too.
+            self.apply_rebalances().await;
             let first = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
@@ -359,6 +361,12 @@ impl Host {
         if let Some(w) = &self.watcher {
             while let Some(update) = w.try_recv() {
                 if let Some(event) = self.live.apply(update) {
+                    // A new strategy or version has no state record of its own
+                    // yet: write one with the next commit, not a period later, so
+                    // a crash in between does not restart it from `init`.
+                    if matches!(event, Lifecycle::Loaded { .. } | Lifecycle::Reloaded { .. }) {
+                        self.state_due = Instant::now();
+                    }
                     self.stats.event(event.to_string());
                 }
                 crate::metrics::update_plugins_ready(
