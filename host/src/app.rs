@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::kafka::admin::{Admin, Drift};
 use crate::kafka::embedded::EmbeddedBroker;
 use crate::kafka::{settings, KafkaError};
 use crate::pipeline::{Host, PipelineError, PipelineStats, RunSummary};
 use crate::registry::watcher::{PluginWatcher, WatchError};
 use crate::strategy::{LiveStrategies, SlotConfig, StrategySet};
-use crate::topics::TopicRegistry;
+use crate::topics::{TopicRegistry, TopicSpec, MARKET_TICKS};
 use crate::wasm::{LoadError, StrategyEngine};
 
 /// Why `run` could not start or stopped with an error.
@@ -27,6 +28,11 @@ pub enum AppError {
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
     Watch(#[from] WatchError),
+    #[error(
+        "{topics} missing on {bootstrap}; create them with `alpha-panda topics create` \
+         (same --config), then start again"
+    )]
+    MissingTopics { topics: String, bootstrap: String },
     #[error("engine: {0}")]
     Engine(#[from] LoadError),
     #[error("metrics endpoint {listen}: {message}")]
@@ -50,6 +56,9 @@ pub async fn run(
     } else {
         (None, config.kafka.bootstrap_servers.clone())
     };
+    if embedded.is_none() {
+        preflight(&config, &registry).await?;
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let feed = if embedded.is_some() {
         let producer: rdkafka::producer::FutureProducer = settings::producer(&config, &bootstrap)
@@ -118,6 +127,65 @@ pub async fn run(
     print_summary(&stats);
     drop(embedded);
     Ok(result?)
+}
+
+/// How long `run` waits for the cluster to answer its topic check.
+const PREFLIGHT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The topics `run` reads or writes: ticks, the namespace's raw signals, their
+/// DLQs, and the state topic when state is kept.
+fn host_topics(config: &Config, registry: &TopicRegistry) -> Vec<TopicSpec> {
+    let signals = registry.signals_raw(config.broker);
+    let mut wanted = vec![
+        MARKET_TICKS.to_owned(),
+        registry.dlq_of(MARKET_TICKS),
+        registry.dlq_of(&signals),
+        signals,
+    ];
+    if config.state.enabled() {
+        wanted.push(registry.strategy_state(config.broker));
+    }
+    registry
+        .topics_for(&[config.broker])
+        .into_iter()
+        .filter(|t| wanted.contains(&t.name))
+        .collect()
+}
+
+/// Before joining the group: every topic the host uses must exist. A missing
+/// one stops the start with its name (a producer would otherwise retry into it
+/// until its messages expired, and a missing state topic loses strategy state);
+/// any other drift is a warning. A cluster that does not answer in time is left
+/// to the clients, which keep retrying.
+async fn preflight(config: &Config, registry: &TopicRegistry) -> Result<(), AppError> {
+    let specs = host_topics(config, registry);
+    let checked = match Admin::connect_with(config) {
+        Ok(admin) => admin.check_within(&specs, PREFLIGHT_TIMEOUT).await,
+        Err(e) => Err(e),
+    };
+    let drift = match checked {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(error = %e, "topics not checked before the start (the cluster did not answer); the host starts and keeps retrying");
+            return Ok(());
+        }
+    };
+    let mut missing = Vec::new();
+    for d in drift {
+        match d {
+            Drift::Missing { topic } => missing.push(topic),
+            other => {
+                tracing::warn!(drift = %other, "a topic differs from the registry; `alpha-panda topics check` lists every drift")
+            }
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(AppError::MissingTopics {
+        topics: missing.join(", "),
+        bootstrap: config.kafka.bootstrap_servers.clone(),
+    })
 }
 
 fn print_summary(stats: &PipelineStats) {

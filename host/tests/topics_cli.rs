@@ -105,6 +105,82 @@ async fn create_is_idempotent_and_check_reports_exact_drift() {
         ],
         "{out}"
     );
+
+    // A host refuses to start on a cluster that lacks one of its own topics, and
+    // names each one.
+    admin
+        .delete(&["market.ticks.dlq", "paper.strategy.state"])
+        .await
+        .unwrap();
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, out, _) = cli(&["topics", "check"], &config);
+        if out.contains("market.ticks.dlq: missing")
+            && out.contains("paper.strategy.state: missing")
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < until,
+            "deleted topics still listed: {out}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (code, out, err) = run_until_exit(&config, Duration::from_secs(60));
+    assert_eq!(code, 1, "a host missing its topics exits 1: {out}{err}");
+    for needed in [
+        "market.ticks.dlq",
+        "paper.strategy.state",
+        "missing on",
+        "alpha-panda topics create",
+    ] {
+        assert!(err.contains(needed), "the error names {needed:?}: {err}");
+    }
+    let (code, out, err) = cli(&["topics", "create"], &config);
+    assert_eq!(code, 0, "{out}{err}");
+    for topic in ["market.ticks.dlq", "paper.strategy.state"] {
+        assert!(
+            out.contains(&format!("created {topic}")),
+            "create puts back what was missing: {out}"
+        );
+    }
+}
+
+/// `alpha-panda run --config config`; killed (and the test failed) if it is
+/// still running after `limit`.
+fn run_until_exit(config: &std::path::Path, limit: Duration) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("out"), dir.path().join("err"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alpha-panda"));
+    alpha_panda_tests::broker::die_with_parent(&mut cmd);
+    let mut child = cmd
+        .args(["run", "--config"])
+        .arg(config)
+        .current_dir(dir.path())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .expect("run alpha-panda");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "alpha-panda run still running after {limit:?}: {}",
+                std::fs::read_to_string(&err_path).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    (
+        status.code().unwrap_or(-1),
+        std::fs::read_to_string(&out_path).unwrap_or_default(),
+        std::fs::read_to_string(&err_path).unwrap_or_default(),
+    )
 }
 
 #[test]

@@ -158,10 +158,20 @@ impl Admin {
 
     /// Every drift of the cluster from `specs`, in the order of `specs`.
     pub async fn check(&self, specs: &[TopicSpec]) -> Result<Vec<Drift>, KafkaError> {
+        self.check_within(specs, TIMEOUT).await
+    }
+
+    /// `check`, giving up on each request after `timeout`. Blocks on the cluster's
+    /// metadata for up to `timeout`.
+    pub async fn check_within(
+        &self,
+        specs: &[TopicSpec],
+        timeout: Duration,
+    ) -> Result<Vec<Drift>, KafkaError> {
         let metadata = self
             .client
             .inner()
-            .fetch_metadata(None, TIMEOUT)
+            .fetch_metadata(None, timeout)
             .map_err(|source| KafkaError::Request {
                 op: "metadata",
                 source,
@@ -191,7 +201,7 @@ impl Admin {
                 }
             }
         }
-        let configs = self.configs_of(&present).await?;
+        let configs = self.configs_of(&present, timeout).await?;
         for spec in present {
             let found = configs.get(&spec.name);
             let retention = found.and_then(|c| c.retention_ms);
@@ -226,6 +236,7 @@ impl Admin {
     async fn configs_of(
         &self,
         specs: &[&TopicSpec],
+        timeout: Duration,
     ) -> Result<HashMap<String, TopicConfigs>, KafkaError> {
         let mut out = HashMap::new();
         if specs.is_empty() {
@@ -235,7 +246,7 @@ impl Admin {
             .iter()
             .map(|s| ResourceSpecifier::Topic(&s.name))
             .collect();
-        let opts = AdminOptions::new().request_timeout(Some(TIMEOUT));
+        let opts = AdminOptions::new().request_timeout(Some(timeout));
         let results = self
             .client
             .describe_configs(resources.iter(), &opts)
