@@ -57,7 +57,7 @@ pub async fn run(
         (None, config.kafka.bootstrap_servers.clone())
     };
     if embedded.is_none() {
-        preflight(&config, &registry).await?;
+        preflight(&config, &registry)?;
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let feed = if embedded.is_some() {
@@ -155,14 +155,13 @@ fn host_topics(config: &Config, registry: &TopicRegistry) -> Vec<TopicSpec> {
 /// Before joining the group: every topic the host uses must exist. A missing
 /// one stops the start with its name (a producer would otherwise retry into it
 /// until its messages expired, and a missing state topic loses strategy state);
-/// any other drift is a warning. A cluster that does not answer in time is left
+/// a partition count other than the registry's is a warning (`topics check`
+/// also compares retention and cleanup). A cluster that does not answer in time is left
 /// to the clients, which keep retrying.
-async fn preflight(config: &Config, registry: &TopicRegistry) -> Result<(), AppError> {
+fn preflight(config: &Config, registry: &TopicRegistry) -> Result<(), AppError> {
     let specs = host_topics(config, registry);
-    let checked = match Admin::connect_with(config) {
-        Ok(admin) => admin.check_within(&specs, PREFLIGHT_TIMEOUT).await,
-        Err(e) => Err(e),
-    };
+    let checked =
+        Admin::connect_with(config).and_then(|admin| admin.layout_drift(&specs, PREFLIGHT_TIMEOUT));
     let drift = match checked {
         Ok(d) => d,
         Err(e) => {

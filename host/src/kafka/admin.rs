@@ -158,16 +158,57 @@ impl Admin {
 
     /// Every drift of the cluster from `specs`, in the order of `specs`.
     pub async fn check(&self, specs: &[TopicSpec]) -> Result<Vec<Drift>, KafkaError> {
-        self.check_within(specs, TIMEOUT).await
+        let (mut drift, present) = self.layout(specs, TIMEOUT)?;
+        let configs = self.configs_of(&present, TIMEOUT).await?;
+        for spec in present {
+            let found = configs.get(&spec.name);
+            let retention = found.and_then(|c| c.retention_ms);
+            if retention != Some(spec.retention_ms) {
+                drift.push(Drift::Retention {
+                    topic: spec.name.clone(),
+                    expected: spec.retention_ms,
+                    found: retention,
+                });
+            }
+            // A compacted topic must say so; for the others only a reported
+            // policy other than `delete` is drift (some brokers report only the
+            // configs a topic was created with).
+            let policy = found.and_then(|c| c.cleanup_policy.as_deref());
+            let has = |want: &str| policy.is_some_and(|p| p.split(',').any(|x| x.trim() == want));
+            let drifted = if spec.compacted {
+                !has("compact")
+            } else {
+                policy.is_some() && !has("delete")
+            };
+            if drifted {
+                drift.push(Drift::Cleanup {
+                    topic: spec.name.clone(),
+                    expected: if spec.compacted { "compact" } else { "delete" },
+                    found: policy.unwrap_or("unknown").to_owned(),
+                });
+            }
+        }
+        Ok(drift)
     }
 
-    /// `check`, giving up on each request after `timeout`. Blocks on the cluster's
-    /// metadata for up to `timeout`.
-    pub async fn check_within(
+    /// Missing topics and partition counts only (no configs), each request
+    /// given up after `timeout`: what a host checks before it starts. Blocks on
+    /// the cluster's metadata.
+    pub fn layout_drift(
         &self,
         specs: &[TopicSpec],
         timeout: Duration,
     ) -> Result<Vec<Drift>, KafkaError> {
+        Ok(self.layout(specs, timeout)?.0)
+    }
+
+    /// The missing topics and partition counts that differ, and the specs of the
+    /// topics present.
+    fn layout<'a>(
+        &self,
+        specs: &'a [TopicSpec],
+        timeout: Duration,
+    ) -> Result<(Vec<Drift>, Vec<&'a TopicSpec>), KafkaError> {
         let metadata = self
             .client
             .inner()
@@ -201,36 +242,7 @@ impl Admin {
                 }
             }
         }
-        let configs = self.configs_of(&present, timeout).await?;
-        for spec in present {
-            let found = configs.get(&spec.name);
-            let retention = found.and_then(|c| c.retention_ms);
-            if retention != Some(spec.retention_ms) {
-                drift.push(Drift::Retention {
-                    topic: spec.name.clone(),
-                    expected: spec.retention_ms,
-                    found: retention,
-                });
-            }
-            // A compacted topic must say so; for the others only a reported
-            // policy other than `delete` is drift (some brokers report only the
-            // configs a topic was created with).
-            let policy = found.and_then(|c| c.cleanup_policy.as_deref());
-            let has = |want: &str| policy.is_some_and(|p| p.split(',').any(|x| x.trim() == want));
-            let drifted = if spec.compacted {
-                !has("compact")
-            } else {
-                policy.is_some() && !has("delete")
-            };
-            if drifted {
-                drift.push(Drift::Cleanup {
-                    topic: spec.name.clone(),
-                    expected: if spec.compacted { "compact" } else { "delete" },
-                    found: policy.unwrap_or("unknown").to_owned(),
-                });
-            }
-        }
-        Ok(drift)
+        Ok((drift, present))
     }
 
     async fn configs_of(
