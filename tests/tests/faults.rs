@@ -432,3 +432,98 @@ async fn exactly_once_state_survives_a_restart() {
         assert_eq!(count, Some(*k), "tick {k} of partition {p}");
     }
 }
+
+/// The counter strategy's count on each tick of `sent`, by tick id.
+fn counts_by_tick(s: &Scenario) -> BTreeMap<String, Vec<u64>> {
+    let reader = s.reader.as_ref().expect("reader");
+    let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for (_, v) in signals_of(&reader.records, &s.sid) {
+        let count = v["data"]["metadata"]["count"]
+            .as_str()
+            .and_then(|c| c.parse::<u64>().ok())
+            .unwrap_or(0);
+        out.entry(v["causation_id"].as_str().unwrap_or_default().to_owned())
+            .or_default()
+            .push(count);
+    }
+    out
+}
+
+/// The state topic cannot be read when a host gains its partitions (they have no
+/// leader): the strategies run from `init`, and their records are neither lost
+/// nor written over. Once the topic answers again the host reads the records,
+/// replays the ticks it ran since, and the counts are exact again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_unreadable_at_a_gain_is_read_again_and_restored() {
+    const STATE: &str = "paper.strategy.state";
+    let mut s = Scenario::new("unread_state", 1).await;
+    s.config.state.every_ms = 200;
+    s.config.state.load_timeout_ms = 1000;
+    let host = RunningHost::start(s.config.clone());
+    s.stream(200, Duration::ZERO).await;
+    assert!(s.answered(WAIT).await, "first run");
+    host.stop();
+    let first = s.sent.len();
+
+    for p in 0..TICK_PARTITIONS {
+        s.cluster
+            .partition_leader(STATE, p, None)
+            .expect("state partition without a leader");
+    }
+    let host = RunningHost::start(s.config.clone());
+    s.stream(200, Duration::ZERO).await;
+    assert!(s.answered(WAIT).await, "while the state cannot be read");
+    assert!(
+        s.metric("alpha_panda_state_failures_total") >= 1.0,
+        "the failed read is counted"
+    );
+    assert_eq!(s.metric("alpha_panda_state_restores_total"), 0.0);
+    let second = s.sent.len();
+
+    for p in 0..TICK_PARTITIONS {
+        s.cluster
+            .partition_leader(STATE, p, Some(1))
+            .expect("state partition leader back");
+    }
+    let until = std::time::Instant::now() + WAIT;
+    while s.metric("alpha_panda_state_restores_total") < TICK_PARTITIONS as f64 {
+        assert!(
+            std::time::Instant::now() < until,
+            "the state was not read again once the topic answered: {} restores",
+            s.metric("alpha_panda_state_restores_total")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.stream(200, Duration::ZERO).await;
+    assert!(s.answered(WAIT).await, "after the state was read");
+    let reader = s.reader.as_mut().expect("reader");
+    reader.pump(Duration::from_millis(500)).await;
+    host.stop();
+
+    let counts = counts_by_tick(&s);
+    let mut place: BTreeMap<i32, u64> = BTreeMap::new();
+    let mut first_run: BTreeMap<i32, u64> = BTreeMap::new();
+    for (i, id) in s.sent.iter().enumerate() {
+        let token = s.tokens[i % s.tokens.len()];
+        let p = alpha_panda_tests::partition::java_partition(
+            token.to_string().as_bytes(),
+            TICK_PARTITIONS,
+        );
+        let k = place.entry(p).or_insert(0);
+        *k += 1;
+        if i < first {
+            first_run.insert(p, *k);
+        }
+        let expected = if (first..second).contains(&i) {
+            // From `init` while the state could not be read.
+            *k - first_run.get(&p).copied().unwrap_or(0)
+        } else {
+            *k
+        };
+        let got = counts.get(id).cloned().unwrap_or_default();
+        assert!(
+            !got.is_empty() && got.iter().all(|c| *c == expected),
+            "tick {i} (place {k} of partition {p}): counts {got:?}, expected {expected}"
+        );
+    }
+}

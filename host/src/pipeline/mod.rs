@@ -19,7 +19,7 @@ pub mod outbox;
 pub mod partitions;
 pub mod stats;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -117,6 +117,12 @@ pub struct Host {
     skip_below: BTreeMap<i32, i64>,
     /// When the next periodic state records are due.
     state_due: Instant,
+    /// Gained partitions whose state records could not be read: their strategies
+    /// run from `init`, write no state (the records stay as they are), and the
+    /// read is tried again every state period until it succeeds.
+    unread: BTreeSet<i32>,
+    /// When the next read of `unread` partitions' state is due.
+    unread_retry: Instant,
     /// Settings of the group-less reader of state records and ticks.
     reader_settings: rdkafka::ClientConfig,
 }
@@ -218,6 +224,8 @@ impl Host {
             parked: BTreeMap::new(),
             state_topic: registry.strategy_state(config.broker),
             state_due: Instant::now() + Duration::from_millis(config.state.every_ms),
+            unread: BTreeSet::new(),
+            unread_retry: Instant::now(),
             reader_settings: settings::consumer(
                 config,
                 bootstrap,
@@ -245,6 +253,7 @@ impl Host {
             self.apply_updates();
             // An idle host takes up gained partitions (their state) at once too.
             self.apply_rebalances().await;
+            self.retry_unread().await;
             let first = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,

@@ -34,13 +34,18 @@ struct Gained {
     partition: i32,
     /// The log start and end of the partition when it was gained.
     log: Option<(i64, i64)>,
-    /// The group's committed offset (`None`: nothing committed yet).
+    /// The group's committed offset (`None`: nothing committed yet); for a
+    /// retried read, the offset after the last tick this host ran.
     committed: Option<i64>,
     read: Result<(Vec<StateRecord>, TickRange), StoreError>,
+    /// A retried read of a partition held already (its strategies run from `init`).
+    retry: bool,
 }
 
 /// Reads, off the async threads, each partition's committed offset, newest state
-/// records and the ticks to replay.
+/// records and the ticks to replay. A partition in `ran_to` is held already: its
+/// ticks are replayed up to that offset, not the group's.
+#[allow(clippy::too_many_arguments)]
 fn read_gained(
     consumer: &StreamConsumer<HostContext>,
     settings: ClientConfig,
@@ -49,6 +54,7 @@ fn read_gained(
     partitions: &[i32],
     timeout: Duration,
     with_state: bool,
+    ran_to: &BTreeMap<i32, i64>,
 ) -> Vec<Gained> {
     let mut tpl = TopicPartitionList::new();
     for &p in partitions {
@@ -76,7 +82,8 @@ fn read_gained(
     partitions
         .iter()
         .map(|&p| {
-            let committed = committed.get(&p).copied();
+            let retry = ran_to.contains_key(&p);
+            let committed = ran_to.get(&p).or(committed.get(&p)).copied();
             let log = consumer.fetch_watermarks(MARKET_TICKS, p, timeout).ok();
             let read = match &reader {
                 None => Ok(Default::default()),
@@ -99,6 +106,7 @@ fn read_gained(
                 log,
                 committed,
                 read,
+                retry,
             }
         })
         .collect()
@@ -223,9 +231,10 @@ impl Host {
         }
         gained.retain(|p| self.live.partition_mut(*p).is_none());
         if !gained.is_empty() {
-            self.gain(gained).await;
+            self.gain(gained, false).await;
         }
         for (p, _) in std::mem::take(&mut self.parked) {
+            self.unread.remove(&p);
             self.next_offset.remove(&p);
             self.catch_up_until.remove(&p);
             self.skip_below.remove(&p);
@@ -237,7 +246,24 @@ impl Host {
         self.stats.set_lifecycle(self.live.counts(), &self.live);
     }
 
-    async fn gain(&mut self, partitions: Vec<i32>) {
+    /// Reads again the state of partitions whose read failed, once a state period
+    /// has passed since the last try. What is read is restored and the ticks this
+    /// host ran since are replayed into it (outputs suppressed), so the
+    /// strategies go on from the real state, not from `init`.
+    pub(super) async fn retry_unread(&mut self) {
+        if self.unread.is_empty() || Instant::now() < self.unread_retry {
+            return;
+        }
+        self.unread_retry =
+            Instant::now() + Duration::from_millis(self.config.state.every_ms.max(1000));
+        let parts: Vec<i32> = self.unread.iter().copied().collect();
+        tracing::info!(partitions = ?parts, "reading the state of partitions that started from init again");
+        self.gain(parts, true).await;
+    }
+
+    /// Starts the strategies of `partitions` from their state records; `retry`:
+    /// the partitions are held already and their state could not be read before.
+    async fn gain(&mut self, partitions: Vec<i32>, retry: bool) {
         let started = Instant::now();
         let consumer = Arc::clone(&self.consumer);
         let settings = self.reader_settings.clone();
@@ -246,9 +272,17 @@ impl Host {
         let with_state = self.config.state.enabled();
         let parts = partitions.clone();
         let group = self.group.clone();
+        let ran_to: BTreeMap<i32, i64> = if retry {
+            partitions
+                .iter()
+                .filter_map(|p| Some((*p, *self.next_offset.get(p)?)))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
         let gained = match tokio::task::spawn_blocking(move || {
             read_gained(
-                &consumer, settings, &topic, &group, &parts, timeout, with_state,
+                &consumer, settings, &topic, &group, &parts, timeout, with_state, &ran_to,
             )
         })
         .await
@@ -262,7 +296,8 @@ impl Host {
                         partition: p,
                         log: None,
                         committed: None,
-                        read: Ok(Default::default()),
+                        read: Err(StoreError::Setup(e.to_string())),
+                        retry,
                     })
                     .collect()
             }
@@ -274,8 +309,16 @@ impl Host {
             // the log start if nothing was committed.
             let start = g.committed.or(g.log.map(|(low, _)| low));
             let known = self.gain_one(g, started);
-            // A state that could not be read is not written over with `init`.
-            if let Some(start) = start.filter(|_| known && self.config.state.enabled()) {
+            if !self.config.state.enabled() {
+                continue;
+            }
+            if !known {
+                // A state that could not be read is not written over with `init`.
+                self.unread.insert(p);
+                continue;
+            }
+            self.unread.remove(&p);
+            if let Some(start) = start {
                 self.next_offset.entry(p).or_insert(start);
                 written.push(p);
             }
@@ -296,7 +339,13 @@ impl Host {
     /// read (they start from `init`).
     fn gain_one(&mut self, g: Gained, started: Instant) -> bool {
         let p = g.partition;
-        if let Some(set) = self.parked.remove(&p) {
+        if g.retry {
+            if let Err(e) = &g.read {
+                self.stats.state_failures.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(partition = p, error = %e, "state of the partition still cannot be read; its strategies go on from init");
+                return false;
+            }
+        } else if let Some(set) = self.parked.remove(&p) {
             if g.committed.is_some() && g.committed == self.next_offset.get(&p).copied() {
                 self.live.reinstate(p, set);
                 tracing::info!(
@@ -306,9 +355,11 @@ impl Host {
                 return true;
             }
         }
-        self.next_offset.remove(&p);
-        self.catch_up_until.remove(&p);
-        self.skip_below.remove(&p);
+        if !g.retry {
+            self.next_offset.remove(&p);
+            self.catch_up_until.remove(&p);
+            self.skip_below.remove(&p);
+        }
         let set = self.live.assign(p);
         let (records, ticks) = match g.read {
             Ok(r) => r,
@@ -391,7 +442,8 @@ impl Host {
             self.skip_below.insert(p, below);
             self.next_offset.insert(p, below);
         }
-        if let Some((_, end)) = g.log.filter(|_| self.config.state.enabled()) {
+        // A retried partition's ticks up to its log end were run here already.
+        if let Some((_, end)) = g.log.filter(|_| self.config.state.enabled() && !g.retry) {
             self.catch_up_until.insert(p, end);
         }
         self.stats
@@ -412,10 +464,15 @@ impl Host {
     }
 
     /// Snapshots of every running, not quarantined instance of every partition
-    /// whose next offset is known.
+    /// whose next offset is known and whose state was read (an unread one runs
+    /// from `init`: its records are not written over).
     pub(super) fn state_records(&mut self) -> Vec<StateRecord> {
         let mut out = Vec::new();
-        let partitions: Vec<i32> = self.live.partitions().collect();
+        let partitions: Vec<i32> = self
+            .live
+            .partitions()
+            .filter(|p| !self.unread.contains(p))
+            .collect();
         for p in partitions {
             let Some(&next_offset) = self.next_offset.get(&p) else {
                 continue;
