@@ -260,32 +260,15 @@ async fn kill_run(mode: &str, read_committed: bool) -> Outcome {
 
     for run in 0..KILLS {
         // A round's ticks, written at full speed.
-        let mut pending = Vec::with_capacity(per_round);
-        for _ in 0..per_round {
-            let token = tokens[sent.len() % tokens.len()];
-            let env = ticks.next(token);
-            partitions.push(java_partition(
-                token.to_string().as_bytes(),
-                TICK_PARTITIONS,
-            ));
-            let bytes = env.to_vec().expect("encode tick");
-            let record: FutureRecord<'_, str, [u8]> = FutureRecord::to("market.ticks")
-                .key(env.key.as_str())
-                .payload(&bytes);
-            pending.push(
-                producer
-                    .send_result(record)
-                    .map_err(|(e, _)| e)
-                    .expect("queue tick"),
-            );
-            sent.push(env.id);
-        }
-        for d in pending {
-            d.await
-                .expect("delivery future")
-                .map_err(|(e, _)| e)
-                .expect("tick written");
-        }
+        send_ticks(
+            &producer,
+            &mut ticks,
+            &tokens,
+            per_round,
+            &mut sent,
+            &mut partitions,
+        )
+        .await;
         wait_out_dead_member(killed_at).await;
         let mut child = spawn_host(&path, dir.path(), run);
         // The kill point: a random tick count into this run's backlog.
@@ -545,8 +528,9 @@ async fn send_ticks(
     partitions: &mut Vec<i32>,
 ) {
     let mut pending = Vec::with_capacity(n);
-    for i in 0..n {
-        let token = tokens[i % tokens.len()];
+    for _ in 0..n {
+        // In turn over the whole stream, so every round spreads alike.
+        let token = tokens[sent.len() % tokens.len()];
         let env = ticks.next(token);
         partitions.push(java_partition(
             token.to_string().as_bytes(),
