@@ -318,7 +318,11 @@ impl Host {
                 continue;
             }
             self.unread.remove(&p);
-            if let Some(start) = start {
+            if retry {
+                // Restored up to the ticks run here, some maybe not committed yet:
+                // written with the next commit, never ahead of it.
+                self.state_due = Instant::now();
+            } else if let Some(start) = start {
                 self.next_offset.entry(p).or_insert(start);
                 written.push(p);
             }
