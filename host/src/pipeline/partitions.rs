@@ -42,20 +42,36 @@ struct Gained {
     retry: bool,
 }
 
+/// Where and how gained partitions' state is read.
+struct StateSource {
+    /// The host's consumer settings, for the group-less reader.
+    settings: ClientConfig,
+    /// `{broker}.strategy.state`.
+    topic: String,
+    /// The host's consumer group: only its records are read.
+    group: String,
+    /// For each request to the cluster.
+    timeout: Duration,
+    /// False when state is off: nothing is read but the offsets.
+    enabled: bool,
+}
+
 /// Reads, off the async threads, each partition's committed offset, newest state
 /// records and the ticks to replay. A partition in `ran_to` is held already: its
 /// ticks are replayed up to that offset, not the group's.
-#[allow(clippy::too_many_arguments)]
 fn read_gained(
     consumer: &StreamConsumer<HostContext>,
-    settings: ClientConfig,
-    state_topic: &str,
-    group: &str,
+    source: StateSource,
     partitions: &[i32],
-    timeout: Duration,
-    with_state: bool,
     ran_to: &BTreeMap<i32, i64>,
 ) -> Vec<Gained> {
+    let StateSource {
+        settings,
+        topic: state_topic,
+        group,
+        timeout,
+        enabled: with_state,
+    } = source;
     let mut tpl = TopicPartitionList::new();
     for &p in partitions {
         tpl.add_partition(MARKET_TICKS, p);
@@ -88,7 +104,7 @@ fn read_gained(
             let read = match &reader {
                 None => Ok(Default::default()),
                 Some(Err(e)) => Err(StoreError::Setup(e.clone())),
-                Some(Ok(r)) => r.states(state_topic, p, group).and_then(|records| {
+                Some(Ok(r)) => r.states(&state_topic, p, &group).and_then(|records| {
                     let from = records
                         .iter()
                         .map(|r| r.next_offset)
@@ -266,12 +282,14 @@ impl Host {
     async fn gain(&mut self, partitions: Vec<i32>, retry: bool) {
         let started = Instant::now();
         let consumer = Arc::clone(&self.consumer);
-        let settings = self.reader_settings.clone();
-        let topic = self.state_topic.clone();
-        let timeout = Duration::from_millis(self.config.state.load_timeout_ms.max(1));
-        let with_state = self.config.state.enabled();
+        let source = StateSource {
+            settings: self.reader_settings.clone(),
+            topic: self.state_topic.clone(),
+            group: self.group.clone(),
+            timeout: Duration::from_millis(self.config.state.load_timeout_ms.max(1)),
+            enabled: self.config.state.enabled(),
+        };
         let parts = partitions.clone();
-        let group = self.group.clone();
         let ran_to: BTreeMap<i32, i64> = if retry {
             partitions
                 .iter()
@@ -281,9 +299,7 @@ impl Host {
             BTreeMap::new()
         };
         let gained = match tokio::task::spawn_blocking(move || {
-            read_gained(
-                &consumer, settings, &topic, &group, &parts, timeout, with_state, &ran_to,
-            )
+            read_gained(&consumer, source, &parts, &ran_to)
         })
         .await
         {
