@@ -123,6 +123,10 @@ pub struct Host {
     unread: BTreeSet<i32>,
     /// When the next read of `unread` partitions' state is due.
     unread_retry: Instant,
+    /// Failed reads of `unread` partitions' state in a row (the wait doubles).
+    reread_failures: u32,
+    /// The read of `unread` partitions' state in progress.
+    reread: Option<partitions::Reread>,
     /// Settings of the group-less reader of state records and ticks.
     reader_settings: rdkafka::ClientConfig,
 }
@@ -226,6 +230,8 @@ impl Host {
             state_due: Instant::now() + Duration::from_millis(config.state.every_ms),
             unread: BTreeSet::new(),
             unread_retry: Instant::now(),
+            reread_failures: 0,
+            reread: None,
             reader_settings: settings::consumer(
                 config,
                 bootstrap,

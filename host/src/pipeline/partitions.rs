@@ -56,14 +56,40 @@ struct StateSource {
     enabled: bool,
 }
 
+/// State records read again in the background, per partition.
+pub(super) type Reread = tokio::task::JoinHandle<Vec<(i32, Result<Vec<StateRecord>, StoreError>)>>;
+
+/// The newest state records of each partition (blocking).
+fn read_states(
+    source: StateSource,
+    partitions: &[i32],
+) -> Vec<(i32, Result<Vec<StateRecord>, StoreError>)> {
+    match PartitionReader::new(source.settings, source.timeout) {
+        Ok(r) => partitions
+            .iter()
+            .map(|&p| (p, r.states(&source.topic, p, &source.group)))
+            .collect(),
+        Err(e) => {
+            let e = e.to_string();
+            partitions
+                .iter()
+                .map(|&p| (p, Err(StoreError::Setup(e.clone()))))
+                .collect()
+        }
+    }
+}
+
+/// The ticks of partition `p` of `market.ticks` in `[from, to)` (blocking).
+fn read_ticks(source: StateSource, p: i32, from: i64, to: i64) -> Result<TickRange, StoreError> {
+    PartitionReader::new(source.settings, source.timeout)?.range(MARKET_TICKS, p, from, to)
+}
+
 /// Reads, off the async threads, each partition's committed offset, newest state
-/// records and the ticks to replay. A partition in `ran_to` is held already: its
-/// ticks are replayed up to that offset, not the group's.
+/// records and the ticks to replay.
 fn read_gained(
     consumer: &StreamConsumer<HostContext>,
     source: StateSource,
     partitions: &[i32],
-    ran_to: &BTreeMap<i32, i64>,
 ) -> Vec<Gained> {
     let StateSource {
         settings,
@@ -98,8 +124,7 @@ fn read_gained(
     partitions
         .iter()
         .map(|&p| {
-            let retry = ran_to.contains_key(&p);
-            let committed = ran_to.get(&p).or(committed.get(&p)).copied();
+            let committed = committed.get(&p).copied();
             let log = consumer.fetch_watermarks(MARKET_TICKS, p, timeout).ok();
             let read = match &reader {
                 None => Ok(Default::default()),
@@ -122,7 +147,7 @@ fn read_gained(
                 log,
                 committed,
                 read,
-                retry,
+                retry: false,
             }
         })
         .collect()
@@ -247,7 +272,7 @@ impl Host {
         }
         gained.retain(|p| self.live.partition_mut(*p).is_none());
         if !gained.is_empty() {
-            self.gain(gained, false).await;
+            self.gain(gained).await;
         }
         for (p, _) in std::mem::take(&mut self.parked) {
             self.unread.remove(&p);
@@ -262,44 +287,116 @@ impl Host {
         self.stats.set_lifecycle(self.live.counts(), &self.live);
     }
 
-    /// Reads again the state of partitions whose read failed, once a state period
-    /// has passed since the last try. What is read is restored and the ticks this
-    /// host ran since are replayed into it (outputs suppressed), so the
-    /// strategies go on from the real state, not from `init`.
-    pub(super) async fn retry_unread(&mut self) {
-        if self.unread.is_empty() || Instant::now() < self.unread_retry {
-            return;
-        }
-        self.unread_retry =
-            Instant::now() + Duration::from_millis(self.config.state.every_ms.max(1000));
-        let parts: Vec<i32> = self.unread.iter().copied().collect();
-        tracing::info!(partitions = ?parts, "reading the state of partitions that started from init again");
-        self.gain(parts, true).await;
-    }
-
-    /// Starts the strategies of `partitions` from their state records; `retry`:
-    /// the partitions are held already and their state could not be read before.
-    async fn gain(&mut self, partitions: Vec<i32>, retry: bool) {
-        let started = Instant::now();
-        let consumer = Arc::clone(&self.consumer);
-        let source = StateSource {
+    /// Where gained partitions' state is read from.
+    fn state_source(&self) -> StateSource {
+        StateSource {
             settings: self.reader_settings.clone(),
             topic: self.state_topic.clone(),
             group: self.group.clone(),
             timeout: Duration::from_millis(self.config.state.load_timeout_ms.max(1)),
             enabled: self.config.state.enabled(),
-        };
+        }
+    }
+
+    /// How long after a failed read the state of unread partitions is read again:
+    /// a state period (at least 1 s), doubled after each failure, up to a minute.
+    fn reread_after(&self) -> Duration {
+        let base = Duration::from_millis(self.config.state.every_ms.max(1000));
+        (base * 2u32.saturating_pow(self.reread_failures.min(6)))
+            .min(base.max(Duration::from_secs(60)))
+    }
+
+    /// Reads again, in the background (the tick path does not wait for a state
+    /// topic that does not answer), the state of partitions whose read failed.
+    /// Once read, each record is restored and the ticks this host ran since are
+    /// replayed into it (outputs suppressed): the strategies go on from the real
+    /// state, not from `init`.
+    pub(super) async fn retry_unread(&mut self) {
+        if let Some(task) = self.reread.take() {
+            if !task.is_finished() {
+                self.reread = Some(task);
+                return;
+            }
+            match task.await {
+                Ok(results) => self.restore_reread(results).await,
+                Err(e) => {
+                    self.reread_failures += 1;
+                    self.unread_retry = Instant::now() + self.reread_after();
+                    tracing::warn!(error = %e, "reading state again failed");
+                }
+            }
+            return;
+        }
+        if self.unread.is_empty() || Instant::now() < self.unread_retry {
+            return;
+        }
+        let parts: Vec<i32> = self.unread.iter().copied().collect();
+        tracing::info!(partitions = ?parts, "reading the state of partitions that started from init again");
+        let source = self.state_source();
+        self.reread = Some(tokio::task::spawn_blocking(move || {
+            read_states(source, &parts)
+        }));
+    }
+
+    /// Restores what a background read found, replaying each partition's ticks
+    /// from its records up to the last tick this host ran.
+    async fn restore_reread(&mut self, results: Vec<(i32, Result<Vec<StateRecord>, StoreError>)>) {
+        let started = Instant::now();
+        let mut failed = false;
+        for (p, read) in results {
+            // Lost meanwhile: its new owner reads it.
+            if !self.unread.contains(&p) {
+                continue;
+            }
+            let ran_to = self.next_offset.get(&p).copied();
+            let read = match read {
+                Ok(records) => {
+                    let from = records
+                        .iter()
+                        .map(|r| r.next_offset)
+                        .filter(|o| ran_to.is_some_and(|t| *o < t))
+                        .min();
+                    let ticks = match (from, ran_to) {
+                        (Some(f), Some(t)) => {
+                            let source = self.state_source();
+                            tokio::task::spawn_blocking(move || read_ticks(source, p, f, t))
+                                .await
+                                .unwrap_or_else(|e| Err(StoreError::Setup(e.to_string())))
+                        }
+                        _ => Ok(TickRange::default()),
+                    };
+                    ticks.map(|t| (records, t))
+                }
+                Err(e) => Err(e),
+            };
+            let g = Gained {
+                partition: p,
+                log: None,
+                committed: ran_to,
+                read,
+                retry: true,
+            };
+            if self.gain_one(g, started) {
+                self.unread.remove(&p);
+                // Restored up to ticks run here, some maybe not committed yet:
+                // written with the next commit, never ahead of it.
+                self.state_due = Instant::now();
+            } else {
+                failed = true;
+            }
+        }
+        self.reread_failures = if failed { self.reread_failures + 1 } else { 0 };
+        self.unread_retry = Instant::now() + self.reread_after();
+    }
+
+    /// Starts the strategies of gained `partitions` from their state records.
+    async fn gain(&mut self, partitions: Vec<i32>) {
+        let started = Instant::now();
+        let consumer = Arc::clone(&self.consumer);
+        let source = self.state_source();
         let parts = partitions.clone();
-        let ran_to: BTreeMap<i32, i64> = if retry {
-            partitions
-                .iter()
-                .filter_map(|p| Some((*p, *self.next_offset.get(p)?)))
-                .collect()
-        } else {
-            BTreeMap::new()
-        };
         let gained = match tokio::task::spawn_blocking(move || {
-            read_gained(&consumer, source, &parts, &ran_to)
+            read_gained(&consumer, source, &parts)
         })
         .await
         {
@@ -313,7 +410,7 @@ impl Host {
                         log: None,
                         committed: None,
                         read: Err(StoreError::Setup(e.to_string())),
-                        retry,
+                        retry: false,
                     })
                     .collect()
             }
@@ -329,16 +426,16 @@ impl Host {
                 continue;
             }
             if !known {
-                // A state that could not be read is not written over with `init`.
+                // A state that could not be read is not written over with `init`;
+                // it is read again a state period later.
+                if self.unread.is_empty() {
+                    self.unread_retry = Instant::now() + self.reread_after();
+                }
                 self.unread.insert(p);
                 continue;
             }
             self.unread.remove(&p);
-            if retry {
-                // Restored up to the ticks run here, some maybe not committed yet:
-                // written with the next commit, never ahead of it.
-                self.state_due = Instant::now();
-            } else if let Some(start) = start {
+            if let Some(start) = start {
                 self.next_offset.entry(p).or_insert(start);
                 written.push(p);
             }
