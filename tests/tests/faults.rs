@@ -411,29 +411,35 @@ async fn exactly_once_state_survives_a_restart() {
     assert!(first.signals >= 300, "{first:?}");
 
     let signals = signals_of(&reader.records, &s.sid);
-    let by_tick: BTreeMap<&str, &serde_json::Value> = signals
-        .iter()
-        .map(|(_, v)| (v["causation_id"].as_str().unwrap_or_default(), v))
-        .collect();
     assert_eq!(signals.len(), s.sent.len(), "each tick answered once");
-    assert_eq!(by_tick.len(), s.sent.len());
-    let mut place: BTreeMap<i32, u64> = BTreeMap::new();
-    for (i, id) in s.sent.iter().enumerate() {
-        let token = s.tokens[i % s.tokens.len()];
-        let p = alpha_panda_tests::partition::java_partition(
-            token.to_string().as_bytes(),
-            TICK_PARTITIONS,
+    let counts = counts_by_tick(&s);
+    for (id, (p, k)) in s.sent.iter().zip(places(&s)) {
+        assert_eq!(
+            counts.get(id),
+            Some(&vec![k]),
+            "tick {k} of partition {p}: one signal, counted in place"
         );
-        let k = place.entry(p).or_insert(0);
-        *k += 1;
-        let count = by_tick[id.as_str()]["data"]["metadata"]["count"]
-            .as_str()
-            .and_then(|c| c.parse::<u64>().ok());
-        assert_eq!(count, Some(*k), "tick {k} of partition {p}");
     }
 }
 
-/// The counter strategy's count on each tick of `sent`, by tick id.
+/// The `market.ticks` partition and the place in it (from 1) of each tick sent.
+fn places(s: &Scenario) -> Vec<(i32, u64)> {
+    let mut place: BTreeMap<i32, u64> = BTreeMap::new();
+    (0..s.sent.len())
+        .map(|i| {
+            let token = s.tokens[i % s.tokens.len()];
+            let p = alpha_panda_tests::partition::java_partition(
+                token.to_string().as_bytes(),
+                TICK_PARTITIONS,
+            );
+            let k = place.entry(p).or_insert(0);
+            *k += 1;
+            (p, *k)
+        })
+        .collect()
+}
+
+/// The counter strategy's counts on each tick answered, by tick id.
 fn counts_by_tick(s: &Scenario) -> BTreeMap<String, Vec<u64>> {
     let reader = s.reader.as_ref().expect("reader");
     let mut out: BTreeMap<String, Vec<u64>> = BTreeMap::new();
@@ -501,24 +507,16 @@ async fn state_unreadable_at_a_gain_is_read_again_and_restored() {
     host.stop();
 
     let counts = counts_by_tick(&s);
-    let mut place: BTreeMap<i32, u64> = BTreeMap::new();
     let mut first_run: BTreeMap<i32, u64> = BTreeMap::new();
-    for (i, id) in s.sent.iter().enumerate() {
-        let token = s.tokens[i % s.tokens.len()];
-        let p = alpha_panda_tests::partition::java_partition(
-            token.to_string().as_bytes(),
-            TICK_PARTITIONS,
-        );
-        let k = place.entry(p).or_insert(0);
-        *k += 1;
+    for (i, (id, (p, k))) in s.sent.iter().zip(places(&s)).enumerate() {
         if i < first {
-            first_run.insert(p, *k);
+            first_run.insert(p, k);
         }
         let expected = if (first..second).contains(&i) {
             // From `init` while the state could not be read.
-            *k - first_run.get(&p).copied().unwrap_or(0)
+            k - first_run.get(&p).copied().unwrap_or(0)
         } else {
-            *k
+            k
         };
         let got = counts.get(id).cloned().unwrap_or_default();
         assert!(
