@@ -498,28 +498,23 @@ fn part_swap(quick: bool) -> Result<()> {
         "momentum (6 instr.)".into(),
         apply_breakdown(&engine, &momentum_with(&six)?, &ring, swaps),
     ));
-    let r = swap_scenario(
-        &engine,
-        vec![momentum_with(&six)?, counter.clone()],
-        &[],
-        &ring,
-        swaps,
-        budget,
-        0,
-    )?;
-    runs.push(("momentum (6 instr.) + counter".into(), r));
-    // The same on 12 partitions (the default of market.ticks): 12 instances of each
-    // strategy, every one swapped with its own state.
-    let r = swap_scenario(
-        &engine,
-        vec![momentum_with(&six)?, counter.clone()],
-        &[],
-        &ring,
-        swaps,
-        budget,
-        12,
-    )?;
-    runs.push(("momentum (6 instr.) + counter, 12 partitions".into(), r));
+    // Then the same on 12 partitions (the default of market.ticks): 12 instances
+    // of each strategy, every one swapped with its own state.
+    for (partitions, label) in [
+        (0, "momentum (6 instr.) + counter"),
+        (12, "momentum (6 instr.) + counter, 12 partitions"),
+    ] {
+        let r = swap_scenario(
+            &engine,
+            vec![momentum_with(&six)?, counter.clone()],
+            &[],
+            &ring,
+            swaps,
+            budget,
+            partitions,
+        )?;
+        runs.push((label.into(), r));
+    }
     // Momentum with a large state (128 and 1024 instruments, full windows) reloaded;
     // the counter runs beside it.
     for n in [128u32, 1024] {

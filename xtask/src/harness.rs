@@ -25,13 +25,19 @@ pub fn free_port() -> Result<u16> {
         .port())
 }
 
-/// The sum of a metric's samples on the host's `/metrics`.
-pub fn metric(port: u16, name: &str) -> Option<f64> {
+/// The host's `/metrics` text (None: not reachable).
+fn scrape(port: u16) -> Option<String> {
     let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
     let mut text = String::new();
     c.read_to_string(&mut text).ok()?;
+    Some(text)
+}
+
+/// The sum of a metric's samples on the host's `/metrics`.
+pub fn metric(port: u16, name: &str) -> Option<f64> {
+    let text = scrape(port)?;
     Some(
         text.lines()
             .filter(|l| l.starts_with(name))
@@ -42,11 +48,7 @@ pub fn metric(port: u16, name: &str) -> Option<f64> {
 
 /// The sum of a metric's samples whose labels include `label` (`key="value"`).
 pub fn metric_with(port: u16, name: &str, label: &str) -> Option<f64> {
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
-    let mut text = String::new();
-    c.read_to_string(&mut text).ok()?;
+    let text = scrape(port)?;
     let prefix = format!("{name}{{");
     Some(
         text.lines()
@@ -62,11 +64,7 @@ pub fn metric_with(port: u16, name: &str, label: &str) -> Option<f64> {
 
 /// The upper bound of the histogram bucket holding quantile `q` (seconds).
 pub fn quantile(port: u16, name: &str, q: f64) -> Option<f64> {
-    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
-    let mut text = String::new();
-    c.read_to_string(&mut text).ok()?;
+    let text = scrape(port)?;
     let prefix = format!("{name}_bucket{{le=\"");
     let buckets: Vec<(f64, f64)> = text
         .lines()
