@@ -153,7 +153,49 @@ impl Admin {
                 }
             }
         }
+        // A broker answers CreateTopics once its controller has the topic; its
+        // metadata may lag a moment behind. Return once clients can see them.
+        let created: Vec<&str> = report.created.iter().map(String::as_str).collect();
+        self.await_topics(&created, true).await?;
         Ok(report)
+    }
+
+    /// Waits (up to the admin timeout) until every topic of `names` is in the
+    /// cluster's metadata with its partitions (`present`), or in it no more.
+    pub async fn await_topics(&self, names: &[&str], present: bool) -> Result<(), KafkaError> {
+        let until = std::time::Instant::now() + TIMEOUT;
+        loop {
+            let metadata = self
+                .client
+                .inner()
+                .fetch_metadata(None, TIMEOUT)
+                .map_err(|source| KafkaError::Request {
+                    op: "metadata",
+                    source,
+                })?;
+            let visible = |name: &str| {
+                metadata.topics().iter().any(|t| {
+                    t.name() == name
+                        && t.error().is_none()
+                        && !t.partitions().is_empty()
+                        && t.partitions().iter().all(|p| p.leader() >= 0)
+                })
+            };
+            let waiting = names.iter().find(|n| visible(n) != present);
+            let Some(name) = waiting else {
+                return Ok(());
+            };
+            if std::time::Instant::now() > until {
+                return Err(KafkaError::Topic {
+                    topic: (*name).to_owned(),
+                    message: format!(
+                        "still {} the cluster's metadata after {TIMEOUT:?}",
+                        if present { "missing from" } else { "in" }
+                    ),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Every drift of the cluster from `specs`, in the order of `specs`.
@@ -280,7 +322,7 @@ impl Admin {
         Ok(out)
     }
 
-    /// Deletes topics (tests use it to make drift).
+    /// Deletes topics and waits until they are gone (tests use it to make drift).
     pub async fn delete(&self, names: &[&str]) -> Result<(), KafkaError> {
         let opts = AdminOptions::new().operation_timeout(Some(TIMEOUT));
         let results = self
@@ -299,6 +341,6 @@ impl Admin {
                 });
             }
         }
-        Ok(())
+        self.await_topics(names, false).await
     }
 }
