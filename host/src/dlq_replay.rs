@@ -5,7 +5,7 @@
 //! DLQ record, or marked not replayable) are counted and left in place.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::Message;
@@ -27,7 +27,16 @@ pub enum DlqReplayError {
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("{0} record(s) could not be re-published: {1}")]
     Undelivered(usize, String),
+    #[error("no partition of {topic} was assigned within {secs} s (is another `dlq replay` running in group {group}?)")]
+    NotAssigned {
+        topic: String,
+        group: String,
+        secs: u64,
+    },
 }
+
+/// How long the group join may take before a replay gives up.
+const ASSIGN_LIMIT: Duration = Duration::from_secs(30);
 
 /// What a replay did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -46,7 +55,8 @@ impl fmt::Display for DlqReplayReport {
     }
 }
 
-/// Replays what is in `topic` now; stops once no record arrives for two seconds.
+/// Replays what is in `topic` now: joins the group, notes each assigned
+/// partition's end offset, and reads until its position reaches it.
 pub async fn replay(config: &Config, topic: &str) -> Result<DlqReplayReport, DlqReplayError> {
     let registry = TopicRegistry::new(&config.topics);
     let Some(original_default) = registry.original_of_dlq(topic) else {
@@ -58,9 +68,26 @@ pub async fn replay(config: &Config, topic: &str) -> Result<DlqReplayReport, Dlq
     consumer.subscribe(&[topic])?;
     let producer: FutureProducer = settings::producer(config, bootstrap).create()?;
     let mut report = DlqReplayReport::default();
+    let joined = Instant::now();
+    let mut ends: Option<Vec<(i32, i64)>> = None;
     loop {
-        let msg = match tokio::time::timeout(Duration::from_secs(2), consumer.recv()).await {
-            Err(_) => break,
+        if ends.is_none() {
+            ends = end_offsets(&consumer, topic)?;
+            if ends.is_none() && joined.elapsed() > ASSIGN_LIMIT {
+                return Err(DlqReplayError::NotAssigned {
+                    topic: topic.to_owned(),
+                    group,
+                    secs: ASSIGN_LIMIT.as_secs(),
+                });
+            }
+        }
+        if let Some(ends) = &ends {
+            if reached(&consumer, topic, ends)? {
+                break;
+            }
+        }
+        let msg = match tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await {
+            Err(_) => continue,
             Ok(Err(e)) => return Err(e.into()),
             Ok(Ok(m)) => m,
         };
@@ -108,4 +135,51 @@ pub async fn replay(config: &Config, topic: &str) -> Result<DlqReplayReport, Dlq
         consumer.commit_message(&msg, CommitMode::Sync)?;
     }
     Ok(report)
+}
+
+/// The assigned partitions that hold records to replay, each with its end
+/// offset now, once the group has assigned some (None before).
+fn end_offsets(
+    consumer: &StreamConsumer,
+    topic: &str,
+) -> Result<Option<Vec<(i32, i64)>>, DlqReplayError> {
+    let assignment = consumer.assignment()?;
+    if assignment.count() == 0 {
+        return Ok(None);
+    }
+    let committed = consumer.committed(Duration::from_secs(10))?;
+    let mut ends = Vec::new();
+    for e in assignment.elements_for_topic(topic) {
+        let p = e.partition();
+        let (low, high) = consumer.fetch_watermarks(topic, p, Duration::from_secs(10))?;
+        let start = committed
+            .find_partition(topic, p)
+            .and_then(|c| c.offset().to_raw())
+            .filter(|o| *o >= 0)
+            .unwrap_or(low)
+            .max(low);
+        if start < high {
+            ends.push((p, high));
+        }
+    }
+    Ok(Some(ends))
+}
+
+/// True once the consumer's position (past any transaction markers) is at or
+/// beyond each partition's end offset.
+fn reached(
+    consumer: &StreamConsumer,
+    topic: &str,
+    ends: &[(i32, i64)],
+) -> Result<bool, DlqReplayError> {
+    if ends.is_empty() {
+        return Ok(true);
+    }
+    let position = consumer.position()?;
+    Ok(ends.iter().all(|&(p, end)| {
+        position
+            .find_partition(topic, p)
+            .and_then(|e| e.offset().to_raw())
+            .is_some_and(|o| o >= end)
+    }))
 }
