@@ -86,6 +86,12 @@ pub fn render(stats: &PipelineStats) -> String {
     );
     counter(
         &registry,
+        "transaction_aborts_total",
+        "Exactly-once transactions aborted after a failure (their batches run again)",
+        get(&stats.txn_aborts),
+    );
+    counter(
+        &registry,
         "rebalances_total",
         "Consumer group rebalances",
         get(&stats.rebalances),

@@ -301,11 +301,18 @@ impl Host {
             if let Some(sent) = in_flight.take() {
                 self.settle(sent).await?;
             }
-            let sent = self.send(prepared)?;
             if eos {
-                self.settle(sent).await?;
+                // A failed transaction is aborted and every partition goes back to
+                // its committed offset and state; only a fatal error stops the host.
+                let done = match self.send(prepared) {
+                    Ok(sent) => self.settle(sent).await,
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = done {
+                    self.recover_transaction(e).await?;
+                }
             } else {
-                in_flight = Some(sent);
+                in_flight = Some(self.send(prepared)?);
             }
         }
         if let Some(sent) = in_flight.take() {
@@ -330,6 +337,42 @@ impl Host {
             "stopped cleanly"
         );
         Ok(self.summary)
+    }
+
+    /// Exactly-once, after a batch's transaction failed (a broker outage, a group
+    /// member fenced by a rebalance): aborts it and rewinds every partition to the
+    /// group's committed offset and the state committed with it, so the batch is
+    /// run again and answered once. A fatal error (another host took over this
+    /// transactional id, or the producer is broken) stops the host.
+    async fn recover_transaction(&mut self, e: PipelineError) -> Result<(), PipelineError> {
+        if is_fatal(&e) {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, "transaction failed: aborting it; every partition goes back to its committed offset and state");
+        let mut wait = Duration::from_millis(100);
+        let started = Instant::now();
+        loop {
+            match self.producer.abort_transaction(TXN_TIMEOUT) {
+                Ok(()) => break,
+                // Nothing to abort: the transaction never began.
+                Err(rdkafka::error::KafkaError::Transaction(t))
+                    if t.code() == rdkafka::types::RDKafkaErrorCode::State =>
+                {
+                    break
+                }
+                Err(e) => {
+                    let e = PipelineError::from(e);
+                    if is_fatal(&e) || started.elapsed() > TXN_TIMEOUT * 4 {
+                        return Err(e);
+                    }
+                    tracing::warn!(error = %e, "abort failed; trying again in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+        self.stats.txn_aborts.fetch_add(1, Ordering::Relaxed);
+        self.rewind().await
     }
 
     /// At-least-once: commits, synchronously, the last offsets of the partitions
@@ -781,6 +824,16 @@ fn answered_elsewhere(ids: &[&str], seen: &[bool], pending: Option<&HashSet<Stri
             *s && first && !pending.is_some_and(|p| p.contains(*id))
         })
         .collect()
+}
+
+/// An error no retry or abort can cure: the transactional producer was fenced
+/// (another host has its id) or failed for good.
+fn is_fatal(e: &PipelineError) -> bool {
+    match e {
+        PipelineError::Kafka(rdkafka::error::KafkaError::Transaction(t)) => t.is_fatal(),
+        PipelineError::Encode(_) => true,
+        _ => false,
+    }
 }
 
 fn ids_len<M: Message>(msgs: &[M], poison: &[(usize, Failure)]) -> usize {

@@ -287,6 +287,50 @@ impl Host {
         self.stats.set_lifecycle(self.live.counts(), &self.live);
     }
 
+    /// Exactly-once, after an aborted transaction: every partition's strategies are
+    /// dropped and started again from the committed state records and offsets (as
+    /// if gained), and the consumer is sent back to those offsets. A partition the
+    /// group has taken away meanwhile is left to the rebalance that follows.
+    pub(super) async fn rewind(&mut self) -> Result<(), PipelineError> {
+        let parts: Vec<i32> = self.live.partitions().collect();
+        for &p in &parts {
+            self.live.revoke(p);
+            self.unread.remove(&p);
+            self.next_offset.remove(&p);
+            self.catch_up_until.remove(&p);
+            self.skip_below.remove(&p);
+        }
+        self.gain(parts.clone()).await;
+        let assigned = self.consumer.assignment()?;
+        let mut tpl = TopicPartitionList::new();
+        for p in parts {
+            if assigned.find_partition(MARKET_TICKS, p).is_none() {
+                continue;
+            }
+            let offset = match self.next_offset.get(&p) {
+                Some(&o) => Offset::Offset(o),
+                None => Offset::Beginning,
+            };
+            tpl.add_partition_offset(MARKET_TICKS, p, offset)?;
+        }
+        if tpl.count() > 0 {
+            let result = self
+                .consumer
+                .seek_partitions(tpl, Duration::from_secs(10))?;
+            for e in result.elements() {
+                if let Err(err) = e.error() {
+                    return Err(PipelineError::Kafka(err));
+                }
+            }
+        }
+        tracing::info!(
+            partitions = self.live.partitions().count(),
+            "rewound to the committed offsets and state after an aborted transaction"
+        );
+        self.stats.set_lifecycle(self.live.counts(), &self.live);
+        Ok(())
+    }
+
     /// Where gained partitions' state is read from.
     fn state_source(&self) -> StateSource {
         StateSource {

@@ -93,6 +93,8 @@ pub struct PipelineStats {
     pub commits: AtomicU64,
     /// Offset commits the broker refused (a later commit covers their offsets).
     pub commit_failures: AtomicU64,
+    /// Exactly-once transactions aborted (and their batches run again).
+    pub txn_aborts: AtomicU64,
     pub assigned_partitions: AtomicU64,
     pub rebalances: AtomicU64,
     /// Strategy state records written, restored on a gained partition, and the
