@@ -1,9 +1,9 @@
-//! The integration-test harness: a real Kafka-API broker (`tansu`, one per test
-//! binary, or the cluster named by `ALPHA_PANDA_TEST_BOOTSTRAP`), Redis (the
-//! machine's, isolated by key prefix, or a private `redis-server`), and paths to the
-//! built plugins. Everything it starts stops when the test process ends.
+//! The integration-test harness: a real Kafka broker (Apache Kafka in KRaft mode,
+//! one per test binary, or the cluster named by `ALPHA_PANDA_TEST_BOOTSTRAP`), Redis
+//! (the machine's, isolated by key prefix, or a private `redis-server`), and paths
+//! to the built plugins. Everything it starts stops when the test process ends.
 //!
-//! - [`broker`]: start and stop a tansu broker on a free port.
+//! - [`broker`]: the shared Kafka broker of a test binary, or a private one.
 //! - [`redis_server`]: the shared Redis with a unique prefix, or a private server.
 //! - [`paths`]: the workspace, the sample and test plugins.
 //! - [`partition`]: the Java client's murmur2 partitioner, to check where records land.

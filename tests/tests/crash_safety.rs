@@ -6,13 +6,10 @@
 //! - Both modes: the counting strategy's state survives every kill exactly (it
 //!   is restored from the state topic and the ticks since are replayed), so the
 //!   k-th tick of a partition is always answered with count k.
-//! - Exactly-once: a read_committed consumer sees every tick answered exactly
-//!   once. It needs Kafka transactions: tansu 0.6.0 lacks EndTxn (see
-//!   `pipeline_exactly_once.rs`), so this run happens against Redpanda
-//!   (`ALPHA_PANDA_TEST_BOOTSTRAP`) and says "NOT RUN" on tansu.
+//! - Exactly-once (Kafka transactions): a read_committed consumer sees every
+//!   tick answered exactly once.
 //!
-//! On tansu the feed writes one record per batch: tansu 0.6.0 mis-serves a group
-//! that resumes inside a multi-record batch (see `tick_producer`).
+//! The feed writes ordinary multi-record batches, so kills land inside batches.
 //!
 //! The tick count can be lowered for a quick local run with
 //! `ALPHA_PANDA_CRASH_TICKS`; the kill points come from a seed printed at the
@@ -20,100 +17,19 @@
 
 mod pipeline_support;
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::process::Child;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alpha_panda_tests::broker::shared_bootstrap;
-use alpha_panda_tests::partition::java_partition;
-use pipeline_support::child::{
-    api_keys, config_toml, log_tails, metric, spawn_host, ChildConfig, END_TXN,
+use pipeline_support::answers::{
+    send_ticks, tick_producer, wait_answered, wait_consumed, wrong_counts, Sent, SignalReader,
+    Tally,
 };
+use pipeline_support::child::{config_toml, log_tails, metric, spawn_host, ChildConfig};
 use pipeline_support::*;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
-use rdkafka::producer::FutureRecord;
 use rdkafka::{ClientConfig, TopicPartitionList};
 
 const KILLS: u32 = 10;
-
-/// Signal ids per answered tick id, as one reader saw them.
-#[derive(Default)]
-struct Tally {
-    by_tick: HashMap<String, Vec<String>>,
-    /// The counter strategy's `count` of each signal, per answered tick.
-    counts: HashMap<String, Vec<u64>>,
-    records: usize,
-}
-
-/// Reads `paper.signals.raw` from the beginning on its own thread, keeping the
-/// signals of `strategy_id`.
-struct SignalReader {
-    tally: Arc<Mutex<Tally>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl SignalReader {
-    fn start(bootstrap: &str, strategy_id: &str, read_committed: bool) -> SignalReader {
-        let consumer: BaseConsumer =
-            from_beginning(bootstrap, &["paper.signals.raw"], read_committed);
-        let tally = Arc::new(Mutex::new(Tally::default()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (t, s, sid) = (tally.clone(), stop.clone(), strategy_id.to_owned());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                let Some(Ok(m)) = consumer.poll(Duration::from_millis(100)) else {
-                    continue;
-                };
-                let Some(v) = m
-                    .payload()
-                    .and_then(|p| serde_json::from_slice::<serde_json::Value>(p).ok())
-                else {
-                    continue;
-                };
-                if v["data"]["strategy_id"] != sid.as_str() {
-                    continue;
-                }
-                let (Some(cause), Some(id)) = (v["causation_id"].as_str(), v["id"].as_str()) else {
-                    continue;
-                };
-                let count = v["data"]["metadata"]["count"]
-                    .as_str()
-                    .and_then(|c| c.parse::<u64>().ok())
-                    .unwrap_or(0);
-                let mut t = t.lock().expect("tally");
-                t.records += 1;
-                t.counts.entry(cause.to_owned()).or_default().push(count);
-                t.by_tick
-                    .entry(cause.to_owned())
-                    .or_default()
-                    .push(id.to_owned());
-            }
-        });
-        SignalReader {
-            tally,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn answered(&self) -> usize {
-        self.tally.lock().expect("tally").by_tick.len()
-    }
-}
-
-impl Drop for SignalReader {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
 
 /// A small deterministic generator for the kill points.
 struct Rng(u64);
@@ -131,73 +47,9 @@ fn env_u64(name: &str) -> Option<u64> {
     std::env::var(name).ok()?.parse().ok()
 }
 
-/// The feed's producer. On tansu 0.6.0 every tick is its own record batch: a
-/// consumer group that resumes at an offset inside a multi-record batch (what a
-/// stop or kill mid-backlog leaves) is served records twice and skips others
-/// (measured with a plain rdkafka consumer stopping after 700 of every 1 000
-/// ticks: 73 of 10 000 never delivered; with one-record batches, none). That is
-/// the broker's fault, not the host's; Redpanda gets the feed's usual batching.
-fn tick_producer(bootstrap: &str) -> rdkafka::producer::FutureProducer {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", bootstrap)
-        .set("partitioner", "murmur2_random")
-        .set("linger.ms", "1")
-        .set("acks", "all");
-    if !alpha_panda_tests::broker::is_external() {
-        c.set("batch.num.messages", "1");
-    }
-    c.create().expect("tick producer")
-}
-
-/// Waits until a child host has consumed at least `target` ticks; returns its count.
-async fn wait_consumed(child: &mut Child, port: u16, dir: &Path, run: u32, target: usize) -> usize {
-    let until = Instant::now() + Duration::from_secs(90);
-    loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            panic!(
-                "host run {run} exited by itself ({s})\n{}",
-                log_tails(dir, run..=run)
-            );
-        }
-        let n = metric(port, "alpha_panda_ticks_consumed_total").unwrap_or(0.0) as usize;
-        if n >= target {
-            return n;
-        }
-        assert!(
-            Instant::now() < until,
-            "host run {run} consumed {n} of {target} ticks in 90 s\n{}",
-            log_tails(dir, run..=run)
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-}
-
-/// On tansu, lets the killed host's group membership expire before the next host
-/// joins. tansu 0.6.0 puts a member that joins while a dead one's session is still
-/// running into a generation with the dead member, gives the partitions to the dead
-/// member, and never rebalances when its session then runs out: the new host sat
-/// with 0 partitions for the test's 90 s (seen here 2026-11-28 and 2026-11-29). A
-/// Kafka-API broker that expires members (Redpanda, Kafka) rebalances after the
-/// session timeout, so against one the test restarts at once.
-async fn wait_out_dead_member(killed_at: Option<Instant>) {
-    let Some(at) = killed_at else { return };
-    if alpha_panda_tests::broker::is_external() {
-        return;
-    }
-    let session = alpha_panda_tests::broker::FAST_GROUP_SETTINGS
-        .iter()
-        .find(|(k, _)| *k == "session.timeout.ms")
-        .and_then(|(_, v)| v.parse::<u64>().ok())
-        .unwrap_or(6000);
-    let until = at + Duration::from_millis(session + 1500);
-    tokio::time::sleep_until(until.into()).await;
-}
-
 /// What one delivery mode's kill run saw.
 struct Outcome {
-    sent: Vec<String>,
-    /// The partition of `market.ticks` each sent tick went to.
-    partitions: Vec<i32>,
+    sent: Sent,
     tally: Tally,
     mid_stream_kills: u32,
 }
@@ -252,24 +104,13 @@ async fn kill_run(mode: &str, read_committed: bool) -> Outcome {
     let reader = SignalReader::start(&bootstrap, &sid, read_committed);
     let producer = tick_producer(&bootstrap);
     let mut ticks = Ticks::new(seed);
-    let mut sent: Vec<String> = Vec::with_capacity(total);
-    let mut partitions: Vec<i32> = Vec::with_capacity(total);
+    let mut sent = Sent::default();
     let per_round = total / KILLS as usize;
     let mut mid_stream_kills = 0;
-    let mut killed_at: Option<Instant> = None;
 
     for run in 0..KILLS {
         // A round's ticks, written at full speed.
-        send_ticks(
-            &producer,
-            &mut ticks,
-            &tokens,
-            per_round,
-            &mut sent,
-            &mut partitions,
-        )
-        .await;
-        wait_out_dead_member(killed_at).await;
+        send_ticks(&producer, &mut ticks, &tokens, per_round, &mut sent).await;
         let mut child = spawn_host(&path, dir.path(), run);
         // The kill point: a random tick count into this run's backlog.
         let target = 1 + rng.below(per_round as u64 * 4 / 5) as usize;
@@ -281,7 +122,6 @@ async fn kill_run(mode: &str, read_committed: bool) -> Outcome {
             metric(port, "alpha_panda_ticks_consumed_total").map_or(consumed, |n| n as usize);
         child.kill().expect("SIGKILL");
         let _ = child.wait();
-        killed_at = Some(Instant::now());
         // This run had at least `per_round` new ticks to read: fewer consumed
         // means it died with work in hand.
         if consumed < per_round {
@@ -296,7 +136,6 @@ async fn kill_run(mode: &str, read_committed: bool) -> Outcome {
     }
 
     // The last run drains everything and stops cleanly.
-    wait_out_dead_member(killed_at).await;
     let mut child = spawn_host(&path, dir.path(), KILLS);
     let until = Instant::now() + Duration::from_secs(120);
     while reader.answered() < sent.len() {
@@ -309,7 +148,8 @@ async fn kill_run(mode: &str, read_committed: bool) -> Outcome {
         if Instant::now() > until {
             let missing: Vec<String> = {
                 let t = reader.tally.lock().expect("tally");
-                sent.iter()
+                sent.ids
+                    .iter()
                     .filter(|id| !t.by_tick.contains_key(*id))
                     .cloned()
                     .collect()
@@ -352,7 +192,6 @@ async fn kill_run(mode: &str, read_committed: bool) -> Outcome {
     let tally = std::mem::take(&mut *reader.tally.lock().expect("tally"));
     Outcome {
         sent,
-        partitions,
         tally,
         mid_stream_kills,
     }
@@ -419,28 +258,11 @@ async fn diagnose(
     )
 }
 
-/// The signals whose count is not their tick's place among `sent` in its
-/// partition: `(partition, place, count)`.
-fn wrong_counts(sent: &[String], partitions: &[i32], tally: &Tally) -> Vec<(i32, u64, u64)> {
-    let mut position: HashMap<i32, u64> = HashMap::new();
-    let mut wrong = Vec::new();
-    for (id, p) in sent.iter().zip(partitions) {
-        let k = position.entry(*p).or_insert(0);
-        *k += 1;
-        for &count in tally.counts.get(id).map(Vec::as_slice).unwrap_or_default() {
-            if count != *k {
-                wrong.push((*p, *k, count));
-            }
-        }
-    }
-    wrong
-}
-
 /// Every tick answered, and the kills landed mid-stream. The strategy's state
 /// survived every kill exactly: the k-th tick of a partition was answered with
 /// count k each time it was answered (restored state plus replayed ticks).
 fn check_complete(mode: &str, o: &Outcome) {
-    let wrong = wrong_counts(&o.sent, &o.partitions, &o.tally);
+    let wrong = wrong_counts(&o.sent, &o.tally);
     assert!(
         wrong.is_empty(),
         "{mode}: {} signals carry a count that is not their tick's place in its partition \
@@ -450,6 +272,7 @@ fn check_complete(mode: &str, o: &Outcome) {
     );
     let missing: Vec<&String> = o
         .sent
+        .ids
         .iter()
         .filter(|id| !o.tally.by_tick.contains_key(*id))
         .collect();
@@ -494,14 +317,6 @@ async fn at_least_once_survives_ten_sigkills_with_identical_repeats() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exactly_once_survives_ten_sigkills_with_one_signal_per_tick() {
-    let bootstrap = shared_bootstrap();
-    if !api_keys(&bootstrap).contains(&END_TXN) {
-        eprintln!(
-            "NOT RUN on {bootstrap}: the broker lacks EndTxn (API key 26); \
-             pipeline_exactly_once.rs checks the host refuses loudly there"
-        );
-        return;
-    }
     let o = kill_run("exactly_once", true).await;
     check_complete("exactly_once", &o);
     assert_eq!(
@@ -515,66 +330,6 @@ async fn exactly_once_survives_ten_sigkills_with_one_signal_per_tick() {
         o.tally.records,
         o.mid_stream_kills
     );
-}
-
-/// Sends `n` ticks over `tokens` (in turn) and waits for every ack; records
-/// each tick's id and partition.
-async fn send_ticks(
-    producer: &rdkafka::producer::FutureProducer,
-    ticks: &mut Ticks,
-    tokens: &[u32],
-    n: usize,
-    sent: &mut Vec<String>,
-    partitions: &mut Vec<i32>,
-) {
-    let mut pending = Vec::with_capacity(n);
-    for _ in 0..n {
-        // In turn over the whole stream, so every round spreads alike.
-        let token = tokens[sent.len() % tokens.len()];
-        let env = ticks.next(token);
-        partitions.push(java_partition(
-            token.to_string().as_bytes(),
-            TICK_PARTITIONS,
-        ));
-        let bytes = env.to_vec().expect("encode tick");
-        let record: FutureRecord<'_, str, [u8]> = FutureRecord::to("market.ticks")
-            .key(env.key.as_str())
-            .payload(&bytes);
-        pending.push(
-            producer
-                .send_result(record)
-                .map_err(|(e, _)| e)
-                .expect("queue tick"),
-        );
-        sent.push(env.id);
-    }
-    for d in pending {
-        d.await
-            .expect("delivery future")
-            .map_err(|(e, _)| e)
-            .expect("tick written");
-    }
-}
-
-/// Waits until every tick of `ids` has a signal of the reader's strategy.
-async fn wait_answered(reader: &SignalReader, ids: &[String], what: &str, dir: &Path, run: u32) {
-    let until = Instant::now() + Duration::from_secs(90);
-    loop {
-        let done = {
-            let t = reader.tally.lock().expect("tally");
-            ids.iter().filter(|id| t.by_tick.contains_key(*id)).count()
-        };
-        if done == ids.len() {
-            return;
-        }
-        assert!(
-            Instant::now() < until,
-            "{what}: {done} of {} ticks answered in 90 s\n{}",
-            ids.len(),
-            log_tails(dir, run..=run)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A strategy dropped into `plugins/` while the host runs has a state record
@@ -624,16 +379,8 @@ async fn a_strategy_loaded_mid_stream_keeps_its_state_across_a_kill() {
     // The host joins with no strategy, takes every partition (its group is its
     // own) and runs ticks of an instrument no strategy follows: its partitions
     // are gained (their state read and written) before the strategy comes.
-    let (mut warm, mut warm_parts) = (Vec::new(), Vec::new());
-    send_ticks(
-        &producer,
-        &mut ticks,
-        &[token()],
-        20,
-        &mut warm,
-        &mut warm_parts,
-    )
-    .await;
+    let mut warm = Sent::default();
+    send_ticks(&producer, &mut ticks, &[token()], 20, &mut warm).await;
     let mut child = spawn_host(&path, dir.path(), 0);
     let until = Instant::now() + Duration::from_secs(60);
     while metric(port, "alpha_panda_assigned_partitions").unwrap_or(0.0) < TICK_PARTITIONS as f64
@@ -664,41 +411,23 @@ async fn a_strategy_loaded_mid_stream_keeps_its_state_across_a_kill() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (mut sent, mut partitions) = (Vec::new(), Vec::new());
-    send_ticks(
-        &producer,
-        &mut ticks,
-        &tokens,
-        2000,
-        &mut sent,
-        &mut partitions,
-    )
-    .await;
-    wait_answered(&reader, &sent, "after the load", dir.path(), 0).await;
+    let mut sent = Sent::default();
+    send_ticks(&producer, &mut ticks, &tokens, 2000, &mut sent).await;
+    wait_answered(&reader, &sent.ids, "after the load", dir.path(), 0).await;
     // Its last batch committed.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let writes = metric(port, "alpha_panda_state_writes_total").unwrap_or(0.0);
     child.kill().expect("SIGKILL");
     let _ = child.wait();
-    let killed_at = Instant::now();
 
-    send_ticks(
-        &producer,
-        &mut ticks,
-        &tokens,
-        1000,
-        &mut sent,
-        &mut partitions,
-    )
-    .await;
-    wait_out_dead_member(Some(killed_at)).await;
+    send_ticks(&producer, &mut ticks, &tokens, 1000, &mut sent).await;
     let mut child = spawn_host(&path, dir.path(), 1);
-    wait_answered(&reader, &sent, "after the restart", dir.path(), 1).await;
+    wait_answered(&reader, &sent.ids, "after the restart", dir.path(), 1).await;
     let _ = child.kill();
     let _ = child.wait();
 
     let tally = std::mem::take(&mut *reader.tally.lock().expect("tally"));
-    let wrong = wrong_counts(&sent, &partitions, &tally);
+    let wrong = wrong_counts(&sent, &tally);
     assert!(
         wrong.is_empty(),
         "{} signals of the hot-loaded strategy carry a count that is not their tick's place \

@@ -272,6 +272,7 @@ async fn poison_goes_to_the_dlq_whole_and_the_stream_flows() {
     );
     let group = format!("alpha-panda.{service}.paper");
     ensure_topics(&bootstrap, &config).await;
+    allow_large_ticks(&bootstrap, &config).await;
     let host = RunningHost::start(config);
     let p = producer(&bootstrap);
     let mut ticks = Ticks::new(5);

@@ -1,97 +1,80 @@
-//! Exactly-once on a broker without transactions: the host must refuse loudly.
-//! (The SIGKILL runs of both delivery modes are in `crash_safety.rs`.)
-//!
-//! This needs a broker with Kafka transactions. tansu 0.6.0 (the default test
-//! broker) advertises InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn and
-//! TxnOffsetCommit but not EndTxn (API key 26): its storage layer has `txn_end`,
-//! yet `tansu-broker` 0.6.0 routes no EndTxn request to it, so no transaction can
-//! ever be committed or aborted and librdkafka's `commit_transaction` fails with
-//! "EndTxnRequest (KIP-98) not supported by broker". Each test asks the broker
-//! which APIs it has: on tansu this test checks that the host fails loudly and leaks
-//! nothing uncommitted; against Redpanda (`ALPHA_PANDA_TEST_BOOTSTRAP=host:port`)
-//! the exactly-once kill runs of `crash_safety.rs` take over.
+//! Exactly-once mode on a real Kafka broker (transactions): every tick is answered
+//! once for read_committed readers, across a clean stop and a restart of the host,
+//! and the group's offsets move with the transactions (a restarted host starts
+//! where the last committed transaction ended). The SIGKILL runs of both delivery
+//! modes are in `crash_safety.rs`, the broker's own death in `broker_failure.rs`.
 
 mod pipeline_support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alpha_panda_tests::broker::shared_bootstrap;
-use pipeline_support::child::{api_keys, config_toml, log_tails, spawn_host, ChildConfig, END_TXN};
+use pipeline_support::answers::{wrong_counts, Sent, Tally};
 use pipeline_support::*;
 
-/// On a broker without EndTxn (tansu 0.6.0) exactly-once cannot work: the host
-/// must say so and stop, and nothing it wrote may reach read_committed readers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_end_txn_the_host_fails_loudly_and_leaks_nothing() {
+async fn each_tick_is_answered_once_for_read_committed_readers_across_a_restart() {
     let bootstrap = shared_bootstrap();
-    let keys = api_keys(&bootstrap);
-    if keys.contains(&END_TXN) {
-        eprintln!("the broker supports EndTxn: crash_safety.rs runs the exactly-once kills");
-        return;
-    }
-    assert!(
-        keys.contains(&22) && keys.contains(&24),
-        "tansu advertises InitProducerId and AddPartitionsToTxn: {keys:?}"
-    );
     let dir = temp();
-    let sid = name("eos_no_txn");
-    let tokens = [token()];
-    counter_plugin(
-        &dir.path().join("plugins"),
-        "counter",
-        &sid,
-        &["paper"],
-        &tokens,
-        1,
+    let plugins = dir.path().join("plugins");
+    let sid = name("eos_restart");
+    let tokens = [token(), token(), token()];
+    counter_plugin(&plugins, "counter", &sid, &["paper"], &tokens, 1);
+    let mut config = config(
+        &bootstrap,
+        "paper",
+        &name("svc_eos_restart"),
+        &plugins,
+        &dir.path().join("cache"),
     );
-    let path = dir.path().join("host.toml");
-    std::fs::write(
-        &path,
-        config_toml(
-            &ChildConfig {
-                bootstrap: &bootstrap,
-                service: &name("svc_eos_no_txn"),
-                mode: "exactly_once",
-                redis_url: "",
-                redis_prefix: "unused",
-                metrics_listen: "",
-            },
-            dir.path(),
-        ),
-    )
-    .expect("config");
-    let config = alpha_panda::config::Config::load(Some(&path)).expect("config parses");
+    config.delivery.mode = alpha_panda::config::DeliveryMode::ExactlyOnce;
+    config.redis.url = String::new();
     ensure_topics(&bootstrap, &config).await;
     let p = producer(&bootstrap);
-    let mut ticks = Ticks::new(21);
-    for _ in 0..5 {
-        send_tick(&p, &ticks.next(tokens[0])).await;
-    }
-    let mut child = spawn_host(&path, dir.path(), 1);
-    let until = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
+    let mut ticks = Ticks::new(31);
+    let mut sent = Sent::default();
+    let mut committed = Reader::new(&bootstrap, &["paper.signals.raw"], true);
+
+    for round in 0..2 {
+        let host = RunningHost::start(config.clone());
+        for i in 0..150 {
+            let env = ticks.next(tokens[i % tokens.len()]);
+            let at = send_tick(&p, &env).await;
+            sent.ids.push(env.id.clone());
+            sent.at.push(at);
         }
         assert!(
-            Instant::now() < until,
-            "the host kept running without transactions\n{}",
-            log_tails(dir.path(), 1..=1)
+            committed.until_answered(WAIT, &sid, &sent.ids).await,
+            "round {round}: every tick answered for a read_committed reader"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let log = log_tails(dir.path(), 1..=1);
-    assert_eq!(status.code(), Some(1), "exit code\n{log}");
-    assert!(log.contains("EndTxn"), "the error names EndTxn\n{log}");
-
-    let mut committed = Reader::new(&bootstrap, &["paper.signals.raw"], true);
-    let mut raw = Reader::new(&bootstrap, &["paper.signals.raw"], false);
+        let summary = host.stop();
+        eprintln!("round {round}: {summary:?}");
+    }
+    // Anything answered twice would come right behind.
     committed.pump(Duration::from_secs(2)).await;
-    raw.pump(Duration::from_secs(1)).await;
-    let (c, u) = (
-        signals_of(&committed.records, &sid).len(),
-        signals_of(&raw.records, &sid).len(),
+    let signals = signals_of(&committed.records, &sid);
+    let by_tick = causations(&signals);
+    assert_eq!(by_tick.len(), sent.len(), "every tick answered");
+    let doubled: Vec<_> = by_tick.iter().filter(|(_, ids)| ids.len() > 1).collect();
+    assert!(
+        doubled.is_empty(),
+        "ticks answered twice after the restart: {doubled:?}"
     );
-    eprintln!("never-committed transaction: read_committed sees {c} signals, read_uncommitted {u}");
-    assert_eq!(c, 0, "read_committed readers see no uncommitted signal");
+    // The counter's counts run on across the restart (the k-th tick of a
+    // partition answered with k): state and offsets moved with the transactions.
+    let mut tally = Tally::default();
+    for (_, v) in &signals {
+        let count = v["data"]["metadata"]["count"]
+            .as_str()
+            .and_then(|c| c.parse::<u64>().ok())
+            .unwrap_or(0);
+        let cause = v["causation_id"].as_str().unwrap_or_default().to_owned();
+        tally.counts.entry(cause).or_default().push(count);
+    }
+    let wrong = wrong_counts(&sent, &tally);
+    assert!(
+        wrong.is_empty(),
+        "counts that are not their tick's place in its partition (first (partition, place, count)): {:?}",
+        &wrong[..wrong.len().min(5)]
+    );
 }

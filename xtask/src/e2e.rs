@@ -1,5 +1,5 @@
 //! `cargo xtask e2e [TICKS] [RUNS]`: the end-to-end benchmark of `BENCHMARKS.md`.
-//! On one tansu broker, TICKS paper ticks (100 000 by default) are written once;
+//! On one Kafka broker, TICKS paper ticks (100 000 by default) are written once;
 //! then, RUNS times in turn, a plain rdkafka consume → produce → commit
 //! passthrough (`host/examples/passthrough.rs`, the host's client settings and
 //! batching) and the release host with both sample strategies each read the whole
@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::harness::{
     cpu_secs, feed_cmd, free_port, host_toml, metric, metric_with, quantile, run_cmd,
-    sample_plugins, spawn_logged, start_tansu,
+    sample_plugins, spawn_logged, start_kafka,
 };
 
 /// One contender's run: seconds from the first message, CPU seconds over them.
@@ -124,7 +124,7 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
 
     let work = std::env::temp_dir().join(format!("alpha-panda-e2e-{}", std::process::id()));
     let plugins = sample_plugins(root, &work)?;
-    let (_tansu, bootstrap) = start_tansu(&work)?;
+    let (_kafka, bootstrap) = start_kafka()?;
     let port = free_port()?;
     let cache = work.join("cache");
     let base = work.join("e2e.toml");

@@ -1,13 +1,13 @@
 //! What the soak and end-to-end runs share: child processes killed on drop, a
-//! tansu broker on a free port, the host's TOML, reading its `/metrics`, and the
+//! Kafka broker on a free port, the host's TOML, reading its `/metrics`, and the
 //! memory, descriptors, threads and CPU time of a process, the sample plugins.
 
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
 /// A child process killed on drop.
 pub struct Proc(pub Child);
@@ -100,41 +100,12 @@ pub fn sample(pid: u32) -> Result<(u64, usize, u64)> {
     Ok((field("VmRSS:"), fds, field("Threads:")))
 }
 
-pub fn wait_ready(bootstrap: &str, limit: Duration) -> Result<()> {
-    let until = Instant::now() + limit;
-    while std::net::TcpStream::connect(bootstrap).is_err() {
-        if Instant::now() > until {
-            bail!("tansu did not listen on {bootstrap}");
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Ok(())
-}
-
-/// Starts tansu (memory storage) in `dir` on a free port; returns it and its address.
-pub fn start_tansu(dir: &Path) -> Result<(Proc, String)> {
-    let port = free_port()?;
-    let bootstrap = format!("127.0.0.1:{port}");
-    let url = format!("tcp://{bootstrap}");
-    let log = std::fs::File::create(dir.join("tansu.log"))?;
-    let tansu = Proc(
-        Command::new("tansu")
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "memory://tansu/"])
-            .current_dir(dir)
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .context("cannot start tansu (cargo xtask setup installs it)")?,
-    );
-    wait_ready(&bootstrap, Duration::from_secs(30))?;
-    Ok((tansu, bootstrap))
+/// Starts a Kafka broker (KRaft, one node) on a free port; returns it and its address.
+pub fn start_kafka() -> Result<(alpha_panda_rig::KafkaBroker, String)> {
+    let dist = crate::setup::kafka()?;
+    let broker = alpha_panda_rig::KafkaBroker::start(&dist)?;
+    let bootstrap = broker.bootstrap();
+    Ok((broker, bootstrap))
 }
 
 /// A host configuration on `bootstrap`: service `service`, dedup in Redis at

@@ -4,8 +4,11 @@
 //! - `cargo xtask run [ARGS…]`: build the sample plugins, then `alpha-panda run ARGS…`
 //!   in the foreground (Ctrl-C drains it; xtask exits with its code).
 //! - `cargo xtask plugins`: build every plugin to `plugins/NAME.wasm` (and the test plugins).
-//! - `cargo xtask test [--fuzz SECS]`: set up (wasm target, tansu, Redis), build plugins,
-//!   fmt, clippy, tests; with `--fuzz`, then every fuzz target for SECS seconds each.
+//! - `cargo xtask setup`: the wasm target, the Kafka broker's jars, Redis (see `setup.rs`).
+//! - `cargo xtask test [--fuzz SECS]`: set up, build plugins, fmt, clippy, tests;
+//!   with `--fuzz`, then every fuzz target for SECS seconds each.
+//! - `cargo xtask kafka [--port PORT]`: a single-node Kafka broker in the foreground
+//!   (see `kafka.rs`).
 //! - `cargo xtask fuzz [SECS] [TARGET]`: the cargo-fuzz targets of `fuzz/` (60 s each).
 //! - `cargo xtask bench`: the benchmarks of `BENCHMARKS.md`.
 //! - `cargo xtask e2e [TICKS] [RUNS]`: host vs a plain rdkafka passthrough (see `e2e.rs`).
@@ -13,17 +16,19 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
 mod e2e;
 mod harness;
+mod kafka;
+mod setup;
 mod smoke;
 mod soak;
 
-const WASM_TARGET: &str = "wasm32-wasip2";
-const TANSU_VERSION: &str = "0.6.0";
+use setup::{setup, WASM_TARGET};
+
 const PLUGIN_PROFILE: &str = "plugin";
 
 /// Strategies: `plugins/NAME/` crates (the samples and any `alpha-panda plugin new`),
@@ -42,6 +47,12 @@ fn main() -> ExitCode {
             })
         }
         Some("plugins") => build_plugins(),
+        Some("kafka") => {
+            return kafka::foreground(&args[1..]).unwrap_or_else(|e| {
+                eprintln!("xtask: {e:#}");
+                ExitCode::FAILURE
+            })
+        }
         Some("test") => test(&args[1..]),
         Some("fuzz") => fuzz(&args[1..]),
         Some("setup") => setup(),
@@ -57,14 +68,15 @@ fn main() -> ExitCode {
             .and_then(|_| soak::soak(&root(), &args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [ARGS…] | plugins | setup | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] | bench [NAME] | e2e [TICKS] [RUNS] | soak [TICKS]>\n\
+                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] | bench [NAME] | e2e [TICKS] [RUNS] | soak [TICKS]>\n\
                  run      build the sample plugins and start alpha-panda on the embedded profile\n\
                  plugins  build every plugin to .wasm\n\
-                 setup    add the wasm target, install tansu {TANSU_VERSION}, start Redis\n\
+                 setup    add the wasm target, resolve the Kafka broker from Maven Central, start Redis\n\
+                 kafka    a single-node Kafka broker in the foreground; prints its address first\n\
                  test     setup + plugins + fmt + clippy + every test (+ each fuzz target for SECS s)\n\
                  fuzz     run the cargo-fuzz targets (default 60 s each; installs cargo-fuzz)\n\
                  smoke    the README's scaffold commands, then `run` until both samples signal and Ctrl-C\n\
-                 e2e      host vs rdkafka passthrough on tansu (100 000 ticks, 3 runs)\n\
+                 e2e      host vs rdkafka passthrough on a Kafka broker (100 000 ticks, 3 runs)\n\
                  soak     TICKS (1 000 000) through a release host, a reload every 10 000"
             );
             return ExitCode::from(2);
@@ -152,7 +164,7 @@ fn check_disk() {
 
 /// Builds the plugins, then runs the host in the foreground and exits with its code.
 fn run(args: &[String]) -> Result<ExitCode> {
-    ensure_wasm_target()?;
+    setup::wasm_target()?;
     build_plugins()?;
     let mut c = cargo();
     c.args([
@@ -198,12 +210,6 @@ fn exit_code(st: std::process::ExitStatus) -> ExitCode {
         (None, Some(sig)) => ExitCode::from(u8::try_from(128 + sig).unwrap_or(1)),
         (None, None) => ExitCode::FAILURE,
     }
-}
-
-fn setup() -> Result<()> {
-    ensure_wasm_target()?;
-    ensure_tansu()?;
-    ensure_redis()
 }
 
 fn test(args: &[String]) -> Result<()> {
@@ -327,7 +333,7 @@ fn fuzz(args: &[String]) -> Result<()> {
 }
 
 fn bench(args: &[String]) -> Result<()> {
-    ensure_wasm_target()?;
+    setup::wasm_target()?;
     build_plugins()?;
     let mut c = cargo();
     c.args(["bench", "-p", "alpha-panda"]);
@@ -335,104 +341,6 @@ fn bench(args: &[String]) -> Result<()> {
         c.args(["--bench", name]);
     }
     status(c, "cargo bench")
-}
-
-fn ensure_wasm_target() -> Result<()> {
-    let out = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .context("rustup is needed to add the wasm32-wasip2 target")?;
-    if String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .any(|l| l.trim() == WASM_TARGET)
-    {
-        return Ok(());
-    }
-    let mut c = Command::new("rustup");
-    c.args(["target", "add", WASM_TARGET]);
-    status(c, "rustup target add wasm32-wasip2")
-}
-
-fn tansu_version() -> Option<String> {
-    let out = Command::new("tansu").arg("--version").output().ok()?;
-    Some(String::from_utf8_lossy(&out.stdout).trim().to_owned())
-}
-
-fn ensure_tansu() -> Result<()> {
-    if std::env::var_os("ALPHA_PANDA_TEST_BOOTSTRAP").is_some() {
-        eprintln!("xtask: ALPHA_PANDA_TEST_BOOTSTRAP is set: tests use that cluster, not tansu");
-        return Ok(());
-    }
-    if tansu_version().is_some_and(|v| v.contains(TANSU_VERSION)) {
-        return Ok(());
-    }
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.args([
-        "install",
-        "tansu",
-        "--version",
-        TANSU_VERSION,
-        "--locked",
-        "--features",
-        "dynostore,libsql",
-    ]);
-    status(c, "cargo install tansu 0.6.0 (once per machine, 15-25 min)")?;
-    match tansu_version() {
-        Some(v) if v.contains(TANSU_VERSION) => Ok(()),
-        other => bail!("tansu installed but `tansu --version` says {other:?}"),
-    }
-}
-
-fn redis_ping(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-    if s.write_all(b"PING\r\n").is_err() {
-        return false;
-    }
-    let mut buf = [0u8; 16];
-    matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"+PONG"))
-}
-
-fn ensure_redis() -> Result<()> {
-    if redis_ping(6379) {
-        return Ok(());
-    }
-    if Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        let mut update = Command::new("apt-get");
-        update.args(["update", "-qq"]);
-        status(update, "apt-get update")?;
-        let mut install = Command::new("apt-get");
-        install.args(["install", "-y", "-qq", "redis-server"]);
-        status(install, "apt-get install redis-server")?;
-    }
-    let mut c = Command::new("redis-server");
-    c.args([
-        "--daemonize",
-        "yes",
-        "--bind",
-        "127.0.0.1",
-        "--port",
-        "6379",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-    ]);
-    status(c, "start redis-server on 127.0.0.1:6379")?;
-    for _ in 0..50 {
-        if redis_ping(6379) {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    bail!("redis-server started but does not answer PING on 127.0.0.1:6379")
 }
 
 /// Plugin crates under `dir`: folders holding a Cargo.toml.
@@ -449,7 +357,7 @@ fn crates_in(dir: &Path) -> Vec<String> {
 }
 
 fn build_plugins() -> Result<()> {
-    ensure_wasm_target()?;
+    setup::wasm_target()?;
     let root = root();
     let test_dir = root.join(TEST_PLUGINS_DIR);
     let test_plugins = crates_in(&test_dir);

@@ -1,5 +1,5 @@
 //! `cargo xtask soak [TICKS]`: the soak run of `BENCHMARKS.md`. A release host on a
-//! tansu broker (its own process, so the broker's log is not in the host's memory)
+//! Kafka broker (its own process, so the broker's log is not in the host's memory)
 //! consumes TICKS paper ticks (1 000 000 by default) with both sample strategies,
 //! while `momentum.wasm` is replaced every 10 000 ticks (two builds in turn, so
 //! every swap is a real reload). It samples the host's resident memory, open file
@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 
 use crate::harness::{
     feed_cmd, free_port, host_toml, metric, quantile, run_cmd, sample, sample_plugins,
-    spawn_logged, start_tansu,
+    spawn_logged, start_kafka,
 };
 
 /// Ticks between two reloads.
@@ -62,7 +62,7 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
     let base = std::fs::read(plugins.join("momentum.wasm"))?;
     let builds = [variant(&base, "a"), variant(&base, "b")];
 
-    let (_tansu, bootstrap) = start_tansu(&work)?;
+    let (_kafka, bootstrap) = start_kafka()?;
     let metrics_port = free_port()?;
     let config = work.join("soak.toml");
     std::fs::write(

@@ -1,8 +1,7 @@
 //! The host as a child process (the `alpha-panda` binary of this build), for the
 //! tests that must kill it: its TOML, spawning it with its log in a file, reading
-//! its `/metrics`, and asking the broker which Kafka APIs it has.
+//! its `/metrics`.
 
-use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -145,33 +144,3 @@ pub fn metric(port: u16, name: &str) -> Option<f64> {
             .sum(),
     )
 }
-
-/// Kafka API keys the broker at `bootstrap` (its first address) advertises
-/// (ApiVersions v0, spoken directly).
-pub fn api_keys(bootstrap: &str) -> BTreeSet<i16> {
-    let addr = bootstrap.split(',').next().unwrap_or_default().trim();
-    let mut s = std::net::TcpStream::connect(addr).expect("connect to the broker");
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let client = b"pipeline-probe";
-    let mut body = Vec::new();
-    body.extend(18i16.to_be_bytes()); // ApiVersions
-    body.extend(0i16.to_be_bytes()); // v0
-    body.extend(7i32.to_be_bytes()); // correlation id
-    body.extend((client.len() as i16).to_be_bytes());
-    body.extend(client);
-    s.write_all(&(body.len() as i32).to_be_bytes())
-        .and_then(|_| s.write_all(&body))
-        .expect("send ApiVersions");
-    let mut len = [0u8; 4];
-    s.read_exact(&mut len).expect("ApiVersions size");
-    let mut r = vec![0u8; i32::from_be_bytes(len) as usize];
-    s.read_exact(&mut r).expect("ApiVersions body");
-    let be16 = |i: usize| i16::from_be_bytes([r[i], r[i + 1]]);
-    assert_eq!(be16(4), 0, "ApiVersions error code");
-    let n = i32::from_be_bytes([r[6], r[7], r[8], r[9]]) as usize;
-    (0..n).map(|i| be16(10 + 6 * i)).collect()
-}
-
-/// The Kafka API key of EndTxn (tansu 0.6.0 lacks it).
-pub const END_TXN: i16 = 26;

@@ -9,6 +9,7 @@
 //! own instrument tokens, and filters what it reads by strategy id or group.
 #![allow(dead_code)]
 
+pub mod answers;
 pub mod child;
 
 use std::collections::BTreeMap;
@@ -140,6 +141,28 @@ pub async fn ensure_topics(bootstrap: &str, config: &Config) {
         .create(&TopicRegistry::new(&config.topics).all_topics(), 1)
         .await
         .expect("create topics");
+}
+
+/// Lets `market.ticks` take messages up to 2 MiB (Kafka's default is 1 MiB), so a
+/// test can send the host a message over its own 1 MiB limit. The topic's
+/// retention is set with it (AlterConfigs replaces a topic's whole config).
+pub async fn allow_large_ticks(bootstrap: &str, config: &Config) {
+    use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, ResourceSpecifier};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin");
+    let retention = config.topics.market_ticks.retention_ms.to_string();
+    let alter = AlterConfig::new(ResourceSpecifier::Topic("market.ticks"))
+        .set("max.message.bytes", "2097152")
+        .set("retention.ms", &retention);
+    let results = admin
+        .alter_configs([&alter], &AdminOptions::new())
+        .await
+        .expect("alter_configs");
+    for r in results {
+        r.expect("market.ticks takes 2 MiB messages");
+    }
 }
 
 /// A host running `alpha_panda::app::run` on its own thread and runtime.
