@@ -27,9 +27,10 @@ use std::time::{Duration, Instant};
 
 use alpha_panda::contract::{BrokerNamespace, MarketTick};
 use alpha_panda::manifest::{Manifest, ParamValue};
-use alpha_panda::registry::watcher::{PluginUpdate, PluginWatcher};
+use alpha_panda::registry::watcher::PluginWatcher;
 use alpha_panda::registry::{load_plugin, PluginFiles};
 use alpha_panda::strategy::set::Processed;
+use alpha_panda::strategy::PluginUpdate;
 use alpha_panda::strategy::{Lifecycle, LiveStrategies, SlotConfig, StrategySet, StrategySlot};
 use alpha_panda::wasm::bindings::types::InitConfig;
 use alpha_panda::wasm::convert::BatchBuilder;

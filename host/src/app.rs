@@ -4,17 +4,17 @@
 //! which runs until the shutdown future resolves.
 
 use std::future::Future;
-use std::io::IsTerminal;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::config::Config;
 use crate::kafka::admin::{Admin, Drift};
 use crate::kafka::embedded::EmbeddedBroker;
 use crate::kafka::{settings, KafkaError};
-use crate::pipeline::{Host, PipelineError, PipelineStats, RunSummary};
+use crate::observe::{Endpoint, Metrics};
+use crate::pipeline::{Host, PipelineError, RunSummary, Shared};
 use crate::registry::watcher::{PluginWatcher, WatchError};
+use crate::registry::Readiness;
 use crate::strategy::{LiveStrategies, SlotConfig, StrategySet};
 use crate::topics::{TopicRegistry, TopicSpec, MARKET_TICKS};
 use crate::wasm::{LoadError, StrategyEngine};
@@ -44,7 +44,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunSummary, AppError> {
-    let stats = Arc::new(PipelineStats::default());
+    let metrics = Arc::new(Metrics::new());
     let registry = TopicRegistry::new(&config.topics);
 
     // The broker: the configured cluster, or an in-process one with a paper feed.
@@ -54,37 +54,73 @@ pub async fn run(
         tracing::info!(%bootstrap, "embedded broker started (librdkafka mock cluster)");
         (Some(broker), bootstrap)
     } else {
+        preflight(&config, &registry)?;
         (None, config.kafka.bootstrap_servers.clone())
     };
-    if embedded.is_none() {
-        preflight(&config, &registry)?;
-    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let feed = if embedded.is_some() {
-        let producer: rdkafka::producer::FutureProducer = settings::producer(&config, &bootstrap)
-            .create()
-            .map_err(KafkaError::Client)?;
-        let (seed, rate, count) = (config.feed.seed, config.feed.rate, config.feed.count);
-        let rx = stop_rx.clone();
-        Some(tokio::spawn(async move {
-            match crate::feed::run_paper(&producer, seed, rate, count, &rx).await {
-                Ok(n) => tracing::info!(ticks = n, "paper feed finished"),
-                Err(e) => tracing::error!(error = %e, "paper feed stopped"),
-            }
-        }))
-    } else {
-        None
+    let feed = match &embedded {
+        Some(_) => Some(paper_feed(&config, &bootstrap, stop_rx)?),
+        None => None,
     };
+    let (live, watcher) = plugins(&config, &metrics)?;
 
-    // Plugins: load what is there, then follow the folder.
+    // The operator's endpoint and the display.
+    let readiness = Readiness::default();
+    let (commands_tx, commands) = tokio::sync::mpsc::unbounded_channel();
+    let endpoint = Endpoint {
+        metrics: metrics.clone(),
+        readiness: readiness.clone(),
+        commands: commands_tx,
+    };
+    let served = serve_metrics(&config, endpoint).await?;
+    let display = tokio::spawn(crate::observe::display::display(metrics.clone()));
+
+    let shared = Shared {
+        metrics: metrics.clone(),
+        readiness,
+        commands,
+    };
+    let host = Host::connect(&config, &bootstrap, live, Some(watcher), shared)?;
+    let result = host.run(shutdown).await;
+    let _ = stop_tx.send(true);
+    if let Some(f) = feed {
+        let _ = f.await;
+    }
+    display.abort();
+    if let Some(m) = served {
+        m.abort();
+    }
+    crate::observe::display::print_summary(&metrics);
+    drop(embedded);
+    Ok(result?)
+}
+
+/// The embedded profile's paper feed, until `stop` turns true.
+fn paper_feed(
+    config: &Config,
+    bootstrap: &str,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<tokio::task::JoinHandle<()>, AppError> {
+    let producer: rdkafka::producer::FutureProducer = settings::producer(config, bootstrap)
+        .create()
+        .map_err(KafkaError::Client)?;
+    let (seed, rate, count) = (config.feed.seed, config.feed.rate, config.feed.count);
+    Ok(tokio::spawn(async move {
+        match crate::feed::run_paper(&producer, seed, rate, count, &stop).await {
+            Ok(n) => tracing::info!(ticks = n, "paper feed finished"),
+            Err(e) => tracing::error!(error = %e, "paper feed stopped"),
+        }
+    }))
+}
+
+/// The plugins folder loaded now, and the watcher that follows it.
+fn plugins(
+    config: &Config,
+    metrics: &Metrics,
+) -> Result<(LiveStrategies, PluginWatcher), AppError> {
     let engine = StrategyEngine::from_config(&config.plugins)?;
-    let mut live = LiveStrategies::new(
-        StrategySet::new(
-            engine.clone(),
-            SlotConfig::from_config(&config.plugins).with_events(stats.plugin_events.clone()),
-        ),
-        config.broker,
-    );
+    let slots = SlotConfig::from_config(&config.plugins).with_events(metrics.plugin_events.clone());
+    let mut live = LiveStrategies::new(StrategySet::new(engine.clone(), slots), config.broker);
     let (initial, watcher) = PluginWatcher::start(
         &config.plugins.dir,
         engine,
@@ -92,41 +128,34 @@ pub async fn run(
     )?;
     for update in initial {
         if let Some(event) = live.apply(update) {
-            stats.event(event.to_string());
+            metrics.recent.event(event.to_string());
         }
     }
     if live.is_empty() {
         tracing::warn!(dir = %config.plugins.dir.display(), "no plugin loaded yet; waiting for NAME.wasm + NAME.toml");
     }
+    Ok((live, watcher))
+}
 
-    // Metrics and the display.
-    let metrics = if config.metrics.listen.is_empty() {
-        None
-    } else {
-        let listener = tokio::net::TcpListener::bind(&config.metrics.listen)
-            .await
-            .map_err(|e| AppError::Metrics {
-                listen: config.metrics.listen.clone(),
-                message: e.to_string(),
-            })?;
-        tracing::info!(listen = %config.metrics.listen, "serving /metrics and /health");
-        Some(tokio::spawn(crate::metrics::serve(listener, stats.clone())))
-    };
-    let display = tokio::spawn(display(stats.clone()));
-
-    let host = Host::connect(&config, &bootstrap, live, Some(watcher), stats.clone())?;
-    let result = host.run(shutdown).await;
-    let _ = stop_tx.send(true);
-    if let Some(f) = feed {
-        let _ = f.await;
+/// Serves `/metrics`, `/health` and operator commands, unless `metrics.listen`
+/// is empty.
+async fn serve_metrics(
+    config: &Config,
+    endpoint: Endpoint,
+) -> Result<Option<tokio::task::JoinHandle<()>>, AppError> {
+    if config.metrics.listen.is_empty() {
+        return Ok(None);
     }
-    display.abort();
-    if let Some(m) = metrics {
-        m.abort();
-    }
-    print_summary(&stats);
-    drop(embedded);
-    Ok(result?)
+    let listener = tokio::net::TcpListener::bind(&config.metrics.listen)
+        .await
+        .map_err(|e| AppError::Metrics {
+            listen: config.metrics.listen.clone(),
+            message: e.to_string(),
+        })?;
+    tracing::info!(listen = %config.metrics.listen, "serving /metrics and /health");
+    Ok(Some(tokio::spawn(crate::observe::http::serve(
+        listener, endpoint,
+    ))))
 }
 
 /// How long `run` waits for the cluster to answer its topic check.
@@ -185,75 +214,4 @@ fn preflight(config: &Config, registry: &TopicRegistry) -> Result<(), AppError> 
         topics: missing.join(", "),
         bootstrap: config.kafka.bootstrap_servers.clone(),
     })
-}
-
-fn print_summary(stats: &PipelineStats) {
-    println!(
-        "alpha-panda stopped: {} ticks, {} signals, {} DLQ records, {} plugin faults",
-        PipelineStats::get(&stats.ticks_consumed),
-        PipelineStats::get(&stats.signals),
-        PipelineStats::get(&stats.dlq_records),
-        PipelineStats::get(&stats.plugin_faults)
-    );
-    for ((id, side), n) in stats.per_strategy() {
-        println!("  {id} {side}: {n}");
-    }
-}
-
-/// The live view: a panel redrawn every second on a terminal, a line every five
-/// seconds elsewhere.
-async fn display(stats: Arc<PipelineStats>) {
-    let tty = std::io::stdout().is_terminal();
-    let period = if tty {
-        Duration::from_secs(1)
-    } else {
-        Duration::from_secs(5)
-    };
-    let mut last = (Instant::now(), 0u64);
-    loop {
-        tokio::time::sleep(period).await;
-        let ticks = stats.ticks_consumed.load(Ordering::Relaxed);
-        let rate = (ticks - last.1) as f64 / last.0.elapsed().as_secs_f64().max(1e-3);
-        last = (Instant::now(), ticks);
-        let per: Vec<String> = stats
-            .per_strategy()
-            .into_iter()
-            .map(|((id, side), n)| format!("{id} {side} {n}"))
-            .collect();
-        if tty {
-            let mut out = String::from("\x1b[2J\x1b[H");
-            out.push_str("alpha-panda  (Ctrl-C stops)\n\n");
-            out.push_str(&format!(
-                "ticks/s {:>8.0}   ticks {:>10}   signals {:>8}   dlq {:>5}   faults {:>5}\n\n",
-                rate,
-                ticks,
-                PipelineStats::get(&stats.signals),
-                PipelineStats::get(&stats.dlq_records),
-                PipelineStats::get(&stats.plugin_faults)
-            ));
-            out.push_str("signals per strategy:\n");
-            for p in &per {
-                out.push_str(&format!("  {p}\n"));
-            }
-            out.push_str("\nlast signals:\n");
-            for s in stats.recent_signals() {
-                out.push_str(&format!("  {s}\n"));
-            }
-            out.push_str("\nplugin events:\n");
-            for e in stats.recent_events() {
-                out.push_str(&format!("  {e}\n"));
-            }
-            print!("{out}");
-        } else {
-            println!(
-                "ticks/s {:.0} ticks {} signals {} [{}] dlq {} faults {}",
-                rate,
-                ticks,
-                PipelineStats::get(&stats.signals),
-                per.join(", "),
-                PipelineStats::get(&stats.dlq_records),
-                PipelineStats::get(&stats.plugin_faults)
-            );
-        }
-    }
 }

@@ -14,8 +14,8 @@ use rdkafka::producer::FutureProducer;
 use crate::config::Config;
 use crate::contract::EventEnvelope;
 use crate::dlq::DlqRecord;
+use crate::kafka::outbox::{deliver, OutRecord};
 use crate::kafka::settings;
-use crate::pipeline::outbox::{deliver, OutRecord};
 use crate::topics::TopicRegistry;
 
 /// Why a DLQ replay failed.

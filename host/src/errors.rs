@@ -56,9 +56,7 @@ impl RetryPolicy {
     /// Delay before retry number `attempt` (0-based): min(base·2^attempt, max)·jitter,
     /// with `jitter` in [0.5, 1).
     pub fn delay(&self, attempt: u32, jitter: f64) -> Duration {
-        let factor = 2u32.saturating_pow(attempt.min(30));
-        let d = self.base.saturating_mul(factor).min(self.max);
-        d.mul_f64(jitter.clamp(0.5, 1.0))
+        crate::backoff::delay(self.base, self.max, attempt).mul_f64(jitter.clamp(0.5, 1.0))
     }
 
     /// Scales every delay (tests use tiny delays).

@@ -14,7 +14,7 @@ use crate::contract::{
     Depth, DepthLevel, EventEnvelope, EventType, MarketTick, NewEvent, Ohlc, TickMode, Timestamp,
     SHARED,
 };
-use crate::pipeline::outbox::{deliver, OutRecord};
+use crate::kafka::outbox::{deliver, OutRecord};
 use crate::replay::TickReader;
 use crate::topics::{TopicRegistry, MARKET_TICKS};
 

@@ -2,41 +2,49 @@
 //! WebAssembly components on a Kafka-API (Redpanda) event stream.
 //!
 //! Layout, in the order a tick travels (bytes → envelope → tick → strategy call →
-//! signal → envelope → bytes):
-//! - [`config`]: the one typed configuration, from TOML plus environment overrides.
-//! - [`topics`]: the topic registry: names, partitions, retention, keys, groups.
-//! - [`kafka`]: client settings, the embedded broker, topic administration.
+//! signal → envelope → bytes). Each module uses only modules listed before it
+//! (`tests/layout.rs` checks it, and that no file or function grows too long).
 //! - [`contract`]: the wire format: envelopes, event types, payloads, child derivation.
+//! - [`config`]: the one typed configuration and every default.
+//! - [`clock`]: the one clock (tokio's, so tests run on paused time).
+//! - [`backoff`]: the one exponential backoff.
+//! - [`errors`]: error classification and the contract's retry policy.
+//! - [`topics`]: the topic registry: names, partitions, retention, keys, groups.
+//! - [`kafka`]: client settings, the embedded broker, topic administration, producing.
 //! - [`dedup`]: skipping events already processed (Redis, or in-process).
 //! - [`manifest`]: plugin manifests (`NAME.toml`).
-//! - [`wasm`]: the sandboxed engine: checks, instances, tick batches, output validation.
+//! - [`wasm`]: the sandbox: checks, instances, ticks into the flat batch, output checks.
 //! - [`strategy`]: running strategies: snapshots, fault recovery, quarantine, hot swap, routing.
-//! - [`registry`]: the plugins folder: scanning, `plugin check`, the watcher.
+//! - [`registry`]: the plugins folder: scanning, `plugin check`, the watcher, readiness.
+//! - [`state`]: strategy state records and reading them back from the cluster.
+//! - [`partitions`]: the partitions this host owns and their state: a state machine.
 //! - [`emit`]: signals into `trading_signal` child envelopes.
-//! - [`errors`]: error types of the contract and the retry policy.
 //! - [`dlq`]: dead-letter records that keep every byte.
-//! - [`pipeline`]: consume → dedup → run → produce → commit.
-//! - [`state`]: strategy state that follows a partition of `market.ticks`.
-//! - [`metrics`]: `/metrics` and `/health`.
+//! - [`observe`]: metrics, `/metrics` and `/health`, operator commands, the terminal view.
+//! - [`pipeline`]: classify → dedupe → run → encode → deliver → commit.
+//! - [`replay`], [`feed`]: recorded ticks through the plugins; ticks onto the stream.
 //! - [`app`]: `alpha-panda run`, wiring the parts together.
-//! - [`feed`], [`replay`], [`dlq_replay`], [`scaffold`]: the other commands.
-pub mod app;
-pub mod config;
+//! - [`dlq_replay`], [`scaffold`]: the other commands.
 pub mod contract;
-pub mod dedup;
-pub mod dlq;
-pub mod dlq_replay;
-pub mod emit;
+pub mod config;
+pub mod clock;
+pub mod backoff;
 pub mod errors;
-pub mod feed;
-pub mod kafka;
-pub mod manifest;
-pub mod metrics;
-pub mod pipeline;
-pub mod registry;
-pub mod replay;
-pub mod scaffold;
-pub mod state;
-pub mod strategy;
 pub mod topics;
+pub mod kafka;
+pub mod dedup;
+pub mod manifest;
 pub mod wasm;
+pub mod strategy;
+pub mod registry;
+pub mod state;
+pub mod partitions;
+pub mod emit;
+pub mod dlq;
+pub mod observe;
+pub mod pipeline;
+pub mod replay;
+pub mod feed;
+pub mod app;
+pub mod dlq_replay;
+pub mod scaffold;

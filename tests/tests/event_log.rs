@@ -6,7 +6,7 @@
 mod common;
 
 use alpha_panda::contract::MarketTick;
-use alpha_panda::pipeline::PipelineStats;
+use alpha_panda::observe::Metrics;
 use alpha_panda::strategy::EventKind;
 use common::*;
 use std::io::Write;
@@ -38,7 +38,7 @@ fn a_quarantine_is_one_structured_log_line() {
         .with_writer(move || writer.clone())
         .finish();
     let engine = engine();
-    let stats = PipelineStats::default();
+    let stats = Metrics::new();
     let sha = {
         use tracing_subscriber::util::SubscriberInitExt;
         let _on_this_thread = subscriber.set_default();

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use alpha_panda::contract::{BrokerNamespace, MarketTick};
-use alpha_panda::registry::watcher::{PluginUpdate, PluginWatcher};
+use alpha_panda::registry::watcher::PluginWatcher;
+use alpha_panda::strategy::PluginUpdate;
 use alpha_panda::strategy::{
     EventKind, Lifecycle, LiveStrategies, SetOutput, SlotConfig, StrategySet,
 };
@@ -429,7 +430,8 @@ fn a_rename_whose_new_strategy_cannot_start_keeps_the_old_one() {
     // Renamed to `b`, which cannot start (it faults in its first snapshot).
     let refused = live.apply(load_update(&engine, "x", &manifest("b", "snapshot_panic")));
     assert!(
-        matches!(&refused, Some(Lifecycle::Refused { reason, .. }) if reason.contains("snapshot")),
+        matches!(&refused, Some(Lifecycle::Refused { reason, .. })
+            if reason.starts_with("plugin could not take a snapshot of its state: first snapshot faulted")),
         "{refused:?}"
     );
     assert!(live.local().unwrap().get("b").is_none());

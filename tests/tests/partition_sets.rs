@@ -6,7 +6,7 @@
 mod common;
 
 use alpha_panda::contract::{BrokerNamespace, MarketTick};
-use alpha_panda::registry::watcher::PluginUpdate;
+use alpha_panda::strategy::PluginUpdate;
 use alpha_panda::strategy::{Lifecycle, LiveStrategies, SlotConfig, StrategySet};
 use common::*;
 

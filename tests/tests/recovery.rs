@@ -6,8 +6,8 @@
 mod common;
 
 use alpha_panda::contract::MarketTick;
-use alpha_panda::pipeline::PipelineStats;
-use alpha_panda::registry::watcher::PluginUpdate;
+use alpha_panda::observe::Metrics;
+use alpha_panda::strategy::PluginUpdate;
 use alpha_panda::strategy::{EventKind, Lifecycle, SetOutput, SlotConfig, StrategySet};
 use alpha_panda_tests::paths;
 use common::*;
@@ -131,7 +131,7 @@ fn quarantine_after_repeated_faults_and_release() {
 #[test]
 fn events_are_counted_per_strategy_and_an_unload_takes_none_back() {
     let engine = engine();
-    let stats = PipelineStats::default();
+    let stats = Metrics::new();
     let mut live = bad_and_good(&engine, &stats, TOKEN);
     let ticks = ticks_of(TOKEN, 10);
     let refs: Vec<&MarketTick> = ticks.iter().collect();
@@ -157,9 +157,9 @@ fn events_are_counted_per_strategy_and_an_unload_takes_none_back() {
     assert_eq!(ev.get("bad_1", EventKind::Fault), 3);
     assert_eq!(ev.get("bad_1", EventKind::Quarantine), 1);
 
-    stats.set_lifecycle(live.counts(), &live);
-    assert_eq!(PipelineStats::get(&stats.plugin_recoveries), recoveries);
-    let text = alpha_panda::metrics::render(&stats);
+    stats.set_plugins(&live);
+    assert_eq!(ev.total(EventKind::Recovery), recoveries);
+    let text = stats.render();
     for line in [
         "alpha_panda_plugin_events_total{event=\"fault\",strategy_id=\"bad_1\"} 3".to_owned(),
         "alpha_panda_plugin_events_total{event=\"quarantine\",strategy_id=\"bad_1\"} 1".to_owned(),
@@ -175,16 +175,16 @@ fn events_are_counted_per_strategy_and_an_unload_takes_none_back() {
         live.apply(PluginUpdate::Remove { name: "bad".into() }),
         Some(Lifecycle::Unloaded { .. })
     ));
-    stats.set_lifecycle(live.counts(), &live);
+    stats.set_plugins(&live);
     assert_eq!(
-        PipelineStats::get(&stats.plugin_recoveries),
+        ev.total(EventKind::Recovery),
         recoveries,
         "an unload takes no recovery back"
     );
     assert_eq!(ev.get("bad_1", EventKind::Fault), 3);
     assert_eq!(ev.get("bad_1", EventKind::Quarantine), 1);
     assert_eq!(ev.get("bad_1", EventKind::Unload), 1);
-    let text = alpha_panda::metrics::render(&stats);
+    let text = stats.render();
     for line in [
         "alpha_panda_plugin_events_total{event=\"fault\",strategy_id=\"bad_1\"} 3".to_owned(),
         "alpha_panda_plugin_events_total{event=\"unload\",strategy_id=\"bad_1\"} 1".to_owned(),
@@ -195,13 +195,13 @@ fn events_are_counted_per_strategy_and_an_unload_takes_none_back() {
     }
 }
 
-/// `POST /plugins/ID/release` reaches the slot: the request is queued in the stats,
-/// taken at the next tick boundary and applied to the slot (as the pipeline's
-/// `apply_updates` does), and the strategy gets ticks again.
+/// `POST /plugins/ID/release` reaches the slot: the request is sent to the stream
+/// loop as an operator command, taken at the next tick boundary and applied to the
+/// slot (as the pipeline's `apply_commands` does), and the strategy gets ticks again.
 #[test]
 fn an_operator_release_over_http_re_enables_a_quarantined_strategy() {
     let engine = engine();
-    let stats = Arc::new(PipelineStats::default());
+    let stats = Arc::new(Metrics::new());
     let mut live = bad_and_good(&engine, &stats, TOKEN);
     let ticks = ticks_of(TOKEN, 10);
     let refs: Vec<&MarketTick> = ticks.iter().collect();
@@ -213,7 +213,13 @@ fn an_operator_release_over_http_re_enables_a_quarantined_strategy() {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let port = listener.local_addr().unwrap().port();
-    rt.spawn(alpha_panda::metrics::serve(listener, stats.clone()));
+    let (commands, mut asked_rx) = tokio::sync::mpsc::unbounded_channel();
+    let endpoint = alpha_panda::observe::Endpoint {
+        metrics: stats.clone(),
+        readiness: alpha_panda::registry::Readiness::default(),
+        commands,
+    };
+    rt.spawn(alpha_panda::observe::http::serve(listener, endpoint));
     let mut sock = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     sock.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -228,15 +234,14 @@ fn an_operator_release_over_http_re_enables_a_quarantined_strategy() {
 
     // Nothing changes until the tick boundary takes the request.
     assert!(live.local().unwrap().get("bad_1").unwrap().is_quarantined());
-    let asked = stats.take_releases();
-    assert_eq!(asked, ["bad_1"]);
-    for id in &asked {
-        live.local_mut()
-            .get_mut(id)
-            .expect("a loaded strategy")
-            .release();
-    }
-    assert!(stats.take_releases().is_empty(), "taken once");
+    let asked = asked_rx.try_recv().expect("one command sent");
+    let alpha_panda::observe::OperatorCommand::Release(id) = asked;
+    assert_eq!(id, "bad_1");
+    live.local_mut()
+        .get_mut(&id)
+        .expect("a loaded strategy")
+        .release();
+    assert!(asked_rx.try_recv().is_err(), "sent once");
     let slot = live.local().unwrap().get("bad_1").unwrap();
     assert!(!slot.is_quarantined());
     assert_eq!(stats.plugin_events.get("bad_1", EventKind::Release), 1);

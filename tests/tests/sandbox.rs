@@ -258,3 +258,32 @@ fn allow_list_and_size_limit_guard_the_supply_chain() {
     );
     assert!(err.to_string().contains("plugins.max_wasm_bytes"));
 }
+
+/// Each stage of starting or handing over a strategy fails with its own error: a
+/// state the plugin refuses is a restore error, not "refused its parameters".
+#[test]
+fn a_refused_state_is_a_restore_error_not_a_parameter_error() {
+    let engine = engine();
+    let (c, m) = load(
+        &engine,
+        &paths::test_wasm("hostile"),
+        &hostile_manifest("h", "counter", -1, &[TOKEN], ""),
+    );
+    let mut slot = alpha_panda::strategy::StrategySlot::start(&engine, c, m, SlotConfig::default())
+        .expect("starts");
+    let good = slot.snapshot_now().expect("a snapshot");
+    let err = slot
+        .restore_state(b"not a snapshot")
+        .expect_err("bytes that are no snapshot are refused");
+    assert!(
+        matches!(&err, LoadError::Restore(msg) if msg.contains("not an alpha-panda snapshot")),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("plugin refused the state it was given: state refused:"),
+        "{err}"
+    );
+    slot.restore_state(&good)
+        .expect("the slot still takes a good state after a refused one");
+}

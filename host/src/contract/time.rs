@@ -61,6 +61,12 @@ impl Timestamp {
         DateTime::from_timestamp_micros(micros).map(Timestamp)
     }
 
+    /// This time plus `d`, in whole microseconds (unchanged if not representable).
+    pub fn plus(&self, d: std::time::Duration) -> Timestamp {
+        let micros = i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        Timestamp::from_unix_micros(self.to_unix_micros().saturating_add(micros)).unwrap_or(*self)
+    }
+
     /// Milliseconds since the Unix epoch.
     pub fn to_unix_millis(&self) -> i64 {
         self.0.timestamp_millis()

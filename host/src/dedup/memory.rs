@@ -12,10 +12,12 @@
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock::{self, Instant};
 
 /// Marks kept by default (about 35 MiB).
-pub const DEFAULT_MAX_KEYS: usize = 500_000;
+pub use crate::config::defaults::MEMORY_MAX_KEYS as DEFAULT_MAX_KEYS;
 
 /// Keys with a time to live, at most `max_keys` of them.
 pub struct MemoryStore {
@@ -50,12 +52,12 @@ impl MemoryStore {
     }
 
     pub fn seen<K: AsRef<str>>(&mut self, keys: &[K]) -> Vec<bool> {
-        let now = Instant::now();
+        let now = clock::now();
         keys.iter().map(|k| self.live_at(k.as_ref(), now)).collect()
     }
 
     pub fn contains(&self, key: &str) -> bool {
-        self.live_at(key, Instant::now())
+        self.live_at(key, clock::now())
     }
 
     fn live_at(&self, key: &str, now: Instant) -> bool {
@@ -65,7 +67,7 @@ impl MemoryStore {
     }
 
     pub fn mark<K: AsRef<str>>(&mut self, keys: &[K]) {
-        let now = Instant::now();
+        let now = clock::now();
         let expiry = now + self.ttl;
         for k in keys {
             let h = self.hash(k.as_ref());
@@ -105,12 +107,14 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn entries_expire() {
+    #[tokio::test(start_paused = true)]
+    async fn entries_expire() {
         let mut m = MemoryStore::new(Duration::from_millis(30));
         m.mark(&["k".to_owned()]);
         assert!(m.contains("k"));
-        std::thread::sleep(Duration::from_millis(40));
+        tokio::time::advance(Duration::from_millis(29)).await;
+        assert!(m.contains("k"), "alive until its time to live has passed");
+        tokio::time::advance(Duration::from_millis(2)).await;
         assert!(!m.contains("k"));
         assert_eq!(m.seen(&["k".to_owned()]), vec![false]);
     }
@@ -148,11 +152,11 @@ mod tests {
         );
     }
 
-    #[test]
-    fn expired_marks_leave_the_queue_too() {
+    #[tokio::test(start_paused = true)]
+    async fn expired_marks_leave_the_queue_too() {
         let mut m = MemoryStore::bounded(Duration::from_millis(20), 1_000);
         m.mark(&keys(0..100));
-        std::thread::sleep(Duration::from_millis(30));
+        tokio::time::advance(Duration::from_millis(30)).await;
         m.mark(&keys(100..101));
         assert_eq!(m.len(), 1);
         assert_eq!(m.order.len(), 1);

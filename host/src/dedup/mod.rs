@@ -102,6 +102,10 @@ impl Dedup {
 
     /// For each id: was it already processed?
     pub async fn seen(&mut self, ids: &[&str]) -> Vec<bool> {
+        // Nothing to ask (a batch of held or poison messages): no empty request.
+        if ids.is_empty() {
+            return Vec::new();
+        }
         // The in-process store belongs to this instance alone: the id is its key.
         let seen = match &mut self.backend {
             Backend::Memory(m) => m.seen(ids),
@@ -116,6 +120,9 @@ impl Dedup {
 
     /// Marks ids processed (call only once their outputs are acknowledged).
     pub async fn mark(&mut self, ids: &[&str]) {
+        if ids.is_empty() {
+            return;
+        }
         self.stats.marks += ids.len() as u64;
         match &mut self.backend {
             Backend::Memory(m) => m.mark(ids),
@@ -160,5 +167,32 @@ mod tests {
         d.mark(&["a"]).await;
         assert_eq!(d.seen(&["a", "b"]).await, vec![true, false]);
         assert_eq!(d.stats().hits, 1);
+    }
+
+    /// A batch with nothing to look up (all held or poison) asks Redis nothing:
+    /// an empty pipeline is refused by Redis and would count as an outage,
+    /// sending dedup to the in-process store, which forgets what Redis knew.
+    #[tokio::test]
+    async fn an_empty_batch_asks_redis_nothing() {
+        let url = std::env::var("ALPHA_PANDA_TEST_REDIS")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into());
+        let mut d = Dedup::redis(
+            &url,
+            "alpha-panda:dedup-unit",
+            "s",
+            BrokerNamespace::Paper,
+            Duration::from_secs(60),
+            100,
+        )
+        .expect("a Redis client");
+        assert!(d.seen(&[]).await.is_empty());
+        d.mark(&[]).await;
+        let id = format!("unit-{}", std::process::id());
+        assert_eq!(d.seen(&[&id]).await, vec![false]);
+        assert_eq!(
+            d.stats().fallbacks,
+            0,
+            "Redis answered (the test command starts it on 127.0.0.1:6379)"
+        );
     }
 }

@@ -2,11 +2,12 @@
 //! While Redis is unreachable an in-process store answers (and remembers what it
 //! marked, so nothing marked during the outage is forgotten when Redis returns).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::memory::MemoryStore;
+use crate::clock::Instant;
 
 const TIMEOUT: Duration = Duration::from_millis(500);
 const RETRY_EVERY: Duration = Duration::from_secs(1);
@@ -42,7 +43,7 @@ impl RedisStore {
 
     /// A connection, unless Redis failed less than a second ago.
     async fn connection(&mut self) -> Option<ConnectionManager> {
-        if self.down_until.is_some_and(|t| Instant::now() < t) {
+        if self.down_until.is_some_and(|t| crate::clock::now() < t) {
             return None;
         }
         if let Some(c) = &self.conn {
@@ -85,7 +86,7 @@ impl RedisStore {
         }
         self.fallbacks += 1;
         self.conn = None;
-        self.down_until = Some(Instant::now() + RETRY_EVERY);
+        self.down_until = Some(crate::clock::now() + RETRY_EVERY);
     }
 
     pub async fn seen(&mut self, keys: &[String]) -> Vec<bool> {

@@ -1,7 +1,13 @@
-//! Kafka I/O through `rdkafka`: client settings, the embedded broker, and topic
-//! administration.
+//! Kafka I/O through `rdkafka`: client settings, the embedded broker, topic
+//! administration, and producing with in-place retries.
+//!
+//! - [`settings`]: every client's librdkafka properties.
+//! - [`embedded`]: the in-process broker of the default profile.
+//! - [`admin`]: `topics create` and `topics check`.
+//! - [`outbox`]: writing records, retried with the contract's backoff.
 pub mod admin;
 pub mod embedded;
+pub mod outbox;
 pub mod settings;
 
 /// A Kafka client could not be built or a request failed.

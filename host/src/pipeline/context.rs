@@ -2,14 +2,13 @@
 //! commits, keeps the assignment size for `/health`, and queues each rebalance
 //! for the pipeline, which moves strategy state at its next batch boundary.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
 use rdkafka::ClientContext;
 
-use super::stats::PipelineStats;
+use crate::observe::Metrics;
 
 /// A change of the assignment, as `(topic, partition)` pairs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,14 +21,14 @@ pub enum AssignmentChange {
 pub type RebalanceQueue = Arc<Mutex<Vec<AssignmentChange>>>;
 
 pub struct HostContext {
-    stats: Arc<PipelineStats>,
+    metrics: Arc<Metrics>,
     changes: RebalanceQueue,
 }
 
 impl HostContext {
-    pub fn new(stats: Arc<PipelineStats>) -> Self {
+    pub fn new(metrics: Arc<Metrics>) -> Self {
         Self {
-            stats,
+            metrics,
             changes: RebalanceQueue::default(),
         }
     }
@@ -61,7 +60,7 @@ impl ClientContext for HostContext {
     /// re-reads them and dedup drops what was answered), but it must be visible.
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
         if fac == "COMMITFAIL" {
-            self.stats.commit_failures.fetch_add(1, Ordering::Relaxed);
+            self.metrics.commit_failures.inc();
             tracing::warn!(target: "librdkafka", %message, "offset commit refused; the next commit covers it");
             return;
         }
@@ -89,8 +88,7 @@ impl ClientContext for HostContext {
         for (topic, t) in &statistics.topics {
             for (partition, p) in &t.partitions {
                 if *partition >= 0 && p.consumer_lag >= 0 {
-                    self.stats
-                        .histograms
+                    self.metrics
                         .consumer_lag
                         .with_label_values(&[topic.as_str(), &partition.to_string()])
                         .set(p.consumer_lag);
@@ -102,23 +100,18 @@ impl ClientContext for HostContext {
 
 impl ConsumerContext for HostContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        self.stats.rebalances.fetch_add(1, Ordering::Relaxed);
+        self.metrics.rebalances.inc();
         match rebalance {
             Rebalance::Assign(tpl) => {
-                let n = tpl.count() as u64;
-                self.stats
-                    .assigned_partitions
-                    .fetch_add(n, Ordering::Relaxed);
+                let n = tpl.count();
+                self.metrics.assigned_partitions.add(n as i64);
                 tracing::info!(partitions = n, "partitions assigned");
                 self.queue(AssignmentChange::Assigned(pairs(tpl)));
             }
             Rebalance::Revoke(tpl) => {
-                let n = tpl.count() as u64;
-                let _ = self.stats.assigned_partitions.fetch_update(
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                    |v| Some(v.saturating_sub(n)),
-                );
+                let n = tpl.count();
+                let left = (self.metrics.assigned_partitions.get() - n as i64).max(0);
+                self.metrics.assigned_partitions.set(left);
                 tracing::info!(partitions = n, "partitions revoked");
                 self.queue(AssignmentChange::Revoked(pairs(tpl)));
             }

@@ -1,7 +1,15 @@
 //! The plugins folder: finding `NAME.wasm` + `NAME.toml` pairs, loading and checking
-//! them, and (in [`watcher`]) following changes to the folder while the host runs.
+//! them, following changes to the folder while the host runs, and whether every
+//! plugin it configures is loaded.
+//!
+//! - [`scan`]: the pairs in the folder, each loaded and checked.
+//! - [`check`]: `alpha-panda plugin check`, what the watcher would see.
+//! - [`watcher`]: changes to the folder, prepared off the tick path.
+//! - [`readiness`]: every configured plugin loaded (for `/health`).
+pub mod check;
+pub mod readiness;
 pub mod scan;
 pub mod watcher;
 
+pub use readiness::Readiness;
 pub use scan::{load_plugin, scan_dir, LoadedPlugin, PluginError, PluginFiles};
-pub mod check;

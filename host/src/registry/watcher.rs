@@ -17,39 +17,8 @@ use sha2::{Digest, Sha256};
 use super::scan::{load_plugin, scan_dir, LoadedPlugin, PluginFiles};
 use crate::manifest::Manifest;
 use crate::strategy::slot::Prepared;
-use crate::strategy::StrategySlot;
+use crate::strategy::{PluginUpdate, StrategySlot};
 use crate::wasm::StrategyEngine;
-
-/// A change to apply at the next tick boundary.
-pub enum PluginUpdate {
-    /// A new or changed plugin, checked and initialized, ready to swap in.
-    Load {
-        name: String,
-        sha256: String,
-        prepared: Box<Prepared>,
-    },
-    /// `NAME.wasm` was deleted.
-    Remove { name: String },
-    /// A file that stays broken; the running version (if any) keeps running.
-    /// `strategy_id` is the manifest's when it parses, `sha256` the file's when
-    /// it can be read.
-    Refused {
-        name: String,
-        reason: String,
-        strategy_id: Option<String>,
-        sha256: Option<String>,
-    },
-}
-
-impl std::fmt::Debug for PluginUpdate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PluginUpdate::Load { name, sha256, .. } => write!(f, "Load({name}, {sha256})"),
-            PluginUpdate::Remove { name } => write!(f, "Remove({name})"),
-            PluginUpdate::Refused { name, reason, .. } => write!(f, "Refused({name}: {reason})"),
-        }
-    }
-}
 
 /// Why the watcher could not start.
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +177,19 @@ fn check_plugin(
     Some(load_one(engine, &files, known))
 }
 
+/// The plugin names the events of one debounced batch touched (reading a file,
+/// our own fingerprinting too, is no change).
+fn touched_names(batch: Vec<notify_debouncer_full::DebouncedEvent>) -> HashSet<String> {
+    let mut touched = HashSet::new();
+    for ev in batch {
+        if matches!(ev.kind, notify::EventKind::Access(_)) {
+            continue;
+        }
+        touched.extend(ev.paths.iter().filter_map(|p| plugin_name(p)));
+    }
+    touched
+}
+
 fn watch_loop(
     dir: &Path,
     engine: &StrategyEngine,
@@ -225,31 +207,19 @@ fn watch_loop(
             .min()
             .map(|t| t.saturating_duration_since(Instant::now()))
             .unwrap_or(Duration::from_secs(3600));
-        let mut touched: HashSet<String> = HashSet::new();
-        let mut due_retry: Vec<String> = Vec::new();
-        match events.recv_timeout(wait) {
-            Ok(Ok(batch)) => {
-                for ev in batch {
-                    // Reading a file (our own fingerprinting, too) is no change.
-                    if matches!(ev.kind, notify::EventKind::Access(_)) {
-                        continue;
-                    }
-                    for p in &ev.paths {
-                        if let Some(n) = plugin_name(p) {
-                            touched.insert(n);
-                        }
-                    }
-                }
-            }
+        let touched = match events.recv_timeout(wait) {
+            Ok(Ok(batch)) => touched_names(batch),
             Ok(Err(errors)) => {
                 for e in errors {
                     tracing::warn!(error = %e, "plugin folder watch error");
                 }
+                HashSet::new()
             }
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => HashSet::new(),
             Err(RecvTimeoutError::Disconnected) => return,
-        }
+        };
         let now = Instant::now();
+        let mut due_retry: Vec<String> = Vec::new();
         retry.retain(|name, at| {
             if touched.contains(name) {
                 // Still being written: wait for it to settle again.

@@ -1,14 +1,16 @@
 //! Operator events of the strategies: every load, reload, unload, refusal, fault,
 //! recovery, quarantine and release is one structured log line with the fields
 //! `event`, `strategy_id`, `old_sha256`, `new_sha256` ("-" when absent) and
-//! `reason`, and one count in [`EventCounts`], per strategy id and event kind.
-//! The counts outlive the slots: unloading a strategy never lowers them.
+//! `reason`, and one count in [`EventCounts`] (Prometheus counters), per strategy
+//! id and event kind. The counts outlive the slots: unloading never lowers them.
 //!
 //! A fault on a tick is logged by the pipeline, which knows the tick's event and
 //! correlation ids ([`log_tick_fault`]); the slot only counts it.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
 
 /// The kinds of operator event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -148,20 +150,98 @@ pub fn log_tick_fault(
     );
 }
 
-/// Counts of operator events per (strategy id, kind); they only go up.
-#[derive(Debug, Default)]
+/// Counts of operator events per (strategy id, kind), and the totals of loads,
+/// reloads, refusals, unloads and recoveries; Prometheus counters, so they only go
+/// up (unloading a strategy takes nothing back).
 pub struct EventCounts {
-    counts: Mutex<BTreeMap<(String, EventKind), u64>>,
+    per: IntCounterVec,
+    totals: Vec<(EventKind, IntCounter)>,
 }
 
 /// Where slots and the live set report their events; shared with the metrics.
 pub type EventSink = Arc<EventCounts>;
 
+impl std::fmt::Debug for EventCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.all()).finish()
+    }
+}
+
+impl Default for EventCounts {
+    /// Counts that are not exported (tests, replay).
+    fn default() -> Self {
+        Self::new().0
+    }
+}
+
+/// The event kinds with a total of their own, and its metric name.
+const TOTALS: [(EventKind, &str, &str); 5] = [
+    (EventKind::Load, "plugin_loads_total", "Plugins loaded"),
+    (
+        EventKind::Reload,
+        "plugin_reloads_total",
+        "Plugins hot-reloaded with their state",
+    ),
+    (
+        EventKind::Refusal,
+        "plugin_refusals_total",
+        "Plugin files refused",
+    ),
+    (
+        EventKind::Unload,
+        "plugin_unloads_total",
+        "Plugins unloaded",
+    ),
+    (
+        EventKind::Recovery,
+        "plugin_recoveries_total",
+        "Plugin instances rebuilt after a fault",
+    ),
+];
+
 impl EventCounts {
+    fn new() -> (Self, Vec<Box<dyn prometheus::core::Collector>>) {
+        let per = IntCounterVec::new(
+            Opts::new(
+                "plugin_events_total",
+                "Plugin operator events (load, reload, unload, refusal, fault, recovery, quarantine, release) per strategy",
+            ),
+            &["strategy_id", "event"],
+        );
+        let totals: Vec<(EventKind, IntCounter)> = TOTALS
+            .iter()
+            .filter_map(|(k, name, help)| Some((*k, IntCounter::new(*name, *help).ok()?)))
+            .collect();
+        let Ok(per) = per else {
+            panic!("constant metric definition refused: plugin_events_total");
+        };
+        let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![Box::new(per.clone())];
+        collectors.extend(
+            totals
+                .iter()
+                .map(|(_, c)| Box::new(c.clone()) as Box<dyn prometheus::core::Collector>),
+        );
+        (Self { per, totals }, collectors)
+    }
+
+    /// Counts registered in `registry` (the host's metrics).
+    pub fn registered(registry: &Registry) -> Self {
+        let (counts, collectors) = Self::new();
+        for c in collectors {
+            if let Err(e) = registry.register(c) {
+                tracing::warn!(error = %e, "an operator event metric is not exported");
+            }
+        }
+        counts
+    }
+
     /// Counts an event without logging it.
     pub fn count(&self, kind: EventKind, strategy_id: &str) {
-        if let Ok(mut m) = self.counts.lock() {
-            *m.entry((strategy_id.to_owned(), kind)).or_insert(0) += 1;
+        self.per
+            .with_label_values(&[strategy_id, kind.as_str()])
+            .inc();
+        if let Some((_, total)) = self.totals.iter().find(|(k, _)| *k == kind) {
+            total.inc();
         }
     }
 
@@ -173,29 +253,44 @@ impl EventCounts {
 
     /// How many `kind` events `strategy_id` had.
     pub fn get(&self, strategy_id: &str, kind: EventKind) -> u64 {
-        self.counts
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&(strategy_id.to_owned(), kind)).copied())
+        self.all()
+            .get(&(strategy_id.to_owned(), kind))
+            .copied()
             .unwrap_or(0)
     }
 
     /// How many `kind` events all strategies had.
     pub fn total(&self, kind: EventKind) -> u64 {
-        self.counts
-            .lock()
-            .map(|m| {
-                m.iter()
-                    .filter(|((_, k), _)| *k == kind)
-                    .map(|(_, n)| n)
-                    .sum()
-            })
-            .unwrap_or(0)
+        self.all()
+            .iter()
+            .filter(|((_, k), _)| *k == kind)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Every count, by (strategy id, kind).
     pub fn all(&self) -> BTreeMap<(String, EventKind), u64> {
-        self.counts.lock().map(|m| m.clone()).unwrap_or_default()
+        use prometheus::core::Collector as _;
+        let mut out = BTreeMap::new();
+        for family in self.per.collect() {
+            for m in family.get_metric() {
+                let label = |name: &str| {
+                    m.get_label()
+                        .iter()
+                        .find(|l| l.name() == name)
+                        .map(|l| l.value().to_owned())
+                        .unwrap_or_default()
+                };
+                let event = label("event");
+                if let Some(kind) = EventKind::ALL.iter().find(|k| k.as_str() == event) {
+                    out.insert(
+                        (label("strategy_id"), *kind),
+                        m.get_counter().get_value() as u64,
+                    );
+                }
+            }
+        }
+        out
     }
 }
 

@@ -11,88 +11,28 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::events::{Event, EventKind};
 use super::set::{Processed, StrategySet};
-use super::slot::{SlotConfig, StrategySlot};
+use super::slot::{Prepared, SlotConfig, StrategySlot};
+use super::update::{Lifecycle, PluginUpdate};
 use crate::contract::{BrokerNamespace, MarketTick};
 use crate::manifest::Manifest;
-use crate::registry::watcher::PluginUpdate;
 use crate::wasm::{LoadError, PluginComponent, StrategyEngine};
 
 /// The set of ticks that come from no partition (replay, in-process drivers).
 pub const LOCAL: i32 = -1;
-
-/// Counters of lifecycle events.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct LifecycleCounts {
-    pub loads: u64,
-    pub reloads: u64,
-    pub refusals: u64,
-    pub unloads: u64,
-}
-
-/// What applying an update did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lifecycle {
-    Loaded {
-        strategy_id: String,
-        sha256: String,
-    },
-    Reloaded {
-        strategy_id: String,
-        old: String,
-        new: String,
-    },
-    Unloaded {
-        strategy_id: String,
-    },
-    Refused {
-        plugin: String,
-        reason: String,
-    },
-    /// The plugin is not enabled for this namespace.
-    Skipped {
-        plugin: String,
-    },
-}
-
-/// One readable line per event, for the live view: `loaded momentum_1 (3f2a…)`.
-impl std::fmt::Display for Lifecycle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Lifecycle::Loaded {
-                strategy_id,
-                sha256,
-            } => write!(f, "loaded {strategy_id} ({})", short(sha256)),
-            Lifecycle::Reloaded {
-                strategy_id,
-                old,
-                new,
-            } => write!(f, "reloaded {strategy_id} {} -> {}", short(old), short(new)),
-            Lifecycle::Unloaded { strategy_id } => write!(f, "unloaded {strategy_id}"),
-            Lifecycle::Refused { plugin, reason } => write!(f, "refused {plugin}: {reason}"),
-            Lifecycle::Skipped { plugin } => {
-                write!(f, "skipped {plugin} (not enabled for this namespace)")
-            }
-        }
-    }
-}
-
-/// The first 12 hex digits of a hash.
-fn short(sha: &str) -> &str {
-    sha.get(..12).unwrap_or(sha)
-}
 
 /// Strategies that follow the plugins folder, one set per partition.
 pub struct LiveStrategies {
     engine: StrategyEngine,
     config: SlotConfig,
     sets: BTreeMap<i32, StrategySet>,
+    /// Sets of revoked partitions, until the rebalance's new assignment is known.
+    parked: BTreeMap<i32, StrategySet>,
     /// The running version of each strategy: what a newly assigned partition starts.
     versions: BTreeMap<String, (PluginComponent, Manifest)>,
     broker: BrokerNamespace,
     names: HashMap<String, String>,
     /// Plugins whose latest files were refused (a running older version included).
     refused: HashSet<String>,
-    counts: LifecycleCounts,
 }
 
 impl LiveStrategies {
@@ -110,11 +50,11 @@ impl LiveStrategies {
             engine: set.engine().clone(),
             config: set.slot_config().clone(),
             sets: BTreeMap::from([(LOCAL, set)]),
+            parked: BTreeMap::new(),
             versions,
             broker,
             names: HashMap::new(),
             refused: HashSet::new(),
-            counts: LifecycleCounts::default(),
         }
     }
 
@@ -131,10 +71,6 @@ impl LiveStrategies {
     /// Drops the [`LOCAL`] set: a host on the stream runs partitions only.
     pub fn drop_local(&mut self) {
         self.sets.remove(&LOCAL);
-    }
-
-    pub fn counts(&self) -> LifecycleCounts {
-        self.counts
     }
 
     pub fn broker(&self) -> BrokerNamespace {
@@ -219,6 +155,35 @@ impl LiveStrategies {
         self.sets.remove(&partition)
     }
 
+    /// Sets a revoked partition's strategies aside, as they are.
+    pub fn park(&mut self, partition: i32) {
+        if let Some(set) = self.sets.remove(&partition) {
+            self.parked.insert(partition, set);
+        }
+    }
+
+    /// Puts a parked partition's strategies back; false if none are parked.
+    pub fn unpark(&mut self, partition: i32) -> bool {
+        match self.parked.remove(&partition) {
+            Some(set) => {
+                self.reinstate(partition, set);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drops a parked partition's strategies.
+    pub fn drop_parked(&mut self, partition: i32) {
+        self.parked.remove(&partition);
+    }
+
+    /// Replaces a partition's strategies with new ones, started from `init`.
+    pub fn restart(&mut self, partition: i32) -> &mut StrategySet {
+        self.sets.remove(&partition);
+        self.assign(partition)
+    }
+
     /// Puts back a set taken with [`LiveStrategies::revoke`] (the partition came
     /// back and nothing moved meanwhile). Strategies loaded or unloaded since are
     /// started or dropped; a newer version found in it is replaced from `init`.
@@ -259,7 +224,6 @@ impl LiveStrategies {
         let id = self.names.remove(plugin)?;
         let old = self.sha256_of(&id).map(str::to_owned);
         self.remove_everywhere(&id);
-        self.counts.unloads += 1;
         self.event(Event::new(EventKind::Unload, &id, reason).old(old.as_deref()));
         Some(Lifecycle::Unloaded { strategy_id: id })
     }
@@ -278,10 +242,7 @@ impl LiveStrategies {
     /// Swaps a new version into every partition that runs the strategy and starts
     /// it in those that do not, or changes nothing: every partition's instance
     /// hands its state over (or starts) before any installs.
-    fn swap_everywhere(
-        &mut self,
-        prepared: crate::strategy::slot::Prepared,
-    ) -> Result<(), LoadError> {
+    fn swap_everywhere(&mut self, prepared: Prepared) -> Result<(), LoadError> {
         let id = prepared.manifest().strategy_id.clone();
         let component = prepared.component().clone();
         let manifest = prepared.manifest().clone();
@@ -337,165 +298,114 @@ impl LiveStrategies {
                 strategy_id,
                 sha256,
             } => {
-                self.counts.refusals += 1;
-                self.refused.insert(name.clone());
                 let running = self.names.get(&name);
                 let old = running.and_then(|id| self.sha256_of(id)).map(str::to_owned);
                 // The manifest's id, else the running one, else the file's name.
-                let id = strategy_id.as_ref().or(running).unwrap_or(&name);
-                let why = format!("plugin {name}: {reason}");
-                self.event(
-                    Event::new(EventKind::Refusal, id, &why)
-                        .old(old.as_deref())
-                        .new_sha(sha256.as_deref()),
-                );
-                Some(Lifecycle::Refused {
-                    plugin: name,
-                    reason,
-                })
+                let id = strategy_id
+                    .or_else(|| running.cloned())
+                    .unwrap_or(name.clone());
+                Some(self.refuse(name, &id, reason, "", (old.as_deref(), sha256.as_deref())))
             }
             PluginUpdate::Load {
                 name,
                 sha256,
                 prepared,
-            } => {
-                let id = prepared.manifest().strategy_id.clone();
-                if !prepared.manifest().runs_in(self.broker) {
-                    self.refused.remove(&name);
-                    let why = format!("not enabled for namespace {}", self.broker.as_str());
-                    let _ = self.unload(&name, &why);
-                    tracing::info!(plugin = %name, strategy_id = %id, broker = self.broker.as_str(), "plugin not enabled for this namespace");
-                    return Some(Lifecycle::Skipped { plugin: name });
+            } => Some(self.load(name, sha256, *prepared)),
+        }
+    }
+
+    /// Counts and logs a refusal of plugin `name` (strategy `id`); the log line
+    /// adds `keeps`, what goes on running.
+    fn refuse(
+        &mut self,
+        name: String,
+        id: &str,
+        reason: String,
+        keeps: &str,
+        (running, new): (Option<&str>, Option<&str>),
+    ) -> Lifecycle {
+        self.refused.insert(name.clone());
+        let why = format!("plugin {name}: {reason}{keeps}");
+        self.event(
+            Event::new(EventKind::Refusal, id, &why)
+                .old(running)
+                .new_sha(new),
+        );
+        Lifecycle::Refused {
+            plugin: name,
+            reason,
+        }
+    }
+
+    /// A new or changed plugin: skipped when not for this namespace, refused when
+    /// another file has its strategy id or it cannot take over, else swapped in
+    /// everywhere (a reload carries the state over).
+    fn load(&mut self, name: String, sha256: String, prepared: Prepared) -> Lifecycle {
+        let id = prepared.manifest().strategy_id.clone();
+        if !prepared.manifest().runs_in(self.broker) {
+            self.refused.remove(&name);
+            let why = format!("not enabled for namespace {}", self.broker.as_str());
+            let _ = self.unload(&name, &why);
+            tracing::info!(plugin = %name, strategy_id = %id, broker = self.broker.as_str(), "plugin not enabled for this namespace");
+            return Lifecycle::Skipped { plugin: name };
+        }
+        // Another file's strategy id: refused, not swapped into that file's slot.
+        let owner = self.names.iter().find(|(p, i)| **i == id && **p != name);
+        if let Some((owner, _)) = owner {
+            let reason = format!("strategy id {id} is already loaded from plugin {owner}");
+            let running = self.sha256_of(&id).map(str::to_owned);
+            let keeps = "; the running versions keep running";
+            return self.refuse(
+                name,
+                &id,
+                reason,
+                keeps,
+                (running.as_deref(), Some(&sha256)),
+            );
+        }
+        let old = self.sha256_of(&id).map(str::to_owned);
+        if let Err(e) = self.swap_everywhere(prepared) {
+            // The version that keeps running (under its old id, if renamed).
+            let running = old.or_else(|| {
+                let old_id = self.names.get(&name)?;
+                self.sha256_of(old_id).map(str::to_owned)
+            });
+            let keeps = "; the old version keeps running";
+            let shas = (running.as_deref(), Some(sha256.as_str()));
+            return self.refuse(name, &id, e.to_string(), keeps, shas);
+        }
+        self.refused.remove(&name);
+        // A manifest that renamed its strategy unloads the old id, once the new one runs.
+        if let Some(old_id) = self.names.insert(name.clone(), id.clone()) {
+            if old_id != id {
+                let old_sha = self.sha256_of(&old_id).map(str::to_owned);
+                self.remove_everywhere(&old_id);
+                let why = format!("plugin {name} renamed its strategy to {id}");
+                self.event(Event::new(EventKind::Unload, &old_id, &why).old(old_sha.as_deref()));
+            }
+        }
+        match old {
+            Some(old) => {
+                let why = format!("plugin {name} changed; state carried over");
+                self.event(
+                    Event::new(EventKind::Reload, &id, &why)
+                        .old(Some(&old))
+                        .new_sha(Some(&sha256)),
+                );
+                Lifecycle::Reloaded {
+                    strategy_id: id,
+                    old,
+                    new: sha256,
                 }
-                // Another file's strategy id: refused, not swapped into that file's slot.
-                let owner = self.names.iter().find(|(p, i)| **i == id && **p != name);
-                if let Some((owner, _)) = owner {
-                    self.counts.refusals += 1;
-                    self.refused.insert(name.clone());
-                    let reason = format!("strategy id {id} is already loaded from plugin {owner}");
-                    let why = format!("plugin {name}: {reason}; the running versions keep running");
-                    let running = self.sha256_of(&id).map(str::to_owned);
-                    self.event(
-                        Event::new(EventKind::Refusal, &id, &why)
-                            .old(running.as_deref())
-                            .new_sha(Some(&sha256)),
-                    );
-                    return Some(Lifecycle::Refused {
-                        plugin: name,
-                        reason,
-                    });
-                }
-                let old = self.sha256_of(&id).map(str::to_owned);
-                match self.swap_everywhere(*prepared) {
-                    Ok(()) => {
-                        self.refused.remove(&name);
-                        // A manifest that renamed its strategy unloads the old id, once
-                        // the new one runs.
-                        if let Some(old_id) = self.names.insert(name.clone(), id.clone()) {
-                            if old_id != id {
-                                let old_sha = self.sha256_of(&old_id).map(str::to_owned);
-                                self.remove_everywhere(&old_id);
-                                self.counts.unloads += 1;
-                                let why = format!("plugin {name} renamed its strategy to {id}");
-                                self.event(
-                                    Event::new(EventKind::Unload, &old_id, &why)
-                                        .old(old_sha.as_deref()),
-                                );
-                            }
-                        }
-                        match old {
-                            Some(old) => {
-                                self.counts.reloads += 1;
-                                let why = format!("plugin {name} changed; state carried over");
-                                self.event(
-                                    Event::new(EventKind::Reload, &id, &why)
-                                        .old(Some(&old))
-                                        .new_sha(Some(&sha256)),
-                                );
-                                Some(Lifecycle::Reloaded {
-                                    strategy_id: id,
-                                    old,
-                                    new: sha256,
-                                })
-                            }
-                            None => {
-                                self.counts.loads += 1;
-                                let why = format!("plugin {name} added");
-                                self.event(
-                                    Event::new(EventKind::Load, &id, &why).new_sha(Some(&sha256)),
-                                );
-                                Some(Lifecycle::Loaded {
-                                    strategy_id: id,
-                                    sha256,
-                                })
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        self.counts.refusals += 1;
-                        self.refused.insert(name.clone());
-                        let reason = e.to_string();
-                        let why = format!("plugin {name}: {reason}; the old version keeps running");
-                        // The version that keeps running (under its old id, if renamed).
-                        let running = old.or_else(|| {
-                            let old_id = self.names.get(&name)?;
-                            self.sha256_of(old_id).map(str::to_owned)
-                        });
-                        self.event(
-                            Event::new(EventKind::Refusal, &id, &why)
-                                .old(running.as_deref())
-                                .new_sha(Some(&sha256)),
-                        );
-                        Some(Lifecycle::Refused {
-                            plugin: name,
-                            reason,
-                        })
-                    }
+            }
+            None => {
+                let why = format!("plugin {name} added");
+                self.event(Event::new(EventKind::Load, &id, &why).new_sha(Some(&sha256)));
+                Lifecycle::Loaded {
+                    strategy_id: id,
+                    sha256,
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn events_read_as_one_short_line() {
-        let sha = "0123456789abcdef0123";
-        let line = |e: Lifecycle| e.to_string();
-        assert_eq!(
-            line(Lifecycle::Loaded {
-                strategy_id: "momentum_1".into(),
-                sha256: sha.into()
-            }),
-            "loaded momentum_1 (0123456789ab)"
-        );
-        assert_eq!(
-            line(Lifecycle::Reloaded {
-                strategy_id: "m".into(),
-                old: sha.into(),
-                new: "fe".into()
-            }),
-            "reloaded m 0123456789ab -> fe"
-        );
-        assert_eq!(
-            line(Lifecycle::Refused {
-                plugin: "p".into(),
-                reason: "bad".into()
-            }),
-            "refused p: bad"
-        );
-        assert_eq!(
-            line(Lifecycle::Skipped { plugin: "p".into() }),
-            "skipped p (not enabled for this namespace)"
-        );
-        assert_eq!(
-            line(Lifecycle::Unloaded {
-                strategy_id: "m".into()
-            }),
-            "unloaded m"
-        );
     }
 }

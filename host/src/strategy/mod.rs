@@ -6,8 +6,10 @@ pub mod events;
 pub mod live;
 pub mod set;
 pub mod slot;
+pub mod update;
 
 pub use events::{EventCounts, EventKind, EventSink};
-pub use live::{Lifecycle, LiveStrategies, LOCAL};
+pub use live::{LiveStrategies, LOCAL};
 pub use set::{SetOutput, StrategySet};
 pub use slot::{SlotConfig, SlotStats, StrategySlot};
+pub use update::{Lifecycle, PluginUpdate};

@@ -31,14 +31,7 @@ pub struct SlotConfig {
 
 impl Default for SlotConfig {
     fn default() -> Self {
-        Self {
-            output: OutputLimits::default(),
-            snapshot_every_ticks: 10_000,
-            snapshot_every: Duration::from_secs(5),
-            fault_limit: 5,
-            fault_window: Duration::from_secs(60),
-            events: EventSink::default(),
-        }
+        Self::from_config(&crate::config::PluginsConfig::default())
     }
 }
 
@@ -144,7 +137,7 @@ fn instantiate(
     match instance.init(init) {
         Ok(Ok(())) => Ok(instance),
         Ok(Err(msg)) => Err(LoadError::Init(msg)),
-        Err(fault) => Err(LoadError::Init(format!("init faulted: {fault}"))),
+        Err(fault) => Err(LoadError::InitFault(fault.to_string())),
     }
 }
 
@@ -163,7 +156,7 @@ impl StrategySlot {
         let mut instance = instantiate(engine, &component, &init)?;
         let snapshot = instance
             .snapshot()
-            .map_err(|f| LoadError::Init(format!("first snapshot faulted: {f}")))?;
+            .map_err(|f| LoadError::Snapshot(format!("first snapshot faulted: {f}")))?;
         Ok(Self {
             engine: engine.clone(),
             component,
@@ -465,12 +458,12 @@ impl StrategySlot {
         match next.instance.restore(&state) {
             Ok(Ok(())) => {}
             Ok(Err(msg)) => {
-                return Err(LoadError::Init(format!(
+                return Err(LoadError::Restore(format!(
                     "new version refused the old state: {msg}"
                 )))
             }
             Err(f) => {
-                return Err(LoadError::Init(format!(
+                return Err(LoadError::Restore(format!(
                     "new version faulted in restore: {f}"
                 )))
             }
@@ -482,12 +475,12 @@ impl StrategySlot {
         for batch in &self.journal {
             next.instance
                 .on_ticks(batch)
-                .map_err(|f| LoadError::Init(format!("new version faulted replaying: {f}")))?;
+                .map_err(|f| LoadError::Replay(format!("new version faulted replaying: {f}")))?;
         }
         next.instance.set_logging(true);
         next.instance
             .snapshot()
-            .map_err(|f| LoadError::Init(format!("new version could not snapshot: {f}")))
+            .map_err(|f| LoadError::Snapshot(format!("new version could not snapshot: {f}")))
     }
 
     /// The second half of a swap: `next`, holding the state `hand_over` gave it,
@@ -510,13 +503,13 @@ impl StrategySlot {
     pub fn restore_state(&mut self, state: &[u8]) -> Result<(), LoadError> {
         match self.instance.restore(state) {
             Ok(Ok(())) => {}
-            Ok(Err(msg)) => return Err(LoadError::Init(format!("state refused: {msg}"))),
+            Ok(Err(msg)) => return Err(LoadError::Restore(format!("state refused: {msg}"))),
             Err(f) => {
                 // The instance may be half-restored: start it again from init.
                 self.rebuild_from_init(&format!(
                     "restoring a gained partition's state faulted ({f})"
                 ));
-                return Err(LoadError::Init(format!("restore faulted: {f}")));
+                return Err(LoadError::Restore(format!("restore faulted: {f}")));
             }
         }
         self.snapshot = state.to_vec();

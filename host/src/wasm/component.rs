@@ -55,6 +55,14 @@ pub enum LoadError {
     Instantiate(String),
     #[error("plugin refused its parameters: {0}")]
     Init(String),
+    #[error("plugin trapped in init: {0}")]
+    InitFault(String),
+    #[error("plugin could not take a snapshot of its state: {0}")]
+    Snapshot(String),
+    #[error("plugin refused the state it was given: {0}")]
+    Restore(String),
+    #[error("plugin trapped replaying ticks into its restored state: {0}")]
+    Replay(String),
     #[error("engine setup failed: {0}")]
     Engine(String),
 }

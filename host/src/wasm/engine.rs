@@ -32,11 +32,7 @@ pub struct EngineLimits {
 
 impl Default for EngineLimits {
     fn default() -> Self {
-        Self {
-            call_timeout: Duration::from_millis(10),
-            memory_limit_bytes: 64 << 20,
-            max_wasm_bytes: 16 << 20,
-        }
+        Self::from_config(&crate::config::PluginsConfig::default())
     }
 }
 

@@ -20,9 +20,10 @@ pub struct OutputLimits {
 
 impl Default for OutputLimits {
     fn default() -> Self {
+        use crate::config::defaults as d;
         Self {
-            max_signals_per_tick: 16,
-            max_metadata_bytes: 4096,
+            max_signals_per_tick: d::MAX_SIGNALS_PER_TICK,
+            max_metadata_bytes: d::MAX_METADATA_BYTES,
         }
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use alpha_panda::contract::{BrokerNamespace, EventEnvelope, MarketTick, Timestamp};
 use alpha_panda::feed::{tick_envelope, PaperFeed};
 use alpha_panda::manifest::Manifest;
-use alpha_panda::pipeline::PipelineStats;
-use alpha_panda::registry::watcher::PluginUpdate;
+use alpha_panda::observe::Metrics;
+use alpha_panda::strategy::PluginUpdate;
 use alpha_panda::strategy::{Lifecycle, LiveStrategies, SlotConfig, StrategySet, StrategySlot};
 use alpha_panda::wasm::{EngineLimits, PluginComponent, StrategyEngine};
 use alpha_panda_tests::paths;
@@ -111,17 +111,17 @@ pub fn count_of(s: &alpha_panda::strategy::SetOutput) -> String {
     meta_of(s, "count")
 }
 
-/// Live strategies on instrument `token` that count their events in `stats`:
+/// Live strategies on instrument `token` that count their events in `metrics`:
 /// `bad_1` (plugin `bad`) panics on every tick, `good_1` (plugin `good`) counts;
 /// three faults quarantine.
-pub fn bad_and_good(engine: &StrategyEngine, stats: &PipelineStats, token: u32) -> LiveStrategies {
+pub fn bad_and_good(engine: &StrategyEngine, metrics: &Metrics, token: u32) -> LiveStrategies {
     let config = SlotConfig {
         fault_limit: 3,
         snapshot_every_ticks: 1000,
         snapshot_every: Duration::from_secs(3600),
         ..SlotConfig::default()
     }
-    .with_events(stats.plugin_events.clone());
+    .with_events(metrics.plugin_events.clone());
     let mut live = LiveStrategies::new(
         StrategySet::new(engine.clone(), config),
         BrokerNamespace::Paper,

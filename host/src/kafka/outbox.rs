@@ -151,7 +151,7 @@ pub async fn deliver(
             ?delay,
             "retrying produce (each record at debug level)"
         );
-        tokio::time::sleep(delay).await;
+        crate::clock::sleep(delay).await;
         retries += again.len() as u64;
         attempt += 1;
         failed = send_once(producer, again.into_iter().map(|(r, _)| r).collect()).await;

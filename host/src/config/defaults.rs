@@ -1,0 +1,62 @@
+//! Every default of the configuration, in one place: the sections' `Default`
+//! impls read them, and so do the engine, slot and output limits built without a
+//! configuration (tests, replay). `config/default.toml` writes the same values
+//! out (a test checks they agree).
+
+/// Service name, part of the group id and the dedup keys.
+pub const SERVICE: &str = "strategy_runner";
+/// `embedded`: the in-process broker and paper feed.
+pub const BOOTSTRAP_SERVERS: &str = "embedded";
+pub const SECURITY_PROTOCOL: &str = "plaintext";
+
+/// Lifetime of a dedup mark (seconds).
+pub const DEDUP_TTL_SECS: u64 = 3600;
+pub const DEDUP_KEY_PREFIX: &str = "alpha-panda:dedup";
+/// Marks the in-process dedup store keeps (about 35 MiB).
+pub const MEMORY_MAX_KEYS: usize = 500_000;
+
+pub const PLUGINS_DIR: &str = "plugins";
+/// Compiled components by content hash, outside the watched folder.
+pub const PLUGINS_CACHE_DIR: &str = ".alpha-panda/cache";
+/// CPU deadline of one tick inside a plugin.
+pub const CALL_TIMEOUT_MS: u64 = 10;
+/// Linear memory cap of one instance.
+pub const MEMORY_LIMIT_MIB: u64 = 64;
+pub const MAX_SIGNALS_PER_TICK: u32 = 16;
+pub const MAX_METADATA_BYTES: usize = 4096;
+/// Ticks handed to a plugin in one call at most.
+pub const MAX_BATCH: usize = 512;
+pub const SNAPSHOT_EVERY_TICKS: u64 = 10_000;
+pub const SNAPSHOT_EVERY_MS: u64 = 5_000;
+pub const FAULT_LIMIT: u32 = 5;
+pub const FAULT_WINDOW_SECS: u64 = 60;
+/// Larger components are refused.
+pub const MAX_WASM_BYTES: u64 = 16 * 1024 * 1024;
+pub const DEBOUNCE_MS: u64 = 200;
+
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+pub const INSTANCE_ID: &str = "0";
+pub const RETRY_SCALE: f64 = 1.0;
+
+pub const METRICS_LISTEN: &str = "127.0.0.1:9464";
+
+const HOUR_MS: i64 = 3_600_000;
+const DAY_MS: i64 = 24 * HOUR_MS;
+pub const REPLICATION_FACTOR: i32 = 1;
+/// `market.ticks`: partitions and retention.
+pub const MARKET_TICKS: (i32, i64) = (12, HOUR_MS);
+/// `{broker}.signals.raw` and `.validated`.
+pub const SIGNALS: (i32, i64) = (6, DAY_MS);
+/// `{broker}.signals.rejected`.
+pub const SIGNALS_REJECTED: (i32, i64) = (3, DAY_MS);
+/// `{broker}.orders.*` and `.pnl.snapshots`: partitions, paper and zerodha retention.
+pub const ORDERS: (i32, i64, i64) = (3, 7 * DAY_MS, 30 * DAY_MS);
+pub const DLQ_RETENTION_MS: i64 = 7 * DAY_MS;
+
+pub const FEED_RATE: u64 = 200;
+pub const FEED_COUNT: u64 = 0;
+pub const FEED_SEED: u64 = 42;
+
+/// How often each partition's strategy state is written (0: never).
+pub const STATE_EVERY_MS: u64 = 5_000;
+pub const STATE_LOAD_TIMEOUT_MS: u64 = 30_000;

@@ -1,0 +1,252 @@
+//! Every metric of a running host, registered once in one Prometheus registry:
+//! the pipeline, the consumer's context and the strategies update them where things
+//! happen, and `/metrics` is the registry's `gather`. Also the recent signal and
+//! plugin lines of the terminal view ([`Recent`]).
+
+use prometheus::{
+    exponential_buckets, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter,
+    IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use super::recent::Recent;
+use crate::strategy::{EventCounts, EventSink, LiveStrategies};
+
+/// The host's metrics (names are `alpha_panda_*`).
+pub struct Metrics {
+    registry: Registry,
+    pub ticks_consumed: IntCounter,
+    pub dedup_hits: IntCounter,
+    pub signals: IntCounter,
+    /// Signals per strategy id and side.
+    pub strategy_signals: IntCounterVec,
+    pub dlq_records: IntCounter,
+    pub plugin_faults: IntCounter,
+    pub produce_retries: IntCounter,
+    pub commits: IntCounter,
+    /// Offset commits the broker refused (a later commit covers their offsets).
+    pub commit_failures: IntCounter,
+    /// Exactly-once transactions aborted (and their batches run again).
+    pub transaction_aborts: IntCounter,
+    pub rebalances: IntCounter,
+    pub state_writes: IntCounter,
+    pub state_restores: IntCounter,
+    pub state_replayed_ticks: IntCounter,
+    /// Partitions whose state could not be read (strategies started from init).
+    pub state_failures: IntCounter,
+    pub redis_fallbacks: IntCounter,
+    pub plugins_quarantined: IntGauge,
+    pub plugins_loaded: IntGauge,
+    pub assigned_partitions: IntGauge,
+    /// Seconds of one plugin call (a batch), per strategy.
+    pub plugin_call: HistogramVec,
+    /// Seconds from handing a batch's outputs to the producer to its commit.
+    pub commit_seconds: Histogram,
+    /// Seconds a batch spends in the host before its outputs go to the producer
+    /// (decode, dedup lookup, plugin calls, envelopes): the in-host part of every
+    /// tick-to-signal latency in the batch, broker time excluded.
+    pub batch_host: Histogram,
+    /// Messages behind the high watermark, per partition (librdkafka statistics).
+    pub consumer_lag: IntGaugeVec,
+    /// Operator events per strategy and kind, and their totals (shared with the
+    /// strategies, which count them where they happen).
+    pub plugin_events: EventSink,
+    /// What the terminal view shows besides the counters.
+    pub recent: Recent,
+}
+
+/// A metric definition that is constant: it cannot fail but for a bug.
+fn ok<T>(m: prometheus::Result<T>) -> T {
+    match m {
+        Ok(m) => m,
+        Err(e) => panic!("constant metric definition refused: {e}"),
+    }
+}
+
+/// Registers each metric as it is made.
+struct Reg<'a>(&'a Registry);
+
+impl Reg<'_> {
+    fn add<C: prometheus::core::Collector + Clone + 'static>(&self, c: C) -> C {
+        ok(self.0.register(Box::new(c.clone())));
+        c
+    }
+
+    fn counter(&self, name: &str, help: &str) -> IntCounter {
+        self.add(ok(IntCounter::new(name, help)))
+    }
+
+    fn gauge(&self, name: &str, help: &str) -> IntGauge {
+        self.add(ok(IntGauge::new(name, help)))
+    }
+
+    /// 10 µs to ~5 s, doubling: fine enough to read a p99 off.
+    fn opts(name: &str, help: &str) -> HistogramOpts {
+        HistogramOpts::new(name, help).buckets(ok(exponential_buckets(0.000_01, 2.0, 20)))
+    }
+
+    fn histogram(&self, name: &str, help: &str) -> Histogram {
+        self.add(ok(Histogram::with_opts(Self::opts(name, help))))
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let registry = ok(Registry::new_custom(Some("alpha_panda".into()), None));
+        let r = Reg(&registry);
+        let by = |name: &str, help: &str, labels: &[&str]| {
+            r.add(ok(IntCounterVec::new(Opts::new(name, help), labels)))
+        };
+        Self {
+            ticks_consumed: r.counter("ticks_consumed_total", "Tick messages consumed"),
+            dedup_hits: r.counter("dedup_hits_total", "Duplicate ticks skipped"),
+            signals: r.counter("signals_total", "Signals produced"),
+            strategy_signals: by(
+                "strategy_signals_total",
+                "Signals per strategy and side",
+                &["strategy_id", "side"],
+            ),
+            dlq_records: r.counter("dlq_records_total", "Records written to a DLQ"),
+            plugin_faults: r.counter("plugin_faults_total", "Plugin faults"),
+            produce_retries: r.counter("produce_retries_total", "Produce retries"),
+            commits: r.counter("commits_total", "Offset commits"),
+            commit_failures: r.counter("commit_failures_total", "Offset commits refused"),
+            transaction_aborts: r.counter("transaction_aborts_total", "Transactions aborted"),
+            rebalances: r.counter("rebalances_total", "Consumer group rebalances"),
+            state_writes: r.counter("state_writes_total", "State records written"),
+            state_restores: r.counter("state_restores_total", "State records restored"),
+            state_replayed_ticks: r.counter(
+                "state_replayed_ticks_total",
+                "Ticks replayed into restored state",
+            ),
+            state_failures: r.counter("state_failures_total", "State reads that failed"),
+            redis_fallbacks: r.counter(
+                "redis_fallbacks_total",
+                "Redis failures answered in-process",
+            ),
+            plugins_quarantined: r.gauge("plugins_quarantined", "Plugins in quarantine"),
+            plugins_loaded: r.gauge("plugins_loaded", "Plugins running"),
+            assigned_partitions: r.gauge("assigned_partitions", "Partitions assigned to this host"),
+            plugin_call: r.add(ok(HistogramVec::new(
+                Reg::opts("plugin_call_seconds", "One plugin call (a batch)"),
+                &["strategy_id"],
+            ))),
+            commit_seconds: r.histogram(
+                "commit_seconds",
+                "Producing a batch's outputs to its commit",
+            ),
+            batch_host: r.histogram(
+                "batch_host_seconds",
+                "A batch in the host before it is produced",
+            ),
+            consumer_lag: r.add(ok(IntGaugeVec::new(
+                Opts::new("consumer_lag", "Messages behind the high watermark"),
+                &["topic", "partition"],
+            ))),
+            plugin_events: std::sync::Arc::new(EventCounts::registered(&registry)),
+            recent: Recent::default(),
+            registry,
+        }
+    }
+
+    /// The `/metrics` text: every metric of the registry, as it stands.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
+            tracing::warn!(error = %e, "metrics could not be encoded");
+        }
+        String::from_utf8(buf).unwrap_or_default()
+    }
+
+    /// Counts a batch's signals, per strategy and side.
+    pub fn count_signals<'a>(&self, signals: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        let mut counts: Vec<(&str, &str, u64)> = Vec::new();
+        for (id, side) in signals {
+            match counts.iter_mut().find(|(i, s, _)| *i == id && *s == side) {
+                Some(c) => c.2 += 1,
+                None => counts.push((id, side, 1)),
+            }
+        }
+        for (id, side, n) in counts {
+            self.signals.inc_by(n);
+            self.strategy_signals
+                .with_label_values(&[id, side])
+                .inc_by(n);
+        }
+    }
+
+    /// The plugin gauges, from the running strategies.
+    pub fn set_plugins(&self, live: &LiveStrategies) {
+        let quarantined = live.strategy_ids().filter(|id| live.is_quarantined(id));
+        self.plugins_quarantined.set(quarantined.count() as i64);
+        self.plugins_loaded.set(live.len() as i64);
+    }
+
+    /// Signals so far per (strategy id, side), for the terminal view and summary.
+    pub fn per_strategy(&self) -> Vec<(String, String, u64)> {
+        let mut out = Vec::new();
+        for family in self.strategy_signals.collect() {
+            for m in family.get_metric() {
+                let label = |name: &str| {
+                    m.get_label()
+                        .iter()
+                        .find(|l| l.name() == name)
+                        .map(|l| l.value().to_owned())
+                        .unwrap_or_default()
+                };
+                let n = m.get_counter().get_value() as u64;
+                out.push((label("strategy_id"), label("side"), n));
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+use prometheus::core::Collector as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_registered_once_and_rendered_by_gather() {
+        let m = Metrics::new();
+        m.ticks_consumed.inc_by(3);
+        m.count_signals([("a", "BUY"), ("a", "BUY"), ("b", "SELL")]);
+        m.batch_host.observe(0.001);
+        let text = m.render();
+        for line in [
+            "alpha_panda_ticks_consumed_total 3",
+            "alpha_panda_signals_total 3",
+            "alpha_panda_strategy_signals_total{side=\"BUY\",strategy_id=\"a\"} 2",
+            "alpha_panda_strategy_signals_total{side=\"SELL\",strategy_id=\"b\"} 1",
+            "alpha_panda_batch_host_seconds_count 1",
+            "alpha_panda_assigned_partitions 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in:\n{text}");
+        }
+        assert_eq!(
+            m.per_strategy(),
+            vec![
+                ("a".into(), "BUY".into(), 2),
+                ("b".into(), "SELL".into(), 1)
+            ]
+        );
+        let names: Vec<String> = m
+            .registry
+            .gather()
+            .iter()
+            .map(|f| f.name().to_owned())
+            .collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(names.len(), unique.len(), "each family once");
+    }
+}

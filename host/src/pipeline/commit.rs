@@ -1,0 +1,301 @@
+//! Stages 5 and 6, deliver and commit: a batch's records go to the producer at
+//! once and their acks are awaited off the loop; then what could not be written
+//! goes to the DLQ (stopping, without a commit, if even that fails), the batch's
+//! offsets are committed (with the due state records, or in the batch's
+//! transaction) and its ticks marked as answered. Also the final commit and
+//! state of a clean stop.
+
+use std::collections::BTreeMap;
+
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::Producer;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{Acked, Batch, Host, PipelineError, Prepared, Sent, TXN_TIMEOUT};
+use crate::clock::{self, Instant};
+use crate::dlq::Failure;
+use crate::errors::ErrorType;
+use crate::kafka::outbox::{deliver, OutRecord, Undelivered};
+use crate::state::StateRecord;
+use crate::topics::MARKET_TICKS;
+
+/// Resolves once the batch in flight has all its acks; never if there is none.
+pub(super) async fn wait_acks<M>(in_flight: &mut Option<Sent<M>>) -> Result<Acked, PipelineError> {
+    let Some(handle) = in_flight.as_mut().and_then(|s| s.delivery.as_mut()) else {
+        return std::future::pending().await;
+    };
+    let acked = handle.await;
+    if let Some(s) = in_flight.as_mut() {
+        s.delivery = None;
+    }
+    Ok(acked?)
+}
+
+impl Host {
+    /// Hands a prepared batch's records to the producer; their acks are awaited
+    /// by `settle` or `wait_acks`.
+    pub(super) fn send<M: Message>(&self, p: Prepared<M>) -> Sent<M> {
+        let producer = self.producer.clone();
+        let scale = self.config.delivery.retry_scale;
+        let records = p.records;
+        Sent {
+            batch: p.batch,
+            producing: clock::now(),
+            delivery: Some(tokio::spawn(async move {
+                deliver(&producer, records, scale).await
+            })),
+        }
+    }
+
+    /// Waits for a sent batch's acks (retries included), then finishes it.
+    pub(super) async fn settle<M: Message>(
+        &mut self,
+        mut sent: Sent<M>,
+    ) -> Result<(), PipelineError> {
+        let acked = match sent.delivery.take() {
+            Some(handle) => handle.await?,
+            None => (Vec::new(), 0),
+        };
+        self.finish(sent.batch, sent.producing, acked).await
+    }
+
+    /// Once a batch's acks are in: the DLQ for what could not be written, its
+    /// offsets committed, its ticks marked as answered.
+    pub(super) async fn finish<M: Message>(
+        &mut self,
+        batch: Batch<M>,
+        producing: Instant,
+        (undelivered, retries): Acked,
+    ) -> Result<(), PipelineError> {
+        let metrics = self.shared.metrics.clone();
+        metrics.produce_retries.inc_by(retries);
+        let exhausted = self.dlq_undelivered(&batch.msgs, &undelivered).await?;
+        metrics.dlq_records.inc_by(batch.dlq + exhausted);
+        self.summary.dlq += batch.dlq + exhausted;
+        self.summary.signals += batch.signals;
+        // A partition lost since the batch ran is its new owner's to commit (it
+        // re-reads those ticks; the dedup marks below make them catch-up only).
+        let offsets = self.owned_offsets(&batch.offsets)?;
+        if self.eos() {
+            let meta = self
+                .consumer
+                .group_metadata()
+                .ok_or(PipelineError::NoGroupMetadata)?;
+            if offsets.count() > 0 {
+                self.producer
+                    .send_offsets_to_transaction(&offsets, &meta, TXN_TIMEOUT)?;
+            }
+            self.producer.commit_transaction(TXN_TIMEOUT)?;
+        } else if !batch.state.is_empty() {
+            self.commit_with_state(&offsets, batch.state).await?;
+        } else if offsets.count() > 0 {
+            self.consumer.commit(&offsets, CommitMode::Async)?;
+            self.remember_asked(&offsets, &batch.offsets);
+        }
+        metrics.commits.inc();
+        metrics
+            .commit_seconds
+            .observe(producing.elapsed().as_secs_f64());
+        let done: Vec<&str> = batch.ids.iter().map(String::as_str).collect();
+        self.dedup.mark(&done).await;
+        let fallbacks = self.dedup.stats().fallbacks;
+        metrics
+            .redis_fallbacks
+            .inc_by(fallbacks.saturating_sub(metrics.redis_fallbacks.get()));
+        Ok(())
+    }
+
+    /// Inputs whose outputs could not be written go to the DLQ; returns how many.
+    /// A state record is not an answer (its transaction fails without it); a DLQ
+    /// record that cannot be written stops the host without a commit.
+    async fn dlq_undelivered<M: Message>(
+        &self,
+        msgs: &[M],
+        undelivered: &[Undelivered],
+    ) -> Result<u64, PipelineError> {
+        let dlq_failed = |u: &Undelivered| {
+            let m = &msgs[u.record.origin];
+            PipelineError::DlqFailed {
+                topic: m.topic().to_owned(),
+                partition: m.partition(),
+                offset: m.offset(),
+                error: u.error.clone(),
+            }
+        };
+        let mut origins: BTreeMap<usize, (ErrorType, String, u32)> = BTreeMap::new();
+        for u in undelivered {
+            if u.record.topic == self.topics.state {
+                tracing::warn!(error = %u.error, "a strategy state record was not written");
+                continue;
+            }
+            if u.record.topic == self.topics.dlq {
+                return Err(dlq_failed(u));
+            }
+            let entry = (u.error_type, u.error.clone(), u.attempts);
+            origins.entry(u.record.origin).or_insert(entry);
+        }
+        let now = clock::wall();
+        let mut dlq = Vec::new();
+        for (i, (error_type, message, retries)) in origins {
+            let failure = Failure {
+                error_type,
+                error_class: "produce_failed".into(),
+                message,
+                retries,
+                exhausted: true,
+            };
+            dlq.push(self.dlq_record(&msgs[i], i, &failure, &now)?);
+        }
+        let n = dlq.len() as u64;
+        let (still, _) = deliver(&self.producer, dlq, self.config.delivery.retry_scale).await;
+        match still.first() {
+            Some(u) => Err(dlq_failed(u)),
+            None => Ok(n),
+        }
+    }
+
+    /// The batch's offsets of the partitions still owned in the same ownership.
+    fn owned_offsets(
+        &self,
+        offsets: &BTreeMap<i32, (i64, u64)>,
+    ) -> Result<TopicPartitionList, PipelineError> {
+        let mut tpl = TopicPartitionList::new();
+        for (&p, &(next, epoch)) in offsets {
+            if self.states.still_owns(p, epoch) {
+                tpl.add_partition_offset(MARKET_TICKS, p, Offset::Offset(next))?;
+            }
+        }
+        Ok(tpl)
+    }
+
+    /// At-least-once: remembers the offsets asked for, for the final commit.
+    fn remember_asked(&mut self, tpl: &TopicPartitionList, epochs: &BTreeMap<i32, (i64, u64)>) {
+        for e in tpl.elements() {
+            if let (Offset::Offset(o), Some((_, epoch))) = (e.offset(), epochs.get(&e.partition()))
+            {
+                self.asked.insert(e.partition(), (o, *epoch));
+            }
+        }
+    }
+
+    /// At-least-once: commits, synchronously, every partition up to its state
+    /// record, then writes the records. A refused commit writes none (a record
+    /// must never be ahead of the committed offset). `offsets` are the batch's own.
+    pub(super) async fn commit_with_state(
+        &mut self,
+        offsets: &TopicPartitionList,
+        state: Vec<StateRecord>,
+    ) -> Result<(), PipelineError> {
+        let owned: Vec<StateRecord> = state
+            .into_iter()
+            .filter(|r| self.states.owned().any(|p| p == r.partition))
+            .collect();
+        let mut upto: BTreeMap<i32, i64> = BTreeMap::new();
+        for e in offsets.elements() {
+            if let Offset::Offset(o) = e.offset() {
+                upto.insert(e.partition(), o);
+            }
+        }
+        for r in &owned {
+            let e = upto.entry(r.partition).or_insert(r.next_offset);
+            *e = (*e).max(r.next_offset);
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (&p, &o) in &upto {
+            tpl.add_partition_offset(MARKET_TICKS, p, Offset::Offset(o))?;
+        }
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        if let Err(e) = self.consumer.commit(&tpl, CommitMode::Sync) {
+            self.shared.metrics.commit_failures.inc();
+            tracing::warn!(error = %e, "offset commit refused; strategy state not written this time (the next commit covers the offsets)");
+            return Ok(());
+        }
+        let epochs: BTreeMap<i32, (i64, u64)> = self
+            .states
+            .running()
+            .map(|(p, epoch)| (p, (0, epoch)))
+            .collect();
+        self.remember_asked(&tpl, &epochs);
+        self.write_state(owned).await;
+        Ok(())
+    }
+
+    /// At-least-once: commits, synchronously, the last offsets asked for of the
+    /// partitions still owned in the same ownership (one lost and gained again
+    /// may have moved on under another owner: an older offset would set the
+    /// group back).
+    pub(super) fn final_commit(&self) {
+        let mut tpl = TopicPartitionList::new();
+        for (&p, &(o, epoch)) in &self.asked {
+            if self.states.still_owns(p, epoch)
+                && tpl
+                    .add_partition_offset(MARKET_TICKS, p, Offset::Offset(o))
+                    .is_err()
+            {
+                return;
+            }
+        }
+        if tpl.count() == 0 {
+            return;
+        }
+        match self.consumer.commit(&tpl, CommitMode::Sync) {
+            Ok(()) => self.shared.metrics.commits.inc(),
+            Err(e) => {
+                self.shared.metrics.commit_failures.inc();
+                tracing::warn!(error = %e, "final offset commit refused; a restart re-reads from the last accepted commit and dedup drops what was answered");
+            }
+        }
+    }
+
+    /// At a clean stop, once everything is settled: commits every partition up to
+    /// its last tick and writes its state with it (in one transaction in
+    /// exactly-once mode), so a restart or the next owner replays nothing.
+    pub(super) async fn write_state_at_stop(&mut self) -> Result<(), PipelineError> {
+        let records = self.states.all_state(&mut self.live);
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (p, o) in self.states.positions() {
+            tpl.add_partition_offset(MARKET_TICKS, p, Offset::Offset(o))?;
+        }
+        if self.eos() {
+            return self.state_transaction(records, Some(&tpl)).await;
+        }
+        self.commit_with_state(&tpl, records).await
+    }
+
+    pub(super) fn state_out(&self, r: &StateRecord) -> OutRecord {
+        OutRecord {
+            topic: self.topics.state.clone(),
+            partition: Some(r.partition),
+            key: Some(r.key().into_bytes()),
+            payload: r.to_json(),
+            headers: Vec::new(),
+            // Not an answer to an input message.
+            origin: usize::MAX,
+            event_id: r.key(),
+            correlation_id: String::new(),
+        }
+    }
+
+    /// At-least-once: writes records whose offsets are committed already.
+    pub(super) async fn write_state(&mut self, records: Vec<StateRecord>) {
+        if records.is_empty() {
+            return;
+        }
+        let out: Vec<OutRecord> = records.iter().map(|r| self.state_out(r)).collect();
+        let n = out.len() as u64;
+        let (failed, _) = deliver(&self.producer, out, self.config.delivery.retry_scale).await;
+        if let Some(f) = failed.first() {
+            tracing::warn!(error = %f.error, records = failed.len(), "strategy state records not written; a gaining host replays from the older ones");
+        }
+        self.shared
+            .metrics
+            .state_writes
+            .inc_by(n - failed.len() as u64);
+    }
+}

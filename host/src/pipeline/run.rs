@@ -1,0 +1,100 @@
+//! Stage 3, run: each partition's strategies over its ticks of the batch, in
+//! offset order, ticks to answer and ticks only to feed (answered before) kept in
+//! their order. Faults are logged with their tick's ids; call times observed.
+
+use std::collections::BTreeMap;
+
+use rdkafka::message::Message;
+
+use super::classify::Fresh;
+use super::Host;
+use crate::contract::MarketTick;
+use crate::strategy::set::Processed;
+
+/// A tick of a partition in a batch: its offset, its position among the ticks to
+/// answer (`None`: answered before, only fed), and the tick.
+type Item<'a> = (i64, Option<usize>, &'a MarketTick);
+
+impl Host {
+    /// Runs `keep` (answered) and `caught` (fed only, outputs dropped). Positions
+    /// in the result are positions in `keep`; signals stay in tick order, and
+    /// within a tick in strategy id order.
+    pub(super) fn run_partitions<M: Message>(
+        &mut self,
+        msgs: &[M],
+        keep: &[Fresh],
+        caught: &[Fresh],
+    ) -> Processed {
+        let mut by_partition: BTreeMap<i32, Vec<Item<'_>>> = BTreeMap::new();
+        let answered = keep.iter().enumerate().map(|(i, f)| (f, Some(i)));
+        for (f, pos) in answered.chain(caught.iter().map(|f| (f, None))) {
+            let m = &msgs[f.msg];
+            by_partition
+                .entry(m.partition())
+                .or_default()
+                .push((m.offset(), pos, &f.env.data));
+        }
+        let mut out = Processed::default();
+        for (p, mut items) in by_partition {
+            items.sort_by_key(|(o, _, _)| *o);
+            self.run_partition(p, &items, &mut out);
+        }
+        out.signals.sort_by_key(|s| s.tick_pos);
+        self.observe_run(&out, keep);
+        out
+    }
+
+    /// One partition's consecutive runs of answered and caught-up ticks, in order.
+    fn run_partition(&mut self, p: i32, items: &[Item<'_>], out: &mut Processed) {
+        let Some(set) = self.live.partition_mut(p) else {
+            return;
+        };
+        for run in items.chunk_by(|a, b| a.1.is_some() == b.1.is_some()) {
+            let ticks: Vec<&MarketTick> = run.iter().map(|(_, _, t)| *t).collect();
+            if run[0].1.is_none() {
+                self.shared
+                    .metrics
+                    .state_replayed_ticks
+                    .inc_by(ticks.len() as u64);
+                set.catch_up_all(&ticks);
+                continue;
+            }
+            let at = |local: usize| run.get(local).and_then(|(_, i, _)| *i).unwrap_or(0);
+            let part = set.process(&ticks);
+            out.signals.extend(part.signals.into_iter().map(|mut s| {
+                s.tick_pos = at(s.tick_pos);
+                s
+            }));
+            out.faults.extend(part.faults.into_iter().map(|mut f| {
+                f.tick_pos = at(f.tick_pos);
+                f
+            }));
+            out.unconvertible
+                .extend(part.unconvertible.into_iter().map(|(i, e)| (at(i), e)));
+            out.calls.extend(part.calls);
+        }
+    }
+
+    /// Counts and logs the run's faults, and observes its call times.
+    fn observe_run(&self, out: &Processed, keep: &[Fresh]) {
+        let metrics = &self.shared.metrics;
+        metrics.plugin_faults.inc_by(out.faults.len() as u64);
+        for f in &out.faults {
+            if let Some(tick) = keep.get(f.tick_pos) {
+                crate::strategy::events::log_tick_fault(
+                    &f.strategy_id,
+                    &f.sha256,
+                    &f.fault,
+                    &tick.env.id,
+                    &tick.env.correlation_id,
+                );
+            }
+        }
+        for (id, took, _) in &out.calls {
+            metrics
+                .plugin_call
+                .with_label_values(&[id.as_str()])
+                .observe(took.as_secs_f64());
+        }
+    }
+}
