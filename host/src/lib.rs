@@ -17,6 +17,7 @@
 //! - [`strategy`]: running strategies: snapshots, fault recovery, quarantine, hot swap, routing.
 //! - [`registry`]: the plugins folder: scanning, `plugin check`, the watcher, readiness.
 //! - [`state`]: strategy state records and reading them back from the cluster.
+//! - [`merge`]: ticks of several partitions merged by event time.
 //! - [`partitions`]: the partitions this host owns and their state: a state machine.
 //! - [`emit`]: signals into `trading_signal` child envelopes.
 //! - [`dlq`]: dead-letter records that keep every byte.
@@ -38,6 +39,7 @@ pub mod wasm;
 pub mod strategy;
 pub mod registry;
 pub mod state;
+pub mod merge;
 pub mod partitions;
 pub mod emit;
 pub mod dlq;

@@ -401,7 +401,7 @@ fn scaffolded_plugin_builds_checks_and_replays() {
     std::fs::copy(target.join("wasm32-wasip2/release/breakout.wasm"), &wasm).unwrap();
     let check = run(Command::new(BIN).args(["plugin", "check"]).arg(&wasm));
     assert!(
-        check.contains("ok:") && check.contains("breakout_1"),
+        check.contains("ok:") && check.contains("breakout_1") && check.contains(" in rust "),
         "{check}"
     );
 

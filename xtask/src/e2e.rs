@@ -5,6 +5,8 @@
 //! batching) and the release host with both sample strategies each read the whole
 //! backlog in a fresh consumer group. Each is timed from its first message, and
 //! its process CPU time is read over the same span. Medians and ratios are printed.
+//! With `--baseline BIN`, another build of the host (an older commit) runs in turn
+//! with this one on the same backlog, and their ratio is printed too.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -99,6 +101,21 @@ fn host(bin: &Path, config: &Path, dir: &Path, port: u16, ticks: u64) -> Result<
 }
 
 pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
+    // `--baseline BIN`: another build of the host (an older commit), run in turn
+    // with this one on the same backlog, so the two compare in one run.
+    let (args, baseline) = match args.iter().position(|a| a == "--baseline") {
+        Some(i) => {
+            let bin = args
+                .get(i + 1)
+                .context("--baseline takes the path of an alpha-panda binary")?;
+            let rest: Vec<String> = args[..i].iter().chain(&args[i + 2..]).cloned().collect();
+            (rest, Some(std::path::PathBuf::from(bin)))
+        }
+        None => (args.to_vec(), None),
+    };
+    if let Some(b) = baseline.as_ref().filter(|b| !b.is_file()) {
+        bail!("--baseline {}: no such binary", b.display());
+    }
     let ticks: u64 = match args.first() {
         Some(t) => t.parse().with_context(|| format!("TICKS, not {t:?}"))?,
         None => 100_000,
@@ -141,6 +158,7 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
     let feed_rate = ticks as f64 / fed.elapsed().as_secs_f64();
 
     let (mut pass_runs, mut host_runs, mut p99s) = (Vec::new(), Vec::new(), Vec::new());
+    let mut base_runs = Vec::new();
     for i in 0..runs {
         let p = passthrough(&pass, &base, &format!("passthrough-{i}"), ticks)?;
         eprintln!(
@@ -164,6 +182,27 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
         );
         host_runs.push(h);
         p99s.push(p99);
+        if let Some(b) = &baseline {
+            let config = work.join(format!("base-{i}.toml"));
+            std::fs::write(
+                &config,
+                host_toml(
+                    &bootstrap,
+                    &format!("e2e_base_{i}"),
+                    "",
+                    &plugins,
+                    &cache,
+                    port,
+                ),
+            )?;
+            let (h, _) = host(b, &config, &work, port, ticks)?;
+            eprintln!(
+                "xtask: e2e run {i}: baseline    {:.0} ticks/s, {:.2} µs CPU/tick",
+                ticks as f64 / h.secs,
+                h.cpu * 1e6 / ticks as f64
+            );
+            base_runs.push(h);
+        }
     }
     let rate = |v: &[Run]| median(v.iter().map(|r| ticks as f64 / r.secs).collect());
     let cpu = |v: &[Run]| median(v.iter().map(|r| r.cpu * 1e6 / ticks as f64).collect());
@@ -192,6 +231,27 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
         cpu(&host_runs) / cpu(&pass_runs),
         median(p99s) * 1e3,
     );
+    if !base_runs.is_empty() {
+        let per_run: Vec<String> = host_runs
+            .iter()
+            .zip(&base_runs)
+            .map(|(h, b)| format!("{:.2}", b.secs / h.secs))
+            .collect();
+        eprintln!(
+            "xtask: e2e baseline ({})\n\
+             baseline, 2 strategies {:.0} ticks/s, {:.2} µs CPU/tick\n\
+             host / baseline        {:.2}x throughput (per run: {}), {:.2}x CPU per tick",
+            baseline
+                .as_ref()
+                .map(|b| b.display().to_string())
+                .unwrap_or_default(),
+            rate(&base_runs),
+            cpu(&base_runs),
+            rate(&host_runs) / rate(&base_runs),
+            per_run.join(", "),
+            cpu(&host_runs) / cpu(&base_runs),
+        );
+    }
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }

@@ -23,6 +23,7 @@ use anyhow::{bail, Context, Result};
 mod e2e;
 mod harness;
 mod kafka;
+mod polyglot;
 mod setup;
 mod smoke;
 mod soak;
@@ -68,7 +69,7 @@ fn main() -> ExitCode {
             .and_then(|_| soak::soak(&root(), &args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] | bench [NAME] | e2e [TICKS] [RUNS] | soak [TICKS]>\n\
+                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] | bench [NAME] | e2e [TICKS] [RUNS] [--baseline BIN] | soak [TICKS]>\n\
                  run      build the sample plugins and start alpha-panda on the embedded profile\n\
                  plugins  build every plugin to .wasm\n\
                  setup    add the wasm target, resolve the Kafka broker from Maven Central, start Redis\n\
@@ -241,6 +242,7 @@ fn test(args: &[String]) -> Result<()> {
     let mut t = cargo();
     t.args(["test", "--workspace", "--no-fail-fast"]);
     status(t, "cargo test --workspace")?;
+    polyglot::test(&root())?;
     smoke::scaffold_flow(&root())?;
     smoke::main_command(&root())?;
     match fuzz_secs {
@@ -382,7 +384,7 @@ fn build_plugins() -> Result<()> {
     for p in &test_plugins {
         install_wasm(&out_dir, p, &test_dir)?;
     }
-    Ok(())
+    polyglot::build(&root, &plugins_dir, &target_dir().join("plugin-stamps"))
 }
 
 fn target_dir() -> PathBuf {

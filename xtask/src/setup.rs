@@ -1,7 +1,8 @@
 //! `cargo xtask setup`: what the tests need on a fresh machine, each step timed and
 //! skipped when already done: the `wasm32-wasip2` target, Java and Maven, the Apache
-//! Kafka broker's jars (Maven Central, once per machine), and Redis answering on
-//! 127.0.0.1:6379 (Debian's `redis-server`, installed when missing).
+//! Kafka broker's jars (Maven Central, once per machine), Redis answering on
+//! 127.0.0.1:6379 (Debian's `redis-server`, installed when missing), and the
+//! Python and JavaScript plugin toolchains (see `polyglot.rs`).
 //!
 //! A step that fails stops set-up with the command that failed and its output,
 //! never with a half-configured machine that fails later in an unrelated test.
@@ -21,6 +22,9 @@ pub fn setup() -> Result<()> {
     wasm_target()?;
     kafka()?;
     redis()?;
+    let root = crate::root();
+    crate::polyglot::python_tools(&root)?;
+    crate::polyglot::node_tools(&root)?;
     eprintln!(
         "xtask: setup: done in {:.1}s",
         started.elapsed().as_secs_f64()
@@ -29,7 +33,7 @@ pub fn setup() -> Result<()> {
 }
 
 /// Runs one step, printing what it does and how long it took.
-fn step<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+pub(crate) fn step<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     let started = Instant::now();
     eprintln!("xtask: setup: {what}");
     let out = f().with_context(|| format!("set-up step failed: {what}"))?;
@@ -41,7 +45,7 @@ fn step<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 /// Runs `cmd` with its output kept for the error (see `alpha_panda_rig::command`).
-fn run(cmd: &mut Command) -> Result<()> {
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     command::run(cmd)?;
     Ok(())
 }

@@ -30,8 +30,11 @@ pub const SNAPSHOT_EVERY_TICKS: u64 = 10_000;
 pub const SNAPSHOT_EVERY_MS: u64 = 5_000;
 pub const FAULT_LIMIT: u32 = 5;
 pub const FAULT_WINDOW_SECS: u64 = 60;
-/// Larger components are refused.
-pub const MAX_WASM_BYTES: u64 = 16 * 1024 * 1024;
+/// Larger components are refused. A Python strategy (componentize-py embeds
+/// CPython and a pre-initialised heap) is 17-30 MiB; a JavaScript one about 12.
+pub const MAX_WASM_BYTES: u64 = 48 * 1024 * 1024;
+/// Core instances a component may create (a Python strategy needs 14).
+pub const MAX_INSTANCES: u32 = 32;
 pub const DEBOUNCE_MS: u64 = 200;
 
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;

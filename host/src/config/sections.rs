@@ -144,6 +144,8 @@ pub struct PluginsConfig {
     pub fault_window_secs: u64,
     /// A `.wasm` larger than this is refused.
     pub max_wasm_bytes: u64,
+    /// Core WebAssembly instances one component may create.
+    pub max_instances: u32,
     /// If not empty, only components whose sha256 (hex) is listed are loaded.
     pub allowed_sha256: Vec<String>,
     /// Compiled components are cached here by content hash (default
@@ -167,6 +169,7 @@ impl Default for PluginsConfig {
             fault_limit: d::FAULT_LIMIT,
             fault_window_secs: d::FAULT_WINDOW_SECS,
             max_wasm_bytes: d::MAX_WASM_BYTES,
+            max_instances: d::MAX_INSTANCES,
             allowed_sha256: Vec::new(),
             cache_dir: None,
             debounce_ms: d::DEBOUNCE_MS,

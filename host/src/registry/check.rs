@@ -16,6 +16,8 @@ use crate::wasm::{StrategyEngine, WIT_PACKAGE, WIT_VERSION};
 pub struct CheckReport {
     pub file: String,
     pub strategy_id: String,
+    /// What it was written in (`rust`, `python`, `javascript`).
+    pub language: &'static str,
     pub sha256: String,
     pub brokers: Vec<&'static str>,
     pub instruments: usize,
@@ -26,9 +28,10 @@ impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "ok: {} is strategy `{}` for {WIT_PACKAGE}@{WIT_VERSION}\n  sha256 {}\n  brokers [{}], {} instruments, params [{}]",
+            "ok: {} is strategy `{}` in {} for {WIT_PACKAGE}@{WIT_VERSION}\n  sha256 {}\n  brokers [{}], {} instruments, params [{}]",
             self.file,
             self.strategy_id,
+            self.language,
             self.sha256,
             self.brokers.join(", "),
             self.instruments,
@@ -70,6 +73,7 @@ pub fn check_plugin(
     Ok(CheckReport {
         file: wasm.display().to_string(),
         strategy_id: loaded.manifest.strategy_id.clone(),
+        language: loaded.component.language().as_str(),
         sha256: loaded.component.sha256().to_owned(),
         brokers: loaded.manifest.brokers.iter().map(|b| b.as_str()).collect(),
         instruments: loaded.manifest.instruments.len(),

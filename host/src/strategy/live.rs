@@ -364,6 +364,7 @@ impl LiveStrategies {
             );
         }
         let old = self.sha256_of(&id).map(str::to_owned);
+        let language = prepared.component().language();
         if let Err(e) = self.swap_everywhere(prepared) {
             // The version that keeps running (under its old id, if renamed).
             let running = old.or_else(|| {
@@ -386,7 +387,7 @@ impl LiveStrategies {
         }
         match old {
             Some(old) => {
-                let why = format!("plugin {name} changed; state carried over");
+                let why = format!("plugin {name} ({language}) changed; state carried over");
                 self.event(
                     Event::new(EventKind::Reload, &id, &why)
                         .old(Some(&old))
@@ -399,7 +400,7 @@ impl LiveStrategies {
                 }
             }
             None => {
-                let why = format!("plugin {name} added");
+                let why = format!("plugin {name} ({language}) added");
                 self.event(Event::new(EventKind::Load, &id, &why).new_sha(Some(&sha256)));
                 Lifecycle::Loaded {
                     strategy_id: id,

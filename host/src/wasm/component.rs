@@ -8,6 +8,7 @@ use wasmtime::component::Component;
 
 use super::bindings::PluginPre;
 use super::engine::{CompileSource, StrategyEngine};
+use super::language::Language;
 use super::sandbox::StoreState;
 use super::{WIT_PACKAGE, WIT_VERSION};
 
@@ -73,6 +74,7 @@ pub struct PluginComponent {
     pre: PluginPre<StoreState>,
     sha256: String,
     source: CompileSource,
+    language: Language,
 }
 
 impl std::fmt::Debug for PluginComponent {
@@ -144,6 +146,7 @@ impl PluginComponent {
         component: Component,
         sha256: String,
         source: CompileSource,
+        language: Language,
     ) -> Result<Self, LoadError> {
         check_world(engine, &component)?;
         let pre = engine
@@ -155,12 +158,18 @@ impl PluginComponent {
             pre,
             sha256,
             source,
+            language,
         })
     }
 
     /// Hex sha256 of the component file: the plugin version every signal records.
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+
+    /// What the strategy was written in.
+    pub fn language(&self) -> Language {
+        self.language
     }
 
     /// Whether the code was compiled now or read from the compiled cache.

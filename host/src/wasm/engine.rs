@@ -28,6 +28,8 @@ pub struct EngineLimits {
     pub memory_limit_bytes: usize,
     /// A component file larger than this is refused.
     pub max_wasm_bytes: u64,
+    /// Core instances one component may create.
+    pub max_instances: u32,
 }
 
 impl Default for EngineLimits {
@@ -43,6 +45,7 @@ impl EngineLimits {
             memory_limit_bytes: usize::try_from(p.memory_limit_mib.saturating_mul(1 << 20))
                 .unwrap_or(usize::MAX),
             max_wasm_bytes: p.max_wasm_bytes,
+            max_instances: p.max_instances,
         }
     }
 }
@@ -233,7 +236,8 @@ impl StrategyEngine {
         }
         component::check_header(bytes)?;
         let (compiled, source) = self.compile(bytes, &sha256)?;
-        PluginComponent::new(self, compiled, sha256, source)
+        let language = super::language::Language::detect(bytes);
+        PluginComponent::new(self, compiled, sha256, source, language)
     }
 
     fn cache_path(&self, sha256: &str) -> Option<PathBuf> {

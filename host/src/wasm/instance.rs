@@ -78,7 +78,7 @@ impl Instance {
         seed: u64,
     ) -> Result<Self, LoadError> {
         let limits = engine.limits();
-        let state = StoreState::new(strategy_id, seed, limits.memory_limit_bytes);
+        let state = StoreState::new(strategy_id, seed, limits);
         let mut store = Store::new(engine.engine(), state);
         store.limiter(|s| &mut s.limits);
         store.epoch_deadline_trap();

@@ -7,6 +7,7 @@
 //! - [`component`]: checking a component (non-component, WIT version, imports) before use.
 //! - [`sandbox`]: per-store state: empty WASI, pinned clocks and randomness, limits, logging.
 //! - [`instance`]: one live instance and its calls; traps become [`Fault`]s.
+//! - [`language`]: what a component was written in (Rust, Python, JavaScript).
 //! - [`convert`]: market ticks into the flat WIT tick batch (layout in `wit/strategy.wit`).
 //! - [`output`]: validation of what a plugin returns.
 pub mod bindings;
@@ -14,12 +15,14 @@ pub mod component;
 pub mod convert;
 pub mod engine;
 pub mod instance;
+pub mod language;
 pub mod output;
 pub mod sandbox;
 
 pub use component::{LoadError, PluginComponent};
 pub use engine::{EngineLimits, StrategyEngine};
 pub use instance::{Fault, Instance};
+pub use language::Language;
 pub use output::{OutputLimits, StrategySignal};
 
 /// The WIT package this host implements.

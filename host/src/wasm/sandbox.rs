@@ -51,7 +51,7 @@ pub struct StoreState {
 }
 
 impl StoreState {
-    pub fn new(strategy_id: &str, seed: u64, memory_limit_bytes: usize) -> Self {
+    pub fn new(strategy_id: &str, seed: u64, limits: &super::EngineLimits) -> Self {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtx::builder()
             .stderr(stderr.clone())
@@ -67,8 +67,8 @@ impl StoreState {
             .allow_ip_name_lookup(false)
             .build();
         let limits = StoreLimitsBuilder::new()
-            .memory_size(memory_limit_bytes)
-            .instances(16)
+            .memory_size(limits.memory_limit_bytes)
+            .instances(limits.max_instances as usize)
             .tables(64)
             .memories(4)
             .trap_on_grow_failure(true)

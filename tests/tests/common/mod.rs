@@ -18,7 +18,7 @@ pub fn engine() -> StrategyEngine {
         EngineLimits {
             call_timeout: Duration::from_millis(10),
             memory_limit_bytes: 64 << 20,
-            max_wasm_bytes: 16 << 20,
+            ..EngineLimits::default()
         },
         None,
     )
