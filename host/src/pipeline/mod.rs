@@ -41,7 +41,7 @@ use crate::registry::watcher::PluginWatcher;
 use crate::state::StateRecord;
 use crate::strategy::{Lifecycle, LiveStrategies, StrategySet};
 use crate::topics::{TopicRegistry, MARKET_TICKS};
-use crate::wasm::output::SignalSide;
+use alpha_panda_abi::Side;
 use context::{HostContext, RebalanceQueue};
 use outbox::{deliver, OutRecord, Undelivered};
 pub use stats::PipelineStats;
@@ -542,8 +542,8 @@ impl Host {
                 .to_vec()
                 .map_err(|e| PipelineError::Encode(e.to_string()))?;
             let side = match s.signal.side {
-                SignalSide::Buy => "BUY",
-                SignalSide::Sell => "SELL",
+                Side::Buy => "BUY",
+                Side::Sell => "SELL",
             };
             match counts
                 .iter_mut()
