@@ -19,10 +19,9 @@ use alpha_panda::strategy::{SlotConfig, StrategySlot};
 use alpha_panda::wasm::bindings::types::TickBatch;
 use alpha_panda::wasm::convert::BatchBuilder;
 use alpha_panda::wasm::{EngineLimits, Instance, PluginComponent, StrategyEngine};
-use alpha_panda_sdk::{
-    Decimal, DepthLevel, InitContext, Ohlc, Output, Params, Runner, Strategy, Tick, TickData,
-    TickMode,
-};
+use alpha_panda_sdk::runner::Output;
+use alpha_panda_sdk::tick::{DepthLevel, Ohlc, TickMode};
+use alpha_panda_sdk::{Decimal, InitContext, Params, Runner, Side, Strategy, Tick, TickData};
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput};
 use momentum::Momentum;
@@ -310,12 +309,7 @@ fn check_same_work(m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) -> f64 {
     let native_signals: Vec<(u32, bool)> = out
         .signals
         .iter()
-        .map(|e| {
-            (
-                e.tick_index,
-                matches!(e.signal.side, alpha_panda_sdk::Side::Buy),
-            )
-        })
+        .map(|e| (e.tick_index, e.signal.side == Side::Buy))
         .collect();
 
     let mut slot = wasm.slot();
@@ -328,12 +322,11 @@ fn check_same_work(m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) -> f64 {
         }
         let out = slot.run(&std::sync::Arc::new(builder.take()));
         assert!(out.faults.is_empty(), "wasm faults: {:?}", out.faults);
-        wasm_signals.extend(out.signals.iter().map(|s| {
-            (
-                (c * 64) as u32 + s.tick_index,
-                s.side == alpha_panda::wasm::output::SignalSide::Buy,
-            )
-        }));
+        wasm_signals.extend(
+            out.signals
+                .iter()
+                .map(|s| ((c * 64) as u32 + s.tick_index, s.side == Side::Buy)),
+        );
     }
     assert_eq!(
         native_signals, wasm_signals,

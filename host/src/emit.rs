@@ -2,6 +2,7 @@
 //! (correlation and trace inherited, causation = tick id, deterministic id), keyed
 //! `{strategy_id}:{instrument_token}`, stamped with the plugin version.
 
+use alpha_panda_abi::Side;
 use serde_json::{Map, Value};
 
 use crate::contract::{
@@ -10,7 +11,6 @@ use crate::contract::{
 };
 use crate::strategy::SetOutput;
 use crate::topics::TopicRegistry;
-use crate::wasm::output::SignalSide;
 
 /// Metadata key carrying the sha256 of the plugin that produced a signal.
 pub const PLUGIN_HASH_KEY: &str = "plugin_sha256";
@@ -36,8 +36,8 @@ pub fn signal_envelope(
         strategy_id: out.strategy_id.clone(),
         instrument_token: s.instrument_token,
         signal_type: match s.side {
-            SignalSide::Buy => SignalType::Buy,
-            SignalSide::Sell => SignalType::Sell,
+            Side::Buy => SignalType::Buy,
+            Side::Sell => SignalType::Sell,
         },
         quantity: s.quantity,
         price: s.price,

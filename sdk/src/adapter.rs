@@ -1,7 +1,6 @@
 //! The Wasm export: turns the WIT calls (`init`, `on-ticks`, `snapshot`, `restore`) into
 //! `Runner` calls, converting between generated and SDK types (the flat tick records
-//! through `flat`, the flat signal records through `flat_out`). Used by
-//! `export_strategy!`.
+//! and signal buffer through `batch`). Used by `export_strategy!`.
 
 use std::cell::RefCell;
 
@@ -9,10 +8,10 @@ use crate::__bindings::alpha_panda::strategy::types as wit;
 pub use crate::__bindings::exports::alpha_panda::strategy::strategy::Guest;
 pub use wit::{BatchOutput, InitConfig, InitError, TickBatch};
 
-use crate::__flat as flat;
-use crate::__flat_out as flat_out;
-use crate::runner::Output;
-use crate::{InitContext, ParamValue, Params, Runner, Strategy};
+use crate::batch::{write_signals, Received};
+use crate::params::ParamValue;
+use crate::runner::{Output, TickError};
+use crate::{InitContext, Params, Runner, Strategy};
 
 /// One plugin instance: the strategy (once `init` succeeded) and reused buffers.
 pub struct Instance<S> {
@@ -75,26 +74,21 @@ pub fn on_ticks<S: Strategy>(cell: &RefCell<Instance<S>>, batch: TickBatch) -> B
     let Some(runner) = inst.runner.as_mut() else {
         return fail_all(batch.count, "on-ticks called before a successful init");
     };
-    let parsed = match flat::Batch::parse(batch.count, &batch.data) {
-        Ok(parsed) => parsed,
+    let received = match Received::parse(batch.count, &batch.data, &batch.symbols) {
+        Ok(received) => received,
         Err(e) => return fail_all(batch.count, &e.to_string()),
     };
-    let levels = parsed.levels();
-    for (i, record) in parsed.records().iter().enumerate() {
-        match flat::tick(record, &batch.symbols, &levels) {
+    for (i, tick) in received.ticks().enumerate() {
+        match tick {
             Ok(tick) => runner.handle(index(i), &tick, &mut inst.out),
-            Err(e) => inst.out.errors.push(crate::TickError {
+            Err(e) => inst.out.errors.push(TickError {
                 tick_index: index(i),
                 message: e.to_string(),
             }),
         }
     }
     let mut signals = Vec::new();
-    for e in &inst.out.signals {
-        flat_out::put_signal(&mut signals, e.tick_index, &e.signal);
-    }
-    let signal_count = u32::try_from(inst.out.signals.len()).unwrap_or(u32::MAX);
-    inst.out.signals.clear();
+    let signal_count = write_signals(&mut inst.out.signals, &mut signals);
     BatchOutput {
         signal_count,
         signals,

@@ -1,9 +1,14 @@
-//! `Decimal`: the exact prices a tick carries (`mantissa / 10^scale`), kept as text-faithful integers.
+//! `Decimal`: the exact prices a tick carries (`mantissa / 10^scale`). The wire's
+//! decimal ([`alpha_panda_abi::Decimal`]) does the parsing, printing and arithmetic;
+//! this one adds serde, so a strategy can keep prices in its state.
 
 use std::fmt;
 use std::str::FromStr;
 
+use alpha_panda_abi::decimal as wire;
 use serde::{Deserialize, Serialize};
+
+pub use wire::ParseDecimalError;
 
 /// An exact decimal number: `value = mantissa / 10^scale`. `"2501.55"` is `{250155, 2}`.
 ///
@@ -15,65 +20,53 @@ pub struct Decimal {
     scale: u8,
 }
 
-/// Why a text is not a [`Decimal`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseDecimalError {
-    text: String,
-    reason: &'static str,
-}
-
-impl fmt::Display for ParseDecimalError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid decimal {:?}: {}", self.text, self.reason)
-    }
-}
-
-impl std::error::Error for ParseDecimalError {}
-
-/// Exact powers of ten as `f64` (every one up to 10^22 is representable).
-const POW10: [f64; 23] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
-    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-];
-
 impl Decimal {
     /// Zero with scale 0.
     pub const ZERO: Decimal = Decimal::new(0, 0);
 
     /// `mantissa / 10^scale`.
+    #[inline]
     pub const fn new(mantissa: i64, scale: u8) -> Self {
         Self { mantissa, scale }
     }
 
     /// The integer the value is a multiple of `10^-scale` of.
+    #[inline]
     pub const fn mantissa(self) -> i64 {
         self.mantissa
     }
 
     /// How many digits follow the decimal point.
+    #[inline]
     pub const fn scale(self) -> u8 {
         self.scale
     }
 
     /// True when the value is strictly greater than zero.
+    #[inline]
     pub const fn is_positive(self) -> bool {
         self.mantissa > 0
     }
 
     /// The nearest `f64` (exact rounding while `|mantissa| <= 2^53` and `scale <= 22`):
     /// `"2501.55".parse::<Decimal>()?.to_f64() == 2501.55`.
+    #[inline]
     pub fn to_f64(self) -> f64 {
-        let m = self.mantissa as f64;
-        match POW10.get(usize::from(self.scale)) {
-            Some(p) => m / p,
-            None => {
-                let mut v = m / POW10[22];
-                for _ in 22..self.scale {
-                    v /= 10.0;
-                }
-                v
-            }
-        }
+        wire::Decimal::from(self).to_f64()
+    }
+}
+
+impl From<wire::Decimal> for Decimal {
+    #[inline]
+    fn from(d: wire::Decimal) -> Self {
+        Self::new(d.mantissa(), d.scale())
+    }
+}
+
+impl From<Decimal> for wire::Decimal {
+    #[inline]
+    fn from(d: Decimal) -> Self {
+        wire::Decimal::new(d.mantissa, d.scale)
     }
 }
 
@@ -84,60 +77,14 @@ impl FromStr for Decimal {
     /// (`"2501.55"`, `"-0.5"`, `"100"`). The scale is the number of fraction digits as
     /// written, so `"2501.50"` keeps its trailing zero. No exponents, no separators.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let err = |reason| ParseDecimalError {
-            text: text.to_owned(),
-            reason,
-        };
-        let (negative, body) = match text.as_bytes().first() {
-            Some(b'-') => (true, &text[1..]),
-            Some(b'+') => (false, &text[1..]),
-            _ => (false, text),
-        };
-        let (int_part, frac_part) = match body.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (body, ""),
-        };
-        if int_part.is_empty() || (body.contains('.') && frac_part.is_empty()) {
-            return Err(err("expected digits on both sides of '.'"));
-        }
-        let scale = u8::try_from(frac_part.len()).map_err(|_| err("too many fraction digits"))?;
-        let mut mantissa: i64 = 0;
-        for b in int_part.bytes().chain(frac_part.bytes()) {
-            if !b.is_ascii_digit() {
-                return Err(err("expected only digits, a sign and one '.'"));
-            }
-            let digit = i64::from(b - b'0');
-            let signed = if negative { -digit } else { digit };
-            mantissa = mantissa
-                .checked_mul(10)
-                .and_then(|m| m.checked_add(signed))
-                .ok_or_else(|| err("out of range for a 64-bit mantissa"))?;
-        }
-        Ok(Decimal { mantissa, scale })
+        text.parse::<wire::Decimal>().map(Self::from)
     }
 }
 
 impl fmt::Display for Decimal {
     /// Prints every digit of the scale: `{250150, 2}` is `2501.50`, `{5, 3}` is `0.005`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.mantissa.unsigned_abs().to_string();
-        let scale = usize::from(self.scale);
-        if self.mantissa < 0 {
-            f.write_str("-")?;
-        }
-        if scale == 0 {
-            return f.write_str(&digits);
-        }
-        if digits.len() > scale {
-            let (int, frac) = digits.split_at(digits.len() - scale);
-            write!(f, "{int}.{frac}")
-        } else {
-            f.write_str("0.")?;
-            for _ in digits.len()..scale {
-                f.write_str("0")?;
-            }
-            f.write_str(&digits)
-        }
+        fmt::Display::fmt(&wire::Decimal::from(*self), f)
     }
 }
 
@@ -145,50 +92,22 @@ impl fmt::Display for Decimal {
 mod tests {
     use super::*;
 
-    fn d(s: &str) -> Decimal {
-        s.parse().unwrap()
+    #[test]
+    fn text_and_value_are_the_wires() {
+        let d: Decimal = "2501.50".parse().unwrap();
+        assert_eq!((d.mantissa(), d.scale()), (250150, 2));
+        assert_eq!(d.to_string(), "2501.50");
+        assert_eq!(d.to_f64(), 2501.5);
+        assert_eq!(Decimal::from(wire::Decimal::from(d)), d);
+        assert!("1e5".parse::<Decimal>().is_err());
     }
 
     #[test]
-    fn parses_and_prints_back_the_same_text() {
-        for s in [
-            "2501.55", "2501.50", "0.005", "-0.5", "100", "0", "-12.340", "0.0",
-        ] {
-            assert_eq!(d(s).to_string(), s);
-        }
-        assert_eq!(d("2501.55"), Decimal::new(250155, 2));
-        assert_eq!(d("+7.1"), Decimal::new(71, 1));
-        assert_eq!(d("-9223372036854775808").mantissa(), i64::MIN);
-        assert_eq!(
-            Decimal::new(i64::MIN, 0).to_string(),
-            "-9223372036854775808"
-        );
-    }
-
-    #[test]
-    fn rejects_malformed_text() {
-        for s in [
-            "",
-            "-",
-            ".5",
-            "5.",
-            "1.2.3",
-            "1e5",
-            "12a",
-            " 1",
-            "9223372036854775808",
-        ] {
-            assert!(s.parse::<Decimal>().is_err(), "{s:?} parsed");
-        }
-        let e = "x1".parse::<Decimal>().unwrap_err();
-        assert!(e.to_string().contains("\"x1\""), "{e}");
-    }
-
-    #[test]
-    fn to_f64_is_the_nearest_double() {
-        assert_eq!(d("2501.55").to_f64(), 2501.55);
-        assert_eq!(d("-0.005").to_f64(), -0.005);
-        assert_eq!(d("100").to_f64(), 100.0);
-        assert!((Decimal::new(5, 25).to_f64() / 5e-25 - 1.0).abs() < 1e-15);
+    fn serializes_as_mantissa_then_scale() {
+        // Snapshots of strategies that keep a Decimal depend on this encoding.
+        let d = Decimal::new(-250155, 2);
+        let bytes = postcard::to_allocvec(&d).unwrap();
+        assert_eq!(bytes, postcard::to_allocvec(&(-250155i64, 2u8)).unwrap());
+        assert_eq!(postcard::from_bytes::<Decimal>(&bytes).unwrap(), d);
     }
 }

@@ -93,36 +93,35 @@
 //! std's `HashMap` also works (the host pins its random seed) but iterates in hash order.
 //!
 //! ## Layout
-//! - `decimal`: [`Decimal`], exact prices as mantissa and scale.
-//! - `tick`: [`Tick`], the borrowed view of one tick; [`TickData`], the owned tick tests build.
-//! - `signal`: [`Signal`] (builder), [`Side`], [`Price`].
-//! - `params`: [`Params`], typed parameter access; [`ParamError`].
+//! - [`decimal`]: [`Decimal`], exact prices as mantissa and scale; its parse error.
+//! - [`tick`]: [`Tick`], the borrowed view of one tick; [`TickData`], the owned tick
+//!   tests build; [`tick::Ohlc`], [`tick::DepthLevel`], [`tick::TickMode`].
+//! - `signal`: [`Signal`] (builder), [`Side`] (the wire's, shared with the host), [`Price`].
+//! - [`params`]: [`Params`], typed parameter access; [`ParamError`]; [`params::FromParam`],
+//!   [`params::ParamValue`].
 //! - `context`: [`InitContext`] and [`Context`] (emit, timers, log).
-//! - `strategy`: the [`Strategy`] trait and [`StrategyError`].
+//! - `strategy`: the [`Strategy`] trait, [`StrategyError`] and [`Result`].
 //! - `timers`: the deterministic timer queue (inside [`Context`]).
-//! - `runner`: [`Runner`], ticks in → timers, `on_tick`, checked signals out; snapshots.
-//! - [`logging`]: [`log`] to the host.
+//! - [`runner`]: [`Runner`], ticks in → timers, `on_tick`, checked signals out; snapshots;
+//!   [`runner::Emitted`], [`runner::Output`], [`runner::TickError`].
+//! - [`logging`]: [`logging::log`] to the host, at a [`logging::Level`].
 //! - [`indicators`]: rolling window, SMA, EMA, std-dev, z-score, RSI, Bollinger bands.
+//! - `batch`: one call's data on the wire: the host's tick batch read into [`Tick`]s, the
+//!   signals written into the flat buffer (both through the `alpha-panda-abi` crate).
 //! - `adapter` / `bindings` (Wasm only, hidden): the WIT export and generated bindings.
-//! - `flat` (hidden): decoding the flat tick batch the host sends (layout in `wit/strategy.wit`).
 
 extern crate self as alpha_panda_sdk;
 
-#[doc(hidden)]
-#[path = "flat.rs"]
-pub mod __flat;
-#[doc(hidden)]
-#[path = "flat_out.rs"]
-pub mod __flat_out;
+mod batch;
 mod context;
-mod decimal;
+pub mod decimal;
 pub mod indicators;
 pub mod logging;
-mod params;
-mod runner;
+pub mod params;
+pub mod runner;
 mod signal;
 mod strategy;
-mod tick;
+pub mod tick;
 mod timers;
 
 #[cfg(target_arch = "wasm32")]
@@ -138,13 +137,12 @@ pub mod __bindings;
 pub use wit_bindgen as __wit_bindgen;
 
 pub use context::{Context, InitContext};
-pub use decimal::{Decimal, ParseDecimalError};
-pub use logging::{log, Level};
-pub use params::{FromParam, ParamError, ParamValue, Params};
-pub use runner::{Emitted, Output, Runner, TickError};
+pub use decimal::Decimal;
+pub use params::{ParamError, Params};
+pub use runner::Runner;
 pub use signal::{Price, Side, Signal};
 pub use strategy::{Result, Strategy, StrategyError};
-pub use tick::{DepthLevel, Ohlc, Tick, TickData, TickMode};
+pub use tick::{Tick, TickData};
 
 /// An ordered map: iteration order depends only on the keys, never on a hash seed.
 pub type Map<K, V> = std::collections::BTreeMap<K, V>;

@@ -1,13 +1,10 @@
 //! `Signal`: what a strategy emits (side, quantity, optional price, confidence, metadata).
+//! [`Side`] is the wire's own: host and SDK share the one type.
+
+use alpha_panda_abi::signal as wire;
+pub use alpha_panda_abi::Side;
 
 use crate::Decimal;
-
-/// Buy or sell.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    Buy,
-    Sell,
-}
 
 /// The price a signal asks for.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -16,6 +13,15 @@ pub enum Price {
     Exact(Decimal),
     /// A computed price; must be finite and > 0.
     Approx(f64),
+}
+
+impl From<Price> for wire::Price {
+    fn from(p: Price) -> Self {
+        match p {
+            Price::Exact(d) => wire::Price::Exact(d.into()),
+            Price::Approx(f) => wire::Price::Approx(f),
+        }
+    }
 }
 
 /// A trading signal, built fluently: `Signal::buy(100).price_exact(tick.last_price()).confidence(0.4)`.

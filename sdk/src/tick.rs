@@ -1,7 +1,13 @@
-//! Ticks: `Tick`, the borrowed view a strategy reads, and `TickData`, the owned tick tests build.
+//! Ticks as a strategy reads them: [`Tick`], the borrowed view `on_tick` gets, and
+//! [`TickData`], the owned tick tests build; and the types of their fields ([`Ohlc`],
+//! [`DepthLevel`], [`TickMode`]), serializable so a strategy can keep them in its
+//! state. The wire's plain tick ([`alpha_panda_abi::tick::TickFields`]) is what a
+//! `Tick` holds; these types convert from the wire's as they are read.
 
+use alpha_panda_abi::tick as wire;
 use serde::{Deserialize, Serialize};
 
+use crate::batch::Levels;
 use crate::Decimal;
 
 /// Open, high, low and close of the day.
@@ -29,50 +35,59 @@ pub enum TickMode {
     Full,
 }
 
-/// The fixed-size fields of a tick (everything but the symbol text and the depth levels).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct TickCore {
-    pub instrument_token: u32,
-    pub last_price: Decimal,
-    pub timestamp_us: i64,
-    pub volume_traded: Option<u64>,
-    pub last_traded_quantity: Option<u64>,
-    pub average_traded_price: Option<Decimal>,
-    pub total_buy_quantity: Option<u64>,
-    pub total_sell_quantity: Option<u64>,
-    pub change: Option<Decimal>,
-    pub ohlc: Option<Ohlc>,
-    pub oi: Option<u64>,
-    pub oi_day_high: Option<u64>,
-    pub oi_day_low: Option<u64>,
-    pub last_trade_time_us: Option<i64>,
-    pub exchange_timestamp_us: Option<i64>,
-    pub has_depth: bool,
-    pub mode: Option<TickMode>,
-    pub tradable: Option<bool>,
+impl From<wire::Ohlc> for Ohlc {
+    #[inline]
+    fn from(o: wire::Ohlc) -> Self {
+        Self {
+            open: o.open.into(),
+            high: o.high.into(),
+            low: o.low.into(),
+            close: o.close.into(),
+        }
+    }
 }
 
-impl TickCore {
-    fn new(instrument_token: u32, last_price: Decimal, timestamp_us: i64) -> Self {
+impl From<Ohlc> for wire::Ohlc {
+    #[inline]
+    fn from(o: Ohlc) -> Self {
         Self {
-            instrument_token,
-            last_price,
-            timestamp_us,
-            volume_traded: None,
-            last_traded_quantity: None,
-            average_traded_price: None,
-            total_buy_quantity: None,
-            total_sell_quantity: None,
-            change: None,
-            ohlc: None,
-            oi: None,
-            oi_day_high: None,
-            oi_day_low: None,
-            last_trade_time_us: None,
-            exchange_timestamp_us: None,
-            has_depth: false,
-            mode: None,
-            tradable: None,
+            open: o.open.into(),
+            high: o.high.into(),
+            low: o.low.into(),
+            close: o.close.into(),
+        }
+    }
+}
+
+impl From<wire::DepthLevel> for DepthLevel {
+    #[inline]
+    fn from(l: wire::DepthLevel) -> Self {
+        Self {
+            price: l.price.into(),
+            quantity: l.quantity,
+            orders: l.orders,
+        }
+    }
+}
+
+impl From<TickMode> for wire::TickMode {
+    #[inline]
+    fn from(m: TickMode) -> Self {
+        match m {
+            TickMode::Ltp => wire::TickMode::Ltp,
+            TickMode::Quote => wire::TickMode::Quote,
+            TickMode::Full => wire::TickMode::Full,
+        }
+    }
+}
+
+impl From<wire::TickMode> for TickMode {
+    #[inline]
+    fn from(m: wire::TickMode) -> Self {
+        match m {
+            wire::TickMode::Ltp => TickMode::Ltp,
+            wire::TickMode::Quote => TickMode::Quote,
+            wire::TickMode::Full => TickMode::Full,
         }
     }
 }
@@ -82,7 +97,7 @@ impl TickCore {
 /// the Unix epoch (UTC).
 #[derive(Debug, Clone, Copy)]
 pub struct Tick<'a> {
-    core: TickCore,
+    fields: wire::TickFields,
     symbol: Option<&'a str>,
     depth: Depth<'a>,
 }
@@ -90,22 +105,25 @@ pub struct Tick<'a> {
 /// Where a tick's depth levels are.
 #[derive(Debug, Clone, Copy)]
 enum Depth<'a> {
+    /// The tick carried no depth.
+    Absent,
     Decoded {
         buy: &'a [DepthLevel],
         sell: &'a [DepthLevel],
     },
-    /// Spans (first level, number of levels) of the batch's level records, which
-    /// are decoded on first use: a strategy that never reads depth never pays for it.
+    /// Spans of the batch's level records, which are decoded on first use: a
+    /// strategy that never reads depth never pays for it.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     Batch {
-        levels: &'a crate::__flat::Levels<'a>,
-        buy: (usize, usize),
-        sell: (usize, usize),
+        levels: &'a Levels<'a>,
+        spans: wire::Depth,
     },
 }
 
 impl<'a> Depth<'a> {
     fn side(&self, buy_side: bool) -> &'a [DepthLevel] {
         match *self {
+            Depth::Absent => &[],
             Depth::Decoded { buy, sell } => {
                 if buy_side {
                     buy
@@ -113,105 +131,88 @@ impl<'a> Depth<'a> {
                     sell
                 }
             }
-            Depth::Batch { levels, buy, sell } => {
-                let (start, len) = if buy_side { buy } else { sell };
-                levels
-                    .decoded()
-                    .get(start..start.saturating_add(len))
-                    .unwrap_or(&[])
+            Depth::Batch { levels, spans } => {
+                levels.side(if buy_side { spans.buy } else { spans.sell })
             }
         }
     }
 }
 
 impl<'a> Tick<'a> {
-    pub(crate) fn from_parts(
-        core: TickCore,
+    /// A tick of a batch: `spans` (checked by the reader) index `levels`.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn from_batch(
+        fields: wire::TickFields,
         symbol: Option<&'a str>,
-        depth_buy: &'a [DepthLevel],
-        depth_sell: &'a [DepthLevel],
+        levels: &'a Levels<'a>,
+        spans: Option<wire::Depth>,
     ) -> Self {
         Self {
-            core,
+            fields,
             symbol,
-            depth: Depth::Decoded {
-                buy: depth_buy,
-                sell: depth_sell,
+            depth: match spans {
+                Some(spans) => Depth::Batch { levels, spans },
+                None => Depth::Absent,
             },
         }
     }
 
-    /// A tick whose depth spans index `levels` (checked by the caller).
-    pub(crate) fn from_batch(
-        core: TickCore,
-        symbol: Option<&'a str>,
-        levels: &'a crate::__flat::Levels<'a>,
-        buy: (usize, usize),
-        sell: (usize, usize),
-    ) -> Self {
-        Self {
-            core,
-            symbol,
-            depth: Depth::Batch { levels, buy, sell },
-        }
-    }
-
     pub fn instrument_token(&self) -> u32 {
-        self.core.instrument_token
+        self.fields.instrument_token
     }
     /// The exact last traded price, as the feed wrote it.
     pub fn last_price(&self) -> Decimal {
-        self.core.last_price
+        self.fields.last_price.into()
     }
     /// [`Tick::last_price`] as the nearest `f64`, for arithmetic.
     pub fn price(&self) -> f64 {
-        self.core.last_price.to_f64()
+        self.fields.last_price.to_f64()
     }
     pub fn timestamp_us(&self) -> i64 {
-        self.core.timestamp_us
+        self.fields.timestamp_us
     }
     pub fn symbol(&self) -> Option<&'a str> {
         self.symbol
     }
     pub fn volume_traded(&self) -> Option<u64> {
-        self.core.volume_traded
+        self.fields.volume_traded
     }
     pub fn last_traded_quantity(&self) -> Option<u64> {
-        self.core.last_traded_quantity
+        self.fields.last_traded_quantity
     }
     pub fn average_traded_price(&self) -> Option<Decimal> {
-        self.core.average_traded_price
+        self.fields.average_traded_price.map(Decimal::from)
     }
     pub fn total_buy_quantity(&self) -> Option<u64> {
-        self.core.total_buy_quantity
+        self.fields.total_buy_quantity
     }
     pub fn total_sell_quantity(&self) -> Option<u64> {
-        self.core.total_sell_quantity
+        self.fields.total_sell_quantity
     }
     pub fn change(&self) -> Option<Decimal> {
-        self.core.change
+        self.fields.change.map(Decimal::from)
     }
     pub fn ohlc(&self) -> Option<Ohlc> {
-        self.core.ohlc
+        self.fields.ohlc.map(Ohlc::from)
     }
     pub fn oi(&self) -> Option<u64> {
-        self.core.oi
+        self.fields.oi
     }
     pub fn oi_day_high(&self) -> Option<u64> {
-        self.core.oi_day_high
+        self.fields.oi_day_high
     }
     pub fn oi_day_low(&self) -> Option<u64> {
-        self.core.oi_day_low
+        self.fields.oi_day_low
     }
     pub fn last_trade_time_us(&self) -> Option<i64> {
-        self.core.last_trade_time_us
+        self.fields.last_trade_time_us
     }
     pub fn exchange_timestamp_us(&self) -> Option<i64> {
-        self.core.exchange_timestamp_us
+        self.fields.exchange_timestamp_us
     }
     /// True when the feed sent a depth object (either side may still be empty).
     pub fn has_depth(&self) -> bool {
-        self.core.has_depth
+        !matches!(self.depth, Depth::Absent)
     }
     /// Bids, best first.
     pub fn depth_buy(&self) -> &'a [DepthLevel] {
@@ -222,17 +223,18 @@ impl<'a> Tick<'a> {
         self.depth.side(false)
     }
     pub fn mode(&self) -> Option<TickMode> {
-        self.core.mode
+        self.fields.mode.map(TickMode::from)
     }
     pub fn tradable(&self) -> Option<bool> {
-        self.core.tradable
+        self.fields.tradable
     }
 }
 
 /// An owned tick, built field by field: what tests feed a strategy.
 ///
 /// ```
-/// use alpha_panda_sdk::{TickData, TickMode};
+/// use alpha_panda_sdk::tick::TickMode;
+/// use alpha_panda_sdk::TickData;
 /// let t = TickData::new(738561, "2501.55", 1_700_000_000_000_000)
 ///     .symbol("RELIANCE")
 ///     .volume_traded(1200)
@@ -242,17 +244,17 @@ impl<'a> Tick<'a> {
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct TickData {
-    core: TickCore,
+    fields: wire::TickFields,
     symbol: Option<String>,
-    depth_buy: Vec<DepthLevel>,
-    depth_sell: Vec<DepthLevel>,
+    /// Buy and sell levels, if the tick has depth.
+    depth: Option<(Vec<DepthLevel>, Vec<DepthLevel>)>,
 }
 
 macro_rules! setters {
     ($($(#[$doc:meta])* $name:ident: $ty:ty),* $(,)?) => {$(
         $(#[$doc])*
         pub fn $name(mut self, value: $ty) -> Self {
-            self.core.$name = Some(value);
+            self.fields.$name = Some(value.into());
             self
         }
     )*};
@@ -274,21 +276,22 @@ impl TickData {
     /// A tick with only its required fields.
     pub fn with_price(instrument_token: u32, last_price: Decimal, timestamp_us: i64) -> Self {
         Self {
-            core: TickCore::new(instrument_token, last_price, timestamp_us),
+            fields: wire::TickFields::new(instrument_token, last_price.into(), timestamp_us),
             symbol: None,
-            depth_buy: Vec::new(),
-            depth_sell: Vec::new(),
+            depth: None,
         }
     }
 
     /// The view a strategy's `on_tick` receives.
     pub fn as_tick(&self) -> Tick<'_> {
-        Tick::from_parts(
-            self.core,
-            self.symbol.as_deref(),
-            &self.depth_buy,
-            &self.depth_sell,
-        )
+        Tick {
+            fields: self.fields,
+            symbol: self.symbol.as_deref(),
+            depth: match &self.depth {
+                Some((buy, sell)) => Depth::Decoded { buy, sell },
+                None => Depth::Absent,
+            },
+        }
     }
 
     pub fn symbol(mut self, symbol: &str) -> Self {
@@ -298,9 +301,7 @@ impl TickData {
 
     /// Sets both sides of the depth (and `has_depth`).
     pub fn depth(mut self, buy: Vec<DepthLevel>, sell: Vec<DepthLevel>) -> Self {
-        self.core.has_depth = true;
-        self.depth_buy = buy;
-        self.depth_sell = sell;
+        self.depth = Some((buy, sell));
         self
     }
 

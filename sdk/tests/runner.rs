@@ -1,9 +1,10 @@
 //! The engine behind the export, natively: timer order, per-tick error isolation, signal
 //! checks, parameter checks, snapshot envelope.
 
+use alpha_panda_sdk::runner::Output;
 use alpha_panda_sdk::{
-    Context, InitContext, Output, ParamError, Params, Runner, Side, Signal, Strategy,
-    StrategyError, Tick, TickData,
+    Context, InitContext, ParamError, Params, Runner, Side, Signal, Strategy, StrategyError, Tick,
+    TickData,
 };
 use serde::{Deserialize, Serialize};
 

@@ -15,7 +15,7 @@ use crate::emit::signal_envelope;
 use crate::kafka::outbox::OutRecord;
 use crate::observe::recent::RECENT;
 use crate::strategy::set::{Processed, SetOutput};
-use crate::wasm::output::SignalSide;
+use alpha_panda_abi::Side;
 
 /// A batch's output records.
 pub(super) struct Encoded {
@@ -27,8 +27,8 @@ pub(super) struct Encoded {
 /// `BUY` or `SELL`: the metric label and the display's word.
 fn side_label(s: &SetOutput) -> &'static str {
     match s.signal.side {
-        SignalSide::Buy => "BUY",
-        SignalSide::Sell => "SELL",
+        Side::Buy => "BUY",
+        Side::Sell => "SELL",
     }
 }
 

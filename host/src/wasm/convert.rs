@@ -1,17 +1,18 @@
 //! Market ticks into the WIT `tick-batch` (0.3.0): fixed-size little-endian tick
 //! records written straight into one byte buffer, followed by the batch's depth
 //! levels, with the batch's distinct symbols stored once. A flat `list<u8>` crosses
-//! into the guest as one copy. The layout is documented field by field in
-//! `wit/strategy.wit`; the tests decode what is built here with the SDK's reader.
+//! into the guest as one copy. The layout, and the writer of one record, are the
+//! `alpha-panda-abi` crate's; the tests check the result against its reader and its
+//! golden vectors (`vectors/ticks`).
 
+use alpha_panda_abi::layout::{bit, off};
+pub use alpha_panda_abi::layout::{LEVEL_SIZE, TICK_SIZE};
+use alpha_panda_abi::tick::{Depth, Ohlc, Span, TickMode};
+use alpha_panda_abi::tick_write::{level_record, TickWriter};
 use rust_decimal::Decimal;
 
 use super::bindings::types::TickBatch;
 use crate::contract::{self, MarketTick};
-
-// The record layout (`wit/strategy.wit`) is defined once, by the SDK that reads it.
-use alpha_panda_sdk::__flat::{bit, level_off, off};
-pub use alpha_panda_sdk::__flat::{LEVEL_SIZE, TICK_SIZE};
 
 /// A value the plugin ABI cannot carry.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -21,31 +22,28 @@ pub struct ConvertError {
     pub value: String,
 }
 
-/// A decimal as the plugin ABI stores it: value = mantissa / 10^scale.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AbiDecimal {
-    pub mantissa: i64,
-    pub scale: u8,
-}
-
-/// A decimal as `{mantissa, scale}`, normalized first if the mantissa overflows.
+/// A decimal as the plugin ABI stores it (`{mantissa, scale}`), normalized first if
+/// the mantissa overflows.
 #[inline]
-pub fn decimal_to_wit(d: Decimal, field: &'static str) -> Result<AbiDecimal, ConvertError> {
+pub fn decimal_to_wit(
+    d: Decimal,
+    field: &'static str,
+) -> Result<alpha_panda_abi::Decimal, ConvertError> {
     // A scale is at most 28, so only the mantissa can fail to fit.
     match i64::try_from(d.mantissa()) {
-        Ok(mantissa) => Ok(AbiDecimal {
-            mantissa,
-            scale: d.scale() as u8,
-        }),
+        Ok(mantissa) => Ok(alpha_panda_abi::Decimal::new(mantissa, d.scale() as u8)),
         Err(_) => decimal_to_wit_normalized(d, field),
     }
 }
 
 #[cold]
-fn decimal_to_wit_normalized(d: Decimal, field: &'static str) -> Result<AbiDecimal, ConvertError> {
+fn decimal_to_wit_normalized(
+    d: Decimal,
+    field: &'static str,
+) -> Result<alpha_panda_abi::Decimal, ConvertError> {
     let n = d.normalize();
     match (i64::try_from(n.mantissa()), u8::try_from(n.scale())) {
-        (Ok(mantissa), Ok(scale)) => Ok(AbiDecimal { mantissa, scale }),
+        (Ok(mantissa), Ok(scale)) => Ok(alpha_panda_abi::Decimal::new(mantissa, scale)),
         _ => Err(ConvertError {
             field,
             value: d.to_string(),
@@ -53,82 +51,18 @@ fn decimal_to_wit_normalized(d: Decimal, field: &'static str) -> Result<AbiDecim
     }
 }
 
-fn mode_byte(m: contract::TickMode) -> u8 {
+fn mode(m: contract::TickMode) -> TickMode {
     match m {
-        contract::TickMode::Ltp => 0,
-        contract::TickMode::Quote => 1,
-        contract::TickMode::Full => 2,
+        contract::TickMode::Ltp => TickMode::Ltp,
+        contract::TickMode::Quote => TickMode::Quote,
+        contract::TickMode::Full => TickMode::Full,
     }
-}
-
-fn put<const N: usize>(r: &mut [u8], at: usize, bytes: [u8; N]) {
-    if let Some(dst) = r.get_mut(at..at + N) {
-        dst.copy_from_slice(&bytes);
-    }
-}
-
-fn get<const N: usize>(r: &[u8], at: usize) -> [u8; N] {
-    r.get(at..at + N)
-        .and_then(|s| <[u8; N]>::try_from(s).ok())
-        .unwrap_or([0; N])
 }
 
 fn get_u32(r: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(get(r, at))
-}
-
-/// One tick record being filled in, in place in the batch (it starts zeroed).
-struct Record<'a> {
-    bytes: &'a mut [u8; TICK_SIZE],
-    presence: u32,
-}
-
-impl<'a> Record<'a> {
-    fn new(bytes: &'a mut [u8; TICK_SIZE]) -> Self {
-        Self { bytes, presence: 0 }
-    }
-
-    fn dec(&mut self, at: usize, scale_at: usize, d: AbiDecimal) {
-        put(self.bytes, at, d.mantissa.to_le_bytes());
-        put(self.bytes, scale_at, [d.scale]);
-    }
-
-    fn opt_dec(
-        &mut self,
-        bit: u32,
-        at: usize,
-        scale_at: usize,
-        d: Option<Decimal>,
-        field: &'static str,
-    ) -> Result<(), ConvertError> {
-        if let Some(d) = d {
-            self.dec(at, scale_at, decimal_to_wit(d, field)?);
-            self.presence |= bit;
-        }
-        Ok(())
-    }
-
-    fn opt_u64(&mut self, bit: u32, at: usize, v: Option<u64>) {
-        if let Some(v) = v {
-            put(self.bytes, at, v.to_le_bytes());
-            self.presence |= bit;
-        }
-    }
-
-    fn opt_i64(&mut self, bit: u32, at: usize, v: Option<i64>) {
-        if let Some(v) = v {
-            put(self.bytes, at, v.to_le_bytes());
-            self.presence |= bit;
-        }
-    }
-
-    fn u32(&mut self, at: usize, v: u32) {
-        put(self.bytes, at, v.to_le_bytes());
-    }
-
-    fn finish(self) {
-        put(self.bytes, off::PRESENCE, self.presence.to_le_bytes());
-    }
+    r.get(at..at + 4)
+        .and_then(|s| <[u8; 4]>::try_from(s).ok())
+        .map_or(0, u32::from_le_bytes)
 }
 
 fn len_u32(n: usize) -> u32 {
@@ -281,8 +215,17 @@ impl BatchBuilder {
         // The spans are known before the levels are written: they go at the end.
         let spans = t.depth.as_ref().map(|d| {
             let buy = self.level_count();
-            let sell = buy.saturating_add(len_u32(d.buy.len()));
-            ((buy, len_u32(d.buy.len())), (sell, len_u32(d.sell.len())))
+            let buy_len = len_u32(d.buy.len());
+            Depth {
+                buy: Span {
+                    start: buy,
+                    len: buy_len,
+                },
+                sell: Span {
+                    start: buy.saturating_add(buy_len),
+                    len: len_u32(d.sell.len()),
+                },
+            }
         });
         let written = match Self::record_at(&mut self.batch.data, at) {
             Some(bytes) => write_record(bytes, t, symbol, spans),
@@ -326,21 +269,25 @@ impl BatchBuilder {
             return;
         };
         bytes.copy_from_slice(record.get(..TICK_SIZE).unwrap_or(&[0; TICK_SIZE]));
-        let mut r = Record::new(bytes);
-        r.presence = get_u32(record, off::PRESENCE) & !bit::SYMBOL;
-        r.u32(off::SYMBOL, 0);
+        let mut w = TickWriter::edit(bytes);
+        w.no_symbol();
         if let Some(i) = symbol {
-            r.presence |= bit::SYMBOL;
-            r.u32(off::SYMBOL, i);
+            w.symbol(i);
         }
-        let depth = r.presence & bit::DEPTH != 0;
+        let depth = w.presence() & bit::DEPTH != 0;
         if depth {
-            r.u32(off::DEPTH_BUY_START, buy_start);
-            r.u32(off::DEPTH_BUY_LEN, buy_len);
-            r.u32(off::DEPTH_SELL_START, buy_start.saturating_add(buy_len));
-            r.u32(off::DEPTH_SELL_LEN, sell_len);
+            w.depth(Depth {
+                buy: Span {
+                    start: buy_start,
+                    len: buy_len,
+                },
+                sell: Span {
+                    start: buy_start.saturating_add(buy_len),
+                    len: sell_len,
+                },
+            });
         }
-        r.finish();
+        w.finish();
         if depth {
             let whole = |side: &[u8]| side.len() - side.len() % LEVEL_SIZE;
             self.batch.data.extend_from_slice(&buy[..whole(buy)]);
@@ -368,14 +315,12 @@ fn write_levels(
 ) -> Result<(), ConvertError> {
     out.reserve(levels.len() * LEVEL_SIZE);
     for l in levels {
-        let price = decimal_to_wit(l.price, field)?;
         // One record on the stack, appended whole (padding bytes zero).
-        let mut rec = [0u8; LEVEL_SIZE];
-        put(&mut rec, level_off::PRICE, price.mantissa.to_le_bytes());
-        put(&mut rec, level_off::QUANTITY, l.quantity.to_le_bytes());
-        let orders = u32::try_from(l.orders).unwrap_or(u32::MAX);
-        put(&mut rec, level_off::ORDERS, orders.to_le_bytes());
-        put(&mut rec, level_off::PRICE_SCALE, [price.scale]);
+        let rec = level_record(&alpha_panda_abi::tick::DepthLevel {
+            price: decimal_to_wit(l.price, field)?,
+            quantity: l.quantity,
+            orders: u32::try_from(l.orders).unwrap_or(u32::MAX),
+        });
         out.extend_from_slice(&rec);
     }
     Ok(())
@@ -387,94 +332,68 @@ fn write_record(
     bytes: &mut [u8; TICK_SIZE],
     t: &MarketTick,
     symbol: Option<u32>,
-    depth: Option<((u32, u32), (u32, u32))>,
+    depth: Option<Depth>,
 ) -> Result<(), ConvertError> {
-    let mut r = Record::new(bytes);
+    let mut w = TickWriter::new(bytes);
     if let Some(i) = symbol {
-        r.presence |= bit::SYMBOL;
-        r.u32(off::SYMBOL, i);
+        w.symbol(i);
     }
-    r.u32(off::INSTRUMENT_TOKEN, t.instrument_token);
-    put(
-        r.bytes,
-        off::TIMESTAMP_US,
-        t.timestamp.to_unix_micros().to_le_bytes(),
-    );
-    r.dec(
-        off::LAST_PRICE,
-        off::LAST_PRICE_SCALE,
+    w.required(
+        t.instrument_token,
+        t.timestamp.to_unix_micros(),
         decimal_to_wit(t.last_price, "last_price")?,
     );
-    r.opt_dec(
-        bit::AVERAGE_TRADED_PRICE,
-        off::AVERAGE_TRADED_PRICE,
-        off::AVERAGE_TRADED_PRICE_SCALE,
-        t.average_traded_price,
-        "average_traded_price",
-    )?;
-    r.opt_dec(
-        bit::CHANGE,
-        off::CHANGE,
-        off::CHANGE_SCALE,
-        t.change,
-        "change",
-    )?;
-    if let Some(o) = &t.ohlc {
-        let open = decimal_to_wit(o.open, "ohlc.open")?;
-        let high = decimal_to_wit(o.high, "ohlc.high")?;
-        let low = decimal_to_wit(o.low, "ohlc.low")?;
-        let close = decimal_to_wit(o.close, "ohlc.close")?;
-        r.dec(off::OPEN, off::OPEN_SCALE, open);
-        r.dec(off::HIGH, off::HIGH_SCALE, high);
-        r.dec(off::LOW, off::LOW_SCALE, low);
-        r.dec(off::CLOSE, off::CLOSE_SCALE, close);
-        r.presence |= bit::OHLC;
+    if let Some(d) = t.average_traded_price {
+        w.average_traded_price(decimal_to_wit(d, "average_traded_price")?);
     }
-    r.opt_u64(bit::VOLUME_TRADED, off::VOLUME_TRADED, t.volume_traded);
-    r.opt_u64(
-        bit::LAST_TRADED_QUANTITY,
-        off::LAST_TRADED_QUANTITY,
-        t.last_traded_quantity,
-    );
-    r.opt_u64(
-        bit::TOTAL_BUY_QUANTITY,
-        off::TOTAL_BUY_QUANTITY,
-        t.total_buy_quantity,
-    );
-    r.opt_u64(
-        bit::TOTAL_SELL_QUANTITY,
-        off::TOTAL_SELL_QUANTITY,
-        t.total_sell_quantity,
-    );
-    r.opt_u64(bit::OI, off::OI, t.oi);
-    r.opt_u64(bit::OI_DAY_HIGH, off::OI_DAY_HIGH, t.oi_day_high);
-    r.opt_u64(bit::OI_DAY_LOW, off::OI_DAY_LOW, t.oi_day_low);
-    r.opt_i64(
-        bit::LAST_TRADE_TIME,
-        off::LAST_TRADE_TIME_US,
-        t.last_trade_time.as_ref().map(|x| x.to_unix_micros()),
-    );
-    r.opt_i64(
-        bit::EXCHANGE_TIMESTAMP,
-        off::EXCHANGE_TIMESTAMP_US,
-        t.exchange_timestamp.as_ref().map(|x| x.to_unix_micros()),
-    );
-    if let Some(((buy_start, buy_len), (sell_start, sell_len))) = depth {
-        r.u32(off::DEPTH_BUY_START, buy_start);
-        r.u32(off::DEPTH_BUY_LEN, buy_len);
-        r.u32(off::DEPTH_SELL_START, sell_start);
-        r.u32(off::DEPTH_SELL_LEN, sell_len);
-        r.presence |= bit::DEPTH;
+    if let Some(d) = t.change {
+        w.change(decimal_to_wit(d, "change")?);
+    }
+    if let Some(o) = &t.ohlc {
+        w.ohlc(Ohlc {
+            open: decimal_to_wit(o.open, "ohlc.open")?,
+            high: decimal_to_wit(o.high, "ohlc.high")?,
+            low: decimal_to_wit(o.low, "ohlc.low")?,
+            close: decimal_to_wit(o.close, "ohlc.close")?,
+        });
+    }
+    if let Some(v) = t.volume_traded {
+        w.volume_traded(v);
+    }
+    if let Some(v) = t.last_traded_quantity {
+        w.last_traded_quantity(v);
+    }
+    if let Some(v) = t.total_buy_quantity {
+        w.total_buy_quantity(v);
+    }
+    if let Some(v) = t.total_sell_quantity {
+        w.total_sell_quantity(v);
+    }
+    if let Some(v) = t.oi {
+        w.oi(v);
+    }
+    if let Some(v) = t.oi_day_high {
+        w.oi_day_high(v);
+    }
+    if let Some(v) = t.oi_day_low {
+        w.oi_day_low(v);
+    }
+    if let Some(x) = &t.last_trade_time {
+        w.last_trade_time_us(x.to_unix_micros());
+    }
+    if let Some(x) = &t.exchange_timestamp {
+        w.exchange_timestamp_us(x.to_unix_micros());
+    }
+    if let Some(d) = depth {
+        w.depth(d);
     }
     if let Some(m) = t.mode {
-        put(r.bytes, off::MODE, [mode_byte(m)]);
-        r.presence |= bit::MODE;
+        w.mode(mode(m));
     }
     if let Some(b) = t.tradable {
-        put(r.bytes, off::TRADABLE, [u8::from(b)]);
-        r.presence |= bit::TRADABLE;
+        w.tradable(b);
     }
-    r.finish();
+    w.finish();
     Ok(())
 }
 
@@ -516,239 +435,7 @@ pub fn sub_batch(batch: &TickBatch, keep: &[usize]) -> TickBatch {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use alpha_panda_sdk::__flat as flat;
+mod golden;
 
-    fn full_tick() -> MarketTick {
-        let text = include_str!("../../../tests/fixtures/market_tick_full.json");
-        let env: serde_json::Value = serde_json::from_str(text).unwrap();
-        let mut t: MarketTick = serde_json::from_value(env["data"].clone()).unwrap();
-        // Distinct values, so a field read from the wrong place shows.
-        t.oi = Some(901);
-        t.oi_day_high = Some(902);
-        t.oi_day_low = Some(903);
-        t
-    }
-
-    fn sdk_dec(d: Decimal) -> alpha_panda_sdk::Decimal {
-        let w = decimal_to_wit(d, "test").unwrap();
-        alpha_panda_sdk::Decimal::new(w.mantissa, w.scale)
-    }
-
-    /// Decodes `batch` with the SDK's reader (what the guest runs) and checks every
-    /// field of every tick against the `MarketTick` it was built from.
-    fn assert_crosses(batch: &TickBatch, sent: &[&MarketTick]) {
-        assert_eq!(batch.count as usize, sent.len());
-        let parsed = flat::Batch::parse(batch.count, &batch.data).unwrap();
-        let levels = parsed.levels();
-        assert_eq!(parsed.len(), sent.len());
-        for (record, t) in parsed.records().iter().zip(sent) {
-            let w = flat::tick(record, &batch.symbols, &levels).unwrap();
-            assert_eq!(w.instrument_token(), t.instrument_token);
-            assert_eq!(w.last_price(), sdk_dec(t.last_price));
-            assert_eq!(w.timestamp_us(), t.timestamp.to_unix_micros());
-            assert_eq!(w.symbol(), t.symbol.as_deref());
-            assert_eq!(w.volume_traded(), t.volume_traded);
-            assert_eq!(w.last_traded_quantity(), t.last_traded_quantity);
-            assert_eq!(
-                w.average_traded_price(),
-                t.average_traded_price.map(sdk_dec)
-            );
-            assert_eq!(w.total_buy_quantity(), t.total_buy_quantity);
-            assert_eq!(w.total_sell_quantity(), t.total_sell_quantity);
-            assert_eq!(w.change(), t.change.map(sdk_dec));
-            assert_eq!(
-                w.ohlc(),
-                t.ohlc.as_ref().map(|o| alpha_panda_sdk::Ohlc {
-                    open: sdk_dec(o.open),
-                    high: sdk_dec(o.high),
-                    low: sdk_dec(o.low),
-                    close: sdk_dec(o.close),
-                })
-            );
-            assert_eq!(w.oi(), t.oi);
-            assert_eq!(w.oi_day_high(), t.oi_day_high);
-            assert_eq!(w.oi_day_low(), t.oi_day_low);
-            assert_eq!(
-                w.last_trade_time_us(),
-                t.last_trade_time.as_ref().map(|x| x.to_unix_micros())
-            );
-            assert_eq!(
-                w.exchange_timestamp_us(),
-                t.exchange_timestamp.as_ref().map(|x| x.to_unix_micros())
-            );
-            assert_eq!(w.has_depth(), t.depth.is_some());
-            let side = |ls: &[contract::DepthLevel]| -> Vec<alpha_panda_sdk::DepthLevel> {
-                ls.iter()
-                    .map(|l| alpha_panda_sdk::DepthLevel {
-                        price: sdk_dec(l.price),
-                        quantity: l.quantity,
-                        orders: u32::try_from(l.orders).unwrap(),
-                    })
-                    .collect()
-            };
-            let (buy, sell) = t
-                .depth
-                .as_ref()
-                .map(|d| (side(&d.buy), side(&d.sell)))
-                .unwrap_or_default();
-            assert_eq!(w.depth_buy(), &buy[..]);
-            assert_eq!(w.depth_sell(), &sell[..]);
-            assert_eq!(
-                w.mode().map(|m| format!("{m:?}").to_lowercase()),
-                t.mode.map(|m| format!("{m:?}").to_lowercase())
-            );
-            assert_eq!(w.tradable(), t.tradable);
-        }
-    }
-
-    #[test]
-    fn every_field_crosses() {
-        let t = full_tick();
-        let bare = MarketTick::new(5, Decimal::new(-12345, 3), t.timestamp);
-        let mut b = BatchBuilder::new();
-        b.push(&t).unwrap();
-        b.push(&bare).unwrap();
-        b.push(&t).unwrap();
-        let batch = b.batch().clone();
-        assert_eq!(batch.count, 3);
-        assert_eq!(
-            batch.symbols,
-            vec!["RELIANCE".to_owned()],
-            "symbols interned"
-        );
-        assert_eq!(batch.data.len(), 3 * TICK_SIZE + 6 * LEVEL_SIZE);
-        assert_crosses(&batch, &[&t, &bare, &t]);
-        // The third tick's spans point past the first tick's levels.
-        let third = &batch.data[2 * TICK_SIZE..3 * TICK_SIZE];
-        assert_eq!(get_u32(third, off::DEPTH_BUY_START), 3);
-        assert_eq!(get_u32(third, off::DEPTH_BUY_LEN), 2);
-        assert_eq!(get_u32(third, off::DEPTH_SELL_START), 5);
-        assert_eq!(get_u32(third, off::DEPTH_SELL_LEN), 1);
-        assert_eq!(get_u32(third, off::PRESENCE), 0xffff, "every field present");
-        assert_eq!(get_u32(&batch.data[TICK_SIZE..], off::PRESENCE), 0);
-    }
-
-    #[test]
-    fn pushing_after_batch_keeps_the_layout() {
-        let t = full_tick();
-        let mut b = BatchBuilder::new();
-        b.push(&t).unwrap();
-        let _ = b.batch();
-        b.push(&t).unwrap();
-        let batch = b.take();
-        assert_crosses(&batch, &[&t, &t]);
-        assert!(b.is_empty());
-        b.push(&t).unwrap();
-        assert_crosses(b.batch(), &[&t]);
-    }
-
-    #[test]
-    fn a_tick_that_does_not_fit_appends_nothing() {
-        let t = full_tick();
-        let mut b = BatchBuilder::new();
-        b.push(&t).unwrap();
-        let before = b.batch().clone();
-        let mut bad = full_tick();
-        bad.symbol = Some("NEW".into());
-        // Fails after its buy levels were written.
-        bad.depth.as_mut().unwrap().sell[0].price =
-            Decimal::from_i128_with_scale(i128::from(i64::MAX) * 1000 + 1, 0);
-        let err = b.push(&bad).unwrap_err();
-        assert_eq!(err.field, "depth.sell.price");
-        assert_eq!(b.len(), 1);
-        let after = b.batch();
-        assert_eq!(after.count, before.count);
-        assert_eq!(after.data, before.data);
-        assert_eq!(after.symbols, before.symbols);
-        b.push(&t).unwrap();
-        assert_crosses(b.batch(), &[&t, &t]);
-    }
-
-    #[test]
-    fn levels_move_when_the_room_grows_or_is_left_over() {
-        let full = full_tick();
-        let bare = MarketTick::new(5, Decimal::new(-12345, 3), full.timestamp);
-        let mut bad = full_tick();
-        bad.depth.as_mut().unwrap().buy[1].price =
-            Decimal::from_i128_with_scale(i128::from(i64::MAX) * 1000 + 1, 0);
-        // 40 ticks with no room reserved: the room doubles twice (16, 32, 64) while
-        // levels are already written behind it, and one tick fails in between.
-        let sent: Vec<&MarketTick> = (0..40)
-            .map(|i| if i % 3 == 0 { &bare } else { &full })
-            .collect();
-        let mut b = BatchBuilder::new();
-        for (i, t) in sent.iter().enumerate() {
-            b.push(t).unwrap();
-            if i == 20 {
-                assert!(b.push(&bad).is_err());
-            }
-        }
-        let batch = b.take();
-        assert_eq!(batch.data.len(), 40 * TICK_SIZE + 26 * 3 * LEVEL_SIZE);
-        assert_crosses(&batch, &sent);
-        // The next batch has room for 40; a smaller one hands over no empty slot.
-        b.push(&full).unwrap();
-        b.push(&bare).unwrap();
-        let small = b.take();
-        assert_eq!(small.data.len(), 2 * TICK_SIZE + 3 * LEVEL_SIZE);
-        assert_crosses(&small, &[&full, &bare]);
-        // Reserved room, fewer ticks, cleared and reused: still the same layout.
-        b.reserve_ticks(8);
-        b.push(&full).unwrap();
-        b.clear();
-        b.push(&bare).unwrap();
-        b.push(&full).unwrap();
-        assert_crosses(b.batch(), &[&bare, &full]);
-        assert_eq!(b.batch().data.len(), 2 * TICK_SIZE + 3 * LEVEL_SIZE);
-    }
-
-    #[test]
-    fn sub_batch_keeps_depth_and_symbols() {
-        let mut b = BatchBuilder::new();
-        let t = full_tick();
-        let mut other = MarketTick::new(1, Decimal::ONE, t.timestamp);
-        other.symbol = Some("OTHER".into());
-        b.push(&other).unwrap();
-        b.push(&t).unwrap();
-        let sub = sub_batch(b.batch(), &[1]);
-        assert_eq!(sub.count, 1);
-        assert_eq!(sub.symbols, vec!["RELIANCE".to_owned()]);
-        assert_eq!(sub.data.len(), TICK_SIZE + 3 * LEVEL_SIZE);
-        assert_eq!(get_u32(&sub.data, off::SYMBOL), 0);
-        assert_eq!(get_u32(&sub.data, off::DEPTH_BUY_START), 0);
-        assert_eq!(get_u32(&sub.data, off::DEPTH_SELL_START), 2);
-        assert_crosses(&sub, &[&t]);
-        let both = sub_batch(b.batch(), &[1, 0, 7]);
-        assert_crosses(&both, &[&t, &other]);
-        assert_eq!(sub_batch(b.batch(), &[]).count, 0);
-    }
-
-    #[test]
-    fn sub_batch_of_a_damaged_batch_does_not_panic() {
-        let mut b = BatchBuilder::new();
-        b.push(&full_tick()).unwrap();
-        let mut batch = b.take();
-        batch.symbols.clear();
-        batch.data.truncate(TICK_SIZE + 1);
-        let sub = sub_batch(&batch, &[0, 1]);
-        assert_eq!(sub.count, 1);
-        assert!(sub.symbols.is_empty());
-        assert_eq!(
-            sub.data.len(),
-            TICK_SIZE,
-            "no partial level record is copied"
-        );
-        batch.count = u32::MAX;
-        assert_eq!(sub_batch(&batch, &[0, 1, usize::MAX]).count, 1);
-    }
-
-    #[test]
-    fn huge_decimal_is_an_error_not_a_panic() {
-        let d = Decimal::from_i128_with_scale(i128::from(i64::MAX) * 1000 + 1, 0);
-        assert!(decimal_to_wit(d, "last_price").is_err());
-        let d = Decimal::from_i128_with_scale(i128::from(i64::MAX) * 1000, 3);
-        assert!(decimal_to_wit(d, "last_price").is_ok());
-    }
-}
+#[cfg(test)]
+mod tests;

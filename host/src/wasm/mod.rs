@@ -8,8 +8,9 @@
 //! - [`sandbox`]: per-store state: empty WASI, pinned clocks and randomness, limits, logging.
 //! - [`instance`]: one live instance and its calls; traps become [`Fault`]s.
 //! - [`language`]: what a component was written in (Rust, Python, JavaScript).
-//! - [`convert`]: market ticks into the flat WIT tick batch (layout in `wit/strategy.wit`).
-//! - [`output`]: validation of what a plugin returns.
+//! - [`convert`]: market ticks into the flat WIT tick batch (layout and record writer:
+//!   the `alpha-panda-abi` crate).
+//! - [`output`]: reading (with `alpha-panda-abi`) and validating what a plugin returns.
 pub mod bindings;
 pub mod component;
 pub mod convert;

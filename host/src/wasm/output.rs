@@ -4,8 +4,8 @@
 //! get more than the configured number of signals. A tick whose output breaks any
 //! rule loses all of its signals and counts as a fault.
 
-use alpha_panda_sdk::__flat_out::read_signals;
-use alpha_panda_sdk::{Emitted, Price, Side};
+use alpha_panda_abi::signal::{read_signals, Price, Signal};
+use alpha_panda_abi::Side;
 use rust_decimal::Decimal;
 
 use super::bindings::types::{BatchOutput, TickError};
@@ -34,17 +34,11 @@ pub struct StrategySignal {
     /// Index of the answered tick in the batch given to the plugin.
     pub tick_index: u32,
     pub instrument_token: u32,
-    pub side: SignalSide,
+    pub side: Side,
     pub quantity: u64,
     pub price: Option<Decimal>,
     pub confidence: Option<f64>,
     pub metadata: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SignalSide {
-    Buy,
-    Sell,
 }
 
 /// The result of validating one batch output.
@@ -59,7 +53,7 @@ pub struct Checked {
 /// A plugin's output for one batch, its signal buffer read.
 #[derive(Debug, Default, Clone)]
 pub struct RawOutput {
-    pub signals: Vec<Emitted>,
+    pub signals: Vec<Signal>,
     pub errors: Vec<TickError>,
 }
 
@@ -76,7 +70,7 @@ impl RawOutput {
 }
 
 /// Converts a plugin decimal into an exact decimal.
-fn decimal_from_sdk(d: alpha_panda_sdk::Decimal) -> Option<Decimal> {
+fn decimal_from_wire(d: alpha_panda_abi::Decimal) -> Option<Decimal> {
     if d.scale() > 28 {
         return None;
     }
@@ -86,7 +80,8 @@ fn decimal_from_sdk(d: alpha_panda_sdk::Decimal) -> Option<Decimal> {
 fn check_price(p: &Price) -> Result<Decimal, String> {
     match *p {
         Price::Exact(d) => {
-            let v = decimal_from_sdk(d).ok_or_else(|| format!("price scale {} > 28", d.scale()))?;
+            let v =
+                decimal_from_wire(d).ok_or_else(|| format!("price scale {} > 28", d.scale()))?;
             if v <= Decimal::ZERO {
                 return Err(format!("price {v} is not positive"));
             }
@@ -157,14 +152,13 @@ pub fn check(
 }
 
 fn validate(
-    e: Emitted,
+    s: Signal,
     batch_len: usize,
     instruments: &[u32],
     limits: &OutputLimits,
     count: u32,
 ) -> Result<StrategySignal, String> {
-    let (tick_index, s) = (e.tick_index, e.signal);
-    let instrument_token = s.instrument_token.unwrap_or_default();
+    let (tick_index, instrument_token) = (s.tick_index, s.instrument_token);
     if tick_index as usize >= batch_len {
         return Err(format!(
             "signal answers tick {tick_index} of a batch of {batch_len}"
@@ -203,10 +197,7 @@ fn validate(
     Ok(StrategySignal {
         tick_index,
         instrument_token,
-        side: match s.side {
-            Side::Buy => SignalSide::Buy,
-            Side::Sell => SignalSide::Sell,
-        },
+        side: s.side,
         quantity: s.quantity,
         price,
         confidence: s.confidence,
@@ -217,20 +208,21 @@ fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alpha_panda_sdk::__flat_out::put_signal;
-    use alpha_panda_sdk::Signal;
+    use alpha_panda_abi::signal::write_signal;
 
-    fn sig(idx: u32) -> Emitted {
-        Emitted {
+    fn sig(idx: u32) -> Signal {
+        Signal {
             tick_index: idx,
-            signal: Signal::buy(10)
-                .instrument(7)
-                .price_exact(alpha_panda_sdk::Decimal::new(250155, 2))
-                .confidence(0.5),
+            instrument_token: 7,
+            side: Side::Buy,
+            quantity: 10,
+            price: Some(Price::Exact(alpha_panda_abi::Decimal::new(250155, 2))),
+            confidence: Some(0.5),
+            metadata: vec![],
         }
     }
 
-    fn run(signals: Vec<Emitted>) -> Checked {
+    fn run(signals: Vec<Signal>) -> Checked {
         check(
             RawOutput {
                 signals,
@@ -255,9 +247,9 @@ mod tests {
     #[test]
     fn each_rule_breaks_only_its_tick() {
         let mut nan = sig(1);
-        nan.signal.price = Some(Price::Approx(f64::NAN));
+        nan.price = Some(Price::Approx(f64::NAN));
         let mut zero = sig(2);
-        zero.signal.quantity = 0;
+        zero.quantity = 0;
         let c = run(vec![sig(0), nan, zero, sig(1)]);
         assert_eq!(c.signals.len(), 1);
         assert_eq!(c.signals[0].tick_index, 0);
@@ -269,15 +261,15 @@ mod tests {
     #[test]
     fn other_rules() {
         let mut unknown = sig(0);
-        unknown.signal.instrument_token = Some(8);
+        unknown.instrument_token = 8;
         let mut conf = sig(0);
-        conf.signal.confidence = Some(1.5);
+        conf.confidence = Some(1.5);
         let mut neg = sig(0);
-        neg.signal.price = Some(Price::Approx(-1.0));
+        neg.price = Some(Price::Approx(-1.0));
         let mut meta = sig(0);
-        meta.signal.metadata = vec![("k".into(), "v".repeat(5000))];
+        meta.metadata = vec![("k".into(), "v".repeat(5000))];
         let mut scale = sig(0);
-        scale.signal.price = Some(Price::Exact(alpha_panda_sdk::Decimal::new(1, 29)));
+        scale.price = Some(Price::Exact(alpha_panda_abi::Decimal::new(1, 29)));
         let mut out_of_batch = sig(0);
         out_of_batch.tick_index = 3;
         for (s, needle) in [
@@ -329,8 +321,8 @@ mod tests {
     fn the_signal_buffer_is_read_or_faults_the_call() {
         let mut data = Vec::new();
         let sent = [sig(0), sig(2)];
-        for e in &sent {
-            put_signal(&mut data, e.tick_index, &e.signal);
+        for s in &sent {
+            write_signal(&mut data, s);
         }
         let read = RawOutput::read(BatchOutput {
             signal_count: 2,
