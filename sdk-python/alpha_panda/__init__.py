@@ -20,7 +20,7 @@ Layout (bytes -> tick -> strategy call -> signal -> bytes):
 - `signal`: `Signal` (builder), `Side`, `Emitted` (a checked signal, as it leaves).
 - `signal_buffer`: the flat signal buffer (written for the host; read back in tests).
 - `runner`: `Runner` (timers, `on_tick`, checks, snapshots), `Output`, `TickError`.
-- `log`: `log` to the host at a `Level`.
+- `logger`: `log` to the host at a `Level`.
 - `indicators`: rolling window, SMA, EMA, std-dev, z-score, RSI, Bollinger bands.
 - `loader`: which class a strategy folder exports; `load_strategy` for tests.
 - `processor`: the adapter that runs a strategy written for the original processor
@@ -29,7 +29,7 @@ Layout (bytes -> tick -> strategy call -> signal -> bytes):
 """
 
 from .context import Context, InitContext
-from .log import Level, log
+from .logger import Level, log
 from .params import ParamError, Params
 from .runner import Output, Runner, SnapshotError, TickError, TickFailed
 from .signal import Emitted, Side, Signal

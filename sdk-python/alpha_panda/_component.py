@@ -12,7 +12,7 @@ from componentize_py_types import Err
 from wit_world.imports import host
 from wit_world.imports import types as wit
 
-from . import log as _log
+from . import logger as _log
 from .adapter import Instance, InitFailed, fail_all, internal_error
 from .loader import find_strategy
 from .runner import SnapshotError

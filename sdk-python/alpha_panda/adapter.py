@@ -10,7 +10,7 @@ from typing import Optional
 
 from .batch import BatchError, read_batch
 from .context import InitContext
-from .log import Level, log
+from .logger import Level, log
 from .params import ParamError, Params, ParamValue
 from .runner import Output, Runner, SnapshotError, TickError
 from .signal_buffer import write_signals

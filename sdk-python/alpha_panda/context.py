@@ -7,7 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .log import Level, log
+from .logger import Level, log
 from .signal import Signal
 from .timers import Timers
 
@@ -66,7 +66,7 @@ class Context:
         return self._timers.due_of(timer_id)
 
     def log(self, level: Level, message: str, **fields: object) -> None:
-        """Logs through the host (see `alpha_panda.log`)."""
+        """Logs through the host (see `alpha_panda.logger`)."""
         log(level, message, **fields)
 
     @property

@@ -11,7 +11,7 @@ from typing import Iterable, Mapping, Optional, Union
 
 from .context import Context, InitContext
 from .layout import I64, U32, U64
-from .log import Level, log
+from .logger import Level, log
 from .params import ParamError, Params, ParamValue
 from .signal import Emitted, Signal, check_token
 from .strategy import Strategy, describe

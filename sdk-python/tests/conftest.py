@@ -19,7 +19,7 @@ if str(SDK) not in sys.path:
 @pytest.fixture
 def logs():
     """Log records the SDK writes during the test, as (level name, message, fields)."""
-    from alpha_panda import log as log_module
+    from alpha_panda import logger as log_module
 
     records: list[tuple[str, str, dict]] = []
     log_module.set_sink(lambda level, message, fields: records.append((level.name, message, dict(fields))))
