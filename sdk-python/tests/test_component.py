@@ -6,6 +6,7 @@ init-error naming the parameter; a bad snapshot a restore error."""
 from __future__ import annotations
 
 import importlib
+import re
 import json
 from types import ModuleType
 
@@ -69,7 +70,7 @@ def test_instance_turns_an_exception_into_an_error_of_its_tick():
     count, data, symbols = vector("extremes")  # tick 1 has a last price of 0
     n, buffer, errors = inst.on_ticks(count, data, symbols)
     assert [e.tick_index for e in errors] == [1]
-    assert errors[0].message.startswith("ZeroDivisionError: float division by zero (test_component.py:")
+    assert re.match(r"ZeroDivisionError: (float )?division by zero \(test_component.py:\d+ in on_tick\)$", errors[0].message)
     assert [s.tick_index for s in read_signals(n, buffer)] == [0]
     # The instance goes on.
     assert inst.on_ticks(*vector("index_ltp"))[0] == 1
@@ -144,7 +145,7 @@ def test_glue_exports_the_modules_strategy_and_keeps_it_between_calls(glue):
     assert out.signal_count == 1
     [err] = out.errors
     assert isinstance(err, fake_wit.TickError) and err.tick_index == 1
-    assert err.message.startswith("ZeroDivisionError: float division by zero")
+    assert re.match("ZeroDivisionError: (float )?division by zero", err.message)
 
 
 def test_glue_errors_are_wit_errors(glue):
