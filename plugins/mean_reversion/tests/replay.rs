@@ -33,6 +33,9 @@ fn replayed_signals_are_the_committed_ones() {
     let mut r = Runner::<MeanReversion>::init(&params, &ctx).expect("init");
     let out = r.feed_all(&replay::series());
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert!(out.signals.len() > 20, "the series should make mean_reversion trade");
+    assert!(
+        out.signals.len() > 20,
+        "the series should make mean_reversion trade"
+    );
     replay::check_or_bless("mean_reversion", &replay::jsonl(&out));
 }

@@ -31,6 +31,9 @@ fn replayed_signals_are_the_committed_ones() {
     let mut r = Runner::<Momentum>::init(&params, &ctx).expect("init");
     let out = r.feed_all(&replay::series());
     assert!(out.errors.is_empty(), "{:?}", out.errors);
-    assert!(out.signals.len() > 100, "the series should make momentum trade");
+    assert!(
+        out.signals.len() > 100,
+        "the series should make momentum trade"
+    );
     replay::check_or_bless("momentum", &replay::jsonl(&out));
 }
