@@ -175,3 +175,23 @@ def test_glue_refuses_a_module_without_a_strategy(glue):
 
     with pytest.raises(LoadError, match="defines no Strategy subclass"):
         glue.export(ModuleType("empty"))
+
+
+def test_the_faulty_fixture_fails_tick_by_tick_and_its_snapshot_with_a_reason(logs):
+    """What tools/run_component.py shows of the built fixture, natively."""
+    from alpha_panda import load_strategy
+    from conftest import SDK
+
+    faulty = load_strategy(SDK / "tests" / "plugins" / "faulty")
+    inst = Instance(faulty)
+    inst.init("faulty_1", [], [("fail_on_symbol", "INFY")], 1)
+    n, _, errors = inst.on_ticks(*vector("several_shared"))
+    assert n == 3 and [(e.tick_index, e.message) for e in errors] == [(1, "refusing INFY"), (4, "refusing INFY")]
+    n, _, errors = inst.on_ticks(*vector("extremes"))
+    assert n == 1 and re.match(r"ZeroDivisionError: (float )?division by zero \(strategy.py:\d+ in on_tick\)$",
+                                errors[0].message)
+    inst.init("faulty_1", [], [("snapshot", "fail")], 1)
+    state = inst.snapshot()
+    with pytest.raises(SnapshotError, match=r"the snapshot was not taken: TypeError: cannot pickle 'generator' object"):
+        inst.restore(state)
+    assert logs[-1][:2] == ("ERROR", "strategy snapshot failed")

@@ -17,6 +17,7 @@ Run it with the Python that has wasmtime-py 48 (the tools venv):
 from __future__ import annotations
 
 import argparse
+import csv
 import hashlib
 import json
 import os
@@ -109,9 +110,10 @@ def vector_batch(name: str):
 
 
 def series_batches(path: Path, size: int):
-    """Batches of `size` ticks from a replay series (`{"ticks": [{token, price, timestamp_us}]}`)."""
-    ticks = [TickData(t["instrument_token"], t["last_price"], t["timestamp_us"], symbol=t.get("symbol"))
-             for t in json.loads(path.read_text())["ticks"]]
+    """Batches of `size` ticks from a replay series (plugins/replay/series.csv)."""
+    with open(path, newline="") as f:
+        ticks = [TickData(int(r["instrument_token"]), r["last_price"], int(r["timestamp_us"]))
+                 for r in csv.DictReader(f)]
     return [write_batch(ticks[i:i + size]) for i in range(0, len(ticks), size)]
 
 
@@ -130,9 +132,9 @@ def main() -> int:
     ap.add_argument("--manifest", type=Path)
     ap.add_argument("--param", action="append", default=[], help="NAME=JSON value (over the manifest's)")
     ap.add_argument("--vector", action="append", default=[], help="vectors/ticks/NAME batch to send")
-    ap.add_argument("--series", type=Path, help="a replay series JSON, sent in batches of --batch")
+    ap.add_argument("--series", type=Path, help="a replay series (plugins/replay/series.csv), sent in batches of --batch")
     ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--expect", type=Path, help="expected signals JSON of the series (checked exactly)")
+    ap.add_argument("--expect", type=Path, help="the series' expected signals (plugins/replay/NAME.jsonl), checked exactly")
     ap.add_argument("--no-probe", action="store_true", help="skip the instance and memory search")
     args = ap.parse_args()
 
@@ -167,9 +169,11 @@ def main() -> int:
     print(f"imports: {len(imports)} ({', '.join(i for i in imports if i.startswith(PKG))} + wasi); "
           f"host check_world: {'OK' if not bad else 'REFUSED ' + str(bad)}")
 
-    batches = [(f"vector {v}", *vector_batch(v)) for v in args.vector]
+    # The series first: its expected signals are those of a fresh instance.
+    batches = []
     if args.series:
         batches += [(f"series batch {i}", *b) for i, b in enumerate(series_batches(args.series, args.batch))]
+    batches += [(f"vector {v}", *vector_batch(v)) for v in args.vector]
 
     def run(plugin: Plugin, quiet=False):
         err = plugin.init(sid, instruments, params, 42)
@@ -196,27 +200,36 @@ def main() -> int:
     for level, message, fields in logs:
         print(f"  host.log {level} {message} {fields}")
     if args.expect:
-        want = json.loads(args.expect.read_text())["signals"]
+        want = [json.loads(line) for line in args.expect.read_text().splitlines()]
         got = []
         offset = 0
         for label, count, signals, errors, dt in outs:
-            got += [dict(s.to_json(), tick_index=s.tick_index + offset) for s in signals]
-            offset += count
+            if label.startswith("series"):
+                got += [dict(s.to_json(), tick_index=s.tick_index + offset) for s in signals]
+                offset += count
         same = got == want
         print(f"series signals vs {args.expect.name}: {len(got)} vs {len(want)}: {'IDENTICAL' if same else 'DIFFER'}")
         if not same:
             return 1
 
+    seen_logs = len(p.logs)
     state = p.snapshot()
     print(f"snapshot: {len(state):,} bytes")
+    for level, message, fields in p.logs[seen_logs:]:
+        print(f"  host.log {level} {message} {fields}")
     q = Plugin(engine, comp)
     q.init(sid, instruments, params, 42)
     r = q.restore(state)
     print(f"restore into a fresh instance: {'ok' if r is None else 'ERR ' + str(r)}")
     if batches:
-        label, count, data, symbols = batches[-1]
+        # Again the batch that signalled most: the restored instance must answer as the original.
+        best = max(range(len(outs)), key=lambda i: len(outs[i][2]))
+        label, count, data, symbols = batches[best]
         a, b = p.on_ticks(count, data, symbols), q.on_ticks(count, data, symbols)
-        print(f"next batch, original vs restored: {'identical' if a == b else 'DIFFERENT'} ({show(*a, limit=0)})")
+        print(f"{label} again, original vs restored: {'identical' if a == b else 'DIFFERENT'} "
+              f"({show(*a, limit=0)})")
+        if a != b:
+            return 1
     r = q.restore(b"\x00 not a snapshot")
     print(f"restore(garbage): {r!r}")
     print(f"after the error the instance still answers: {q.on_ticks(*vector_batch('index_ltp'))[1] == []}")
