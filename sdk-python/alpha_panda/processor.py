@@ -7,7 +7,9 @@ Parameters (the manifest's `[params]`):
   `create_momentum_processor`; needed only when the module has several;
 - `shared_history` (boolean, default false): keep one history for all instruments, as
   the original runner did, instead of one per instrument;
-- every other parameter goes, as given, into the factory's `config` dict.
+- every other parameter goes, as given, into the factory's `config` dict. One the
+  factory never reads is refused by name, like an unread parameter of any strategy (a
+  typo in a manifest must not silently leave a default in place).
 
 Per tick: ticks of instruments outside the manifest's, or that
 `processor.supports_instrument(token)` refuses, are skipped (and not kept). The tick,
@@ -79,6 +81,63 @@ def metadata_text(value: Any) -> str:
         return str(value)
 
 
+class ReadRecorder(dict):
+    """The factory's `config`: a dict that records which keys were read (reading all of
+    them - iterating, `items()`, `**config`, `dict(config)` - marks all)."""
+
+    def __init__(self, values: dict):
+        super().__init__(values)
+        self.read: set = set()
+
+    def _all(self) -> None:
+        self.read.update(dict.keys(self))
+
+    def __getitem__(self, key):
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key) -> bool:
+        self.read.add(key)
+        return super().__contains__(key)
+
+    def pop(self, key, *default):
+        self.read.add(key)
+        return super().pop(key, *default)
+
+    def setdefault(self, key, default=None):
+        self.read.add(key)
+        return super().setdefault(key, default)
+
+    def __iter__(self):
+        self._all()
+        return super().__iter__()
+
+    def keys(self):
+        self._all()
+        return super().keys()
+
+    def items(self):
+        self._all()
+        return super().items()
+
+    def values(self):
+        self._all()
+        return super().values()
+
+    def copy(self) -> dict:
+        self._all()
+        return dict(super().items())
+
+    def __reduce__(self):
+        # A processor that keeps its config pickles (and copies) it as a plain dict.
+        self._all()
+        return (dict, (dict(super().items()),))
+
+
 class ProcessorStrategy(Strategy):
     """Runs a processor of the original interface (`processor_strategy(module)` makes the
     subclass for one module)."""
@@ -97,10 +156,16 @@ class ProcessorStrategy(Strategy):
             if choice is None:
                 raise ParamError("processor", f"the module has several processors: set it to one of {known}")
             raise ParamError("processor", f"no create_{choice}_processor in the module (it has: {known})")
+        recorded = ReadRecorder(config)
         try:
-            processor = factories[choice](config)
+            processor = factories[choice](recorded)
         except Exception as e:
             raise ParamError(None, f"create_{choice}_processor(config) failed: {describe(e)}") from None
+        unread = [name for name in config if name not in recorded.read]
+        if unread:
+            known = ", ".join(n for n in config if n in recorded.read) or "none of them"
+            raise ParamError(unread[0], f"unknown parameter: create_{choice}_processor did not read it "
+                                        f"(it read: {known})")
         if hasattr(processor, "load_model"):
             try:
                 if processor.load_model() is False:

@@ -193,3 +193,14 @@ def test_processor_exceptions_reach_a_runner_feed_as_tick_failed(script):
     script["1"] = ZeroDivisionError("division by zero")
     with pytest.raises(TickFailed, match="ZeroDivisionError: division by zero"):
         run().feed(tick(A, "1"))
+
+
+def test_a_param_the_factory_never_reads_is_refused_by_name():
+    Momentum = load_strategy(SDK.parent / "plugins" / "processor_momentum_py")
+    with pytest.raises(ParamError) as e:
+        Runner(Momentum, {"lookback_period": 5, "threshold": 0.02})
+    assert e.value.param == "lookback_period"
+    assert e.value.message == ("unknown parameter: create_momentum_processor did not read it "
+                               "(it read: threshold)")
+    # A factory that takes the whole dict (here dict(config)) reads every key.
+    assert run({"anything": 1}).strategy.processor.config == {"anything": 1}

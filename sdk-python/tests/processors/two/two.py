@@ -5,7 +5,7 @@ from strategies.core.protocols import SignalResult
 
 class Named:
     def __init__(self, name, config):
-        self.name, self.config = name, config
+        self.name, self.config = name, dict(config)
 
     def process_tick(self, tick, history):
         return None
