@@ -195,3 +195,13 @@ def test_the_faulty_fixture_fails_tick_by_tick_and_its_snapshot_with_a_reason(lo
     with pytest.raises(SnapshotError, match=r"the snapshot was not taken: TypeError: cannot pickle 'generator' object"):
         inst.restore(state)
     assert logs[-1][:2] == ("ERROR", "strategy snapshot failed")
+
+
+def test_deep_recursion_is_a_tick_error_not_a_crash():
+    from alpha_panda import load_strategy
+    from conftest import SDK
+
+    inst = Instance(load_strategy(SDK / "tests" / "plugins" / "faulty"))
+    inst.init("faulty_1", [], [("recurse", 100_000)], 1)
+    n, _, [error] = inst.on_ticks(*vector("index_ltp"))
+    assert n == 0 and error.message.startswith("RecursionError: maximum recursion depth exceeded")
