@@ -199,5 +199,3 @@ def one_tick(t: TickData) -> Tick:
     """`t` written into a batch of one and read back."""
     count, data, symbols = write_batch([t])
     return Batch(count, data, symbols).tick(0)
-
-

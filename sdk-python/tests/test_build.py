@@ -7,7 +7,6 @@ for real with componentize-py (about 25 s a build)."""
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import sys
 import textwrap

@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 
 import fake_wit
-from alpha_panda import InitContext, Signal, Strategy
+from alpha_panda import Signal, Strategy
 from alpha_panda.adapter import Instance, InitFailed
 from alpha_panda.runner import SnapshotError
 from alpha_panda.signal_buffer import read_signals

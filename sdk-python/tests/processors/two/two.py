@@ -1,6 +1,5 @@
 """A module with two processor factories: the manifest's `processor` param picks one."""
 
-from strategies.core.protocols import SignalResult
 
 
 class Named:
