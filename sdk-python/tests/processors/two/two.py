@@ -1,7 +1,6 @@
 """A module with two processor factories: the manifest's `processor` param picks one."""
 
 
-
 class Named:
     def __init__(self, name, config):
         self.name, self.config = name, dict(config)
