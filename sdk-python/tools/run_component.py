@@ -38,7 +38,9 @@ from alpha_panda.batch import write_batch  # noqa: E402
 from alpha_panda.signal_buffer import read_signals  # noqa: E402
 
 PKG, VER = "alpha-panda:strategy", "0.3.0"
-CACHE = Path("/work/tools/cache")
+# Compiled code, by the component's sha256 (the harness's cache when it is there).
+CACHE = Path(os.environ.get("ALPHA_PANDA_CWASM_CACHE")
+             or ("/work/tools/cache" if Path("/work/tools/cache").is_dir() else Path.home() / ".cache/alpha-panda/cwasm"))
 
 
 def rec(**kw) -> Record:
