@@ -1,0 +1,1 @@
+"""Shim of the original system's `core.schemas` package."""
