@@ -4,7 +4,7 @@
 // and makes sure nothing a strategy throws ever traps: init failures become init-errors, tick
 // failures tick-errors, restore failures a string error.
 
-import { TickBatch, RecordError } from './batch.js';
+import { BatchError, RecordError, TickBatch } from './batch.js';
 import { InitContext } from './context.js';
 import { setLogSink } from './logging.js';
 import { ParamError, Params } from './params.js';
@@ -97,7 +97,7 @@ export function exportStrategy(mod, hostLog) {
         try {
           ticks = new TickBatch(batch.count, batch.data, batch.symbols);
         } catch (e) {
-          return failAll(batch.count, errorMessage(e));
+          return failAll(batch.count, e instanceof BatchError ? e.message : `SDK failure: ${errorMessage(e)}`);
         }
         /** @type {import('./runner.js').Output} */
         const out = { signals: [], errors: [] };
