@@ -15,6 +15,14 @@
 import { BollingerBands, ParamError, Rsi, Signal, Strategy, formatFixed } from '@alpha-panda/sdk';
 
 export default class MeanReversion extends Strategy {
+  // The state, all of it in the default snapshot; set by init.
+  lookback = 0;
+  rsiPeriod = 0;
+  stdDev = 0;
+  positionSize = 0;
+  /** @type {Map<number, {rsi: Rsi, bands: BollingerBands}>} per instrument, its indicators */
+  series = new Map();
+
   /** @param {import('@alpha-panda/sdk').Params} params */
   init(params) {
     this.lookback = params.int('lookback', { default: 20, min: 2 });
@@ -22,8 +30,6 @@ export default class MeanReversion extends Strategy {
     this.stdDev = params.float('std_dev', { default: 2.0 });
     this.positionSize = params.int('position_size', { default: 50, min: 1 });
     if (!(Number.isFinite(this.stdDev) && this.stdDev > 0)) throw ParamError.invalid('std_dev', 'must be finite and > 0');
-    /** @type {Map<number, {rsi: Rsi, bands: BollingerBands}>} */
-    this.series = new Map();
   }
 
   /**

@@ -14,13 +14,18 @@
 import { RollingWindow, Signal, Strategy, formatFixed } from '@alpha-panda/sdk';
 
 export default class Momentum extends Strategy {
+  // The state, all of it in the default snapshot; set by init.
+  lookback = 0;
+  threshold = 0;
+  positionSize = 0;
+  /** @type {Map<number, RollingWindow<number>>} per instrument, its last lookback + 1 prices */
+  prices = new Map();
+
   /** @param {import('@alpha-panda/sdk').Params} params */
   init(params) {
     this.lookback = params.int('lookback', { default: 20, min: 1 });
     this.threshold = params.float('threshold', { default: 0.01, min: 0 });
     this.positionSize = params.int('position_size', { default: 100, min: 1 });
-    /** @type {Map<number, RollingWindow<number>>} per instrument, its last lookback + 1 prices */
-    this.prices = new Map();
   }
 
   /**

@@ -34,7 +34,7 @@ export class Rng {
       s = next;
       this.state.push(Number(out & 0xffffffffn), Number(out >> 32n));
     }
-    if (this.state.every((w) => w === 0)) this.state[0] = 1;
+    if (!this.state.some((w) => w !== 0)) this.state[0] = 1; // xoshiro must not start all zero
   }
 
   /** The next 32 random bits, 0..2^32-1. */

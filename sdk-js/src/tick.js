@@ -54,7 +54,7 @@ export class Tick {
   /** @type {BatchShared} */ #b;
   /** @type {number} */ #at;
   /** @type {number} */ #presence;
-  /** @type {{buy: DepthLevel[], sell: DepthLevel[]} | null | undefined} */ #depth;
+  /** @type {Readonly<{buy: readonly DepthLevel[], sell: readonly DepthLevel[]}> | null | undefined} */ #depth;
 
   /**
    * Made by the batch reader for a record it has checked; strategies never construct one.
