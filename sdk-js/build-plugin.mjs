@@ -13,7 +13,7 @@ import { existsSync, realpathSync, statSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 
 const SDK_DIR = dirname(fileURLToPath(import.meta.url));
@@ -219,6 +219,14 @@ async function main() {
         '',
       ].join('\n'),
     );
+    // Fail in a second rather than after a 15 s build: load the bundle natively and find the class.
+    await writeFile(join(work, 'package.json'), '{ "type": "module" }\n');
+    try {
+      const { pickStrategy } = await import(pathToFileURL(join(work, 'sdk', 'adapter.js')).href);
+      pickStrategy(await import(pathToFileURL(join(work, 'strategy', 'strategy.js')).href));
+    } catch (e) {
+      throw refuse(join(src, 'strategy.js'), null, String(/** @type {Error} */ (e)?.message ?? e));
+    }
     const started = Date.now();
     process.chdir(work); // componentize-js maps the working folder into the build sandbox
     let result;

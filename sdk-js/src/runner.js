@@ -37,6 +37,19 @@ export function errorMessage(e) {
   }
 }
 
+/**
+ * Refuses a callback's Promise: nothing would wait for it (its signals would be lost and its errors
+ * unreported), so callbacks must be synchronous.
+ * @param {unknown} result
+ * @param {string} name
+ */
+function notAsync(result, name) {
+  if (result !== undefined && typeof (/** @type {any} */ (result)?.then) === 'function') {
+    /** @type {any} */ (result).then(undefined, () => {}); // its rejection is reported here, not unhandled
+    throw new Error(`${name} returned a Promise: callbacks must be synchronous (nothing awaits them)`);
+  }
+}
+
 const MAGIC = [0x41, 0x50, 0x4a, 0x53]; // "APJS"
 /** Snapshot layout version written by this SDK. */
 const SNAPSHOT_FORMAT = 1;
@@ -81,7 +94,7 @@ export class Runner {
     const p = params instanceof Params ? params : new Params(params);
     const c = ctx instanceof InitContext ? ctx : new InitContext(ctx);
     const strategy = new StrategyClass();
-    strategy.init(p, c);
+    notAsync(strategy.init(p, c), 'init');
     const unread = p.firstUnread();
     if (unread !== null) {
       const known = p.askedNames();
@@ -115,7 +128,7 @@ export class Runner {
         this.#ctx[SET_NOW](t.due);
         let failure = null;
         try {
-          this.strategy.onTimer(t.id, t.due, this.#ctx);
+          notAsync(this.strategy.onTimer(t.id, t.due, this.#ctx), 'onTimer');
         } catch (e) {
           failure = `onTimer(${String(t.id)}): ${errorMessage(e)}`;
         }
@@ -125,7 +138,7 @@ export class Runner {
     this.#ctx[SET_NOW](now);
     let failure = null;
     try {
-      this.strategy.onTick(tick, this.#ctx);
+      notAsync(this.strategy.onTick(tick, this.#ctx), 'onTick');
     } catch (e) {
       failure = errorMessage(e);
     }

@@ -94,6 +94,15 @@ test('a dynamic import is refused', async () => {
   assert.match(r.stderr, /strategy\.js:7: dynamic import\(\) is not available in the sandbox/);
 });
 
+test('a module without a Strategy subclass, or failing as it loads, is refused in a second', async () => {
+  const none = await build({ 'strategy.js': "import { Signal } from '@alpha-panda/sdk';\nexport const x = Signal;\n" });
+  assert.equal(none.status, 1);
+  assert.equal(none.stderr, `${join(none.dir, 'strategy.js')}: strategy.js exports no subclass of Strategy: write \`export default class MyStrategy extends Strategy { ... }\``);
+  const throws = await build({ 'strategy.js': `${GOOD}\nundefinedThing.call();\n` });
+  assert.equal(throws.status, 1);
+  assert.match(throws.stderr, /strategy\.js: undefinedThing is not defined$/);
+});
+
 test('a folder without strategy.js, and bad arguments', async () => {
   const r = await build({ 'main.js': GOOD });
   assert.equal(r.status, 1);

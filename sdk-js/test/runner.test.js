@@ -251,3 +251,16 @@ test('a strategy without onTick fails each tick with a clear message', () => {
   class Nothing extends Strategy {}
   assert.throws(() => Runner.init(Nothing).feed(new TickData(1, '1', 0)), /Nothing does not implement onTick/);
 });
+
+test('an async callback is refused instead of losing its signals', async () => {
+  class Later extends Strategy {
+    async onTick(/** @type {any} */ tick, /** @type {Context} */ out) {
+      out.emit(Signal.buy(1));
+    }
+  }
+  assert.throws(() => Runner.init(Later).feed(new TickData(1, '1', 0)), /onTick returned a Promise: callbacks must be synchronous/);
+  class LateInit extends Strategy {
+    async init() {}
+  }
+  assert.throws(() => Runner.init(LateInit), /init returned a Promise/);
+});
