@@ -158,7 +158,10 @@ export class Params {
     return this.#get(name, opts, 'an integer', (v) => {
       if (v.tag !== 'integer') return undefined;
       const n = Number(v.val);
-      return Number.isSafeInteger(n) ? n : undefined;
+      if (!Number.isSafeInteger(n)) {
+        throw ParamError.invalid(name, `integer ${v.val} is beyond ±(2^53 - 1), where numbers stop being exact (read it with params.bigint)`);
+      }
+      return n;
     });
   }
 
@@ -209,7 +212,7 @@ export class Params {
    * @param {string} name
    * @param {GetOptions<T>} opts
    * @param {string} expected
-   * @param {(v: ParamValue) => T | undefined} convert
+   * @param {(v: ParamValue) => T | undefined} convert undefined: of another type (it may also throw)
    * @returns {any}
    */
   #get(name, opts, expected, convert) {
