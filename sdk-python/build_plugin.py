@@ -105,7 +105,12 @@ def import_warnings(files: list[Path]) -> list[str]:
 
 
 def find_componentize() -> str:
-    tool = os.environ.get("COMPONENTIZE_PY") or shutil.which("componentize-py")
+    beside = Path(sys.executable).parent / "componentize-py"
+    tool = (
+        os.environ.get("COMPONENTIZE_PY")
+        or shutil.which("componentize-py")
+        or (str(beside) if beside.is_file() else None)
+    )
     if not tool:
         raise SystemExit(
             "build_plugin: componentize-py not found: pip install -r sdk-python/requirements-build.txt "

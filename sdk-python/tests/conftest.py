@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-SDK = Path(__file__).resolve().parents[1]
-REPO = SDK.parent
-VECTORS = REPO / "vectors"
-PLUGINS = REPO / "plugins"
+from sdk_paths import SDK
 
 if str(SDK) not in sys.path:
     sys.path.insert(0, str(SDK))

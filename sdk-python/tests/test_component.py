@@ -18,7 +18,7 @@ from alpha_panda.adapter import Instance, InitFailed
 from alpha_panda.runner import SnapshotError
 from alpha_panda.signal_buffer import read_signals
 
-from conftest import VECTORS
+from sdk_paths import VECTORS
 
 
 class EchoStrategy(Strategy):
@@ -180,7 +180,7 @@ def test_glue_refuses_a_module_without_a_strategy(glue):
 def test_the_faulty_fixture_fails_tick_by_tick_and_its_snapshot_with_a_reason(logs):
     """What tools/run_component.py shows of the built fixture, natively."""
     from alpha_panda import load_strategy
-    from conftest import SDK
+    from sdk_paths import SDK
 
     faulty = load_strategy(SDK / "tests" / "plugins" / "faulty")
     inst = Instance(faulty)
@@ -199,7 +199,7 @@ def test_the_faulty_fixture_fails_tick_by_tick_and_its_snapshot_with_a_reason(lo
 
 def test_deep_recursion_is_a_tick_error_not_a_crash():
     from alpha_panda import load_strategy
-    from conftest import SDK
+    from sdk_paths import SDK
 
     inst = Instance(load_strategy(SDK / "tests" / "plugins" / "faulty"))
     inst.init("faulty_1", [], [("recurse", 100_000)], 1)

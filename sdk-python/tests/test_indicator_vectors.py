@@ -10,7 +10,7 @@ import pytest
 
 from alpha_panda.indicators import BollingerBands, Ema, RollingWindow, Rsi, Sma, StdDev, ZScore
 
-from conftest import VECTORS
+from sdk_paths import VECTORS
 
 DOC = json.loads((VECTORS / "indicators.json").read_text())
 TOL = DOC["tolerance"]

@@ -16,7 +16,7 @@ import pytest
 from alpha_panda import InitContext, ParamError, Runner, Side, TickData, TickFailed, TickMode, load_strategy
 from alpha_panda.processor import metadata_text, normalise_confidence
 
-from conftest import SDK
+from sdk_paths import SDK
 
 Recorder = load_strategy(SDK / "tests" / "processors" / "recorder")
 recorder = Recorder.module
@@ -196,7 +196,7 @@ def test_processor_exceptions_reach_a_runner_feed_as_tick_failed(script):
 
 
 def test_a_param_the_factory_never_reads_is_refused_by_name():
-    Momentum = load_strategy(SDK.parent / "plugins" / "processor_momentum_py")
+    Momentum = load_strategy(SDK.parent / "plugins" / "python" / "processor_momentum_py")
     with pytest.raises(ParamError) as e:
         Runner(Momentum, {"lookback_period": 5, "threshold": 0.02})
     assert e.value.param == "lookback_period"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import runpy
 
-from conftest import SDK
+from sdk_paths import SDK
 
 
 def test_the_readme_example_passes_its_own_test(tmp_path):

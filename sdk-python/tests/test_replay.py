@@ -1,7 +1,7 @@
-"""Cross-language replay: the Python samples (`plugins/momentum_py`,
-`plugins/mean_reversion_py`), run natively through the Runner over
-`plugins/replay/series.csv` with their manifests, give exactly the signals the Rust
-samples give (`plugins/replay/*.jsonl`, written by `cargo test -p momentum -p
+"""Cross-language replay: the Python samples (`plugins/python/momentum_py`,
+`plugins/python/mean_reversion_py`), run natively through the Runner over
+`vectors/replay/series.csv` with their manifests, give exactly the signals the Rust
+samples give (`vectors/replay/*.jsonl`, written by `cargo test -p momentum -p
 mean_reversion --test replay`): same ticks, sides, quantities, price text, confidence
 bits and metadata."""
 
@@ -15,9 +15,9 @@ import pytest
 
 from alpha_panda import InitContext, Runner, TickData, load_strategy
 
-from conftest import PLUGINS
+from sdk_paths import PLUGINS, VECTORS
 
-REPLAY = PLUGINS / "replay"
+REPLAY = VECTORS / "replay"
 
 
 def series() -> list[TickData]:
@@ -33,7 +33,7 @@ def test_python_sample_replays_exactly_as_the_rust_sample(python, rust):
     rust_manifest = tomllib.loads((PLUGINS / f"{rust}.toml").read_text())
     assert manifest["strategy_id"] == f"{python}_1"
     assert (manifest["instruments"], manifest["params"]) == (rust_manifest["instruments"], rust_manifest["params"])
-    runner = Runner(load_strategy(PLUGINS / python), manifest["params"],
+    runner = Runner(load_strategy(PLUGINS / "python" / python), manifest["params"],
                     InitContext(manifest["strategy_id"], manifest["instruments"], 1))
     out = runner.feed_all(series())
     assert out.errors == []

@@ -12,7 +12,7 @@ import pytest
 from alpha_panda import DepthLevel, Ohlc, TickData, TickMode, decimals, layout
 from alpha_panda.batch import read_batch, write_batch
 
-from conftest import REPO
+from sdk_paths import REPO
 
 
 def full() -> TickData:

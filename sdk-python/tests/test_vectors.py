@@ -17,7 +17,7 @@ from alpha_panda.signal import Emitted, Side
 from alpha_panda.signal_buffer import SignalBufferError, read_signals, write_signals
 from alpha_panda.tick import Tick
 
-from conftest import VECTORS
+from sdk_paths import VECTORS
 
 TICKS = sorted((VECTORS / "ticks").glob("*.json"))
 SIGNALS = sorted((VECTORS / "signals").glob("*.json"))

@@ -112,7 +112,7 @@ def vector_batch(name: str):
 
 
 def series_batches(path: Path, size: int):
-    """Batches of `size` ticks from a replay series (plugins/replay/series.csv)."""
+    """Batches of `size` ticks from a replay series (vectors/replay/series.csv)."""
     with open(path, newline="") as f:
         ticks = [TickData(int(r["instrument_token"]), r["last_price"], int(r["timestamp_us"]))
                  for r in csv.DictReader(f)]
@@ -134,9 +134,9 @@ def main() -> int:
     ap.add_argument("--manifest", type=Path)
     ap.add_argument("--param", action="append", default=[], help="NAME=JSON value (over the manifest's)")
     ap.add_argument("--vector", action="append", default=[], help="vectors/ticks/NAME batch to send")
-    ap.add_argument("--series", type=Path, help="a replay series (plugins/replay/series.csv), sent in batches of --batch")
+    ap.add_argument("--series", type=Path, help="a replay series (vectors/replay/series.csv), sent in batches of --batch")
     ap.add_argument("--batch", type=int, default=256)
-    ap.add_argument("--expect", type=Path, help="the series' expected signals (plugins/replay/NAME.jsonl), checked exactly")
+    ap.add_argument("--expect", type=Path, help="the series' expected signals (vectors/replay/NAME.jsonl), checked exactly")
     ap.add_argument("--no-probe", action="store_true", help="skip the instance and memory search")
     args = ap.parse_args()
 

@@ -1,9 +1,9 @@
 //! Strategies in Python and JavaScript: their toolchains, pinned and installed by
 //! set-up (componentize-py and pytest from PyPI into a virtual environment under
 //! the per-machine cache, componentize-js from the npm registry into
-//! `sdk-js/node_modules`), building each `plugins/NAME/` that holds a
-//! `strategy.py` or a `strategy.js` into `plugins/NAME.wasm` (skipped when
-//! nothing it is built from changed), and running their tests.
+//! `sdk-js/node_modules`), building each `plugins/python/NAME/` and
+//! `plugins/javascript/NAME/` into `plugins/NAME.wasm` (skipped when nothing it is
+//! built from changed), and running their tests.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -18,8 +18,11 @@ const SDK_PY: &str = "sdk-python";
 const PY_REQUIREMENTS: &str = "sdk-python/requirements-build.txt";
 /// The JavaScript SDK (its lock file pins componentize-js).
 const SDK_JS: &str = "sdk-js";
+/// Where Python and JavaScript strategies live (Rust ones are crates in `plugins/`).
+const PY_PLUGINS: &str = "plugins/python";
+const JS_PLUGINS: &str = "plugins/javascript";
 
-/// A strategy's language, from the file its folder holds.
+/// A strategy's language: the folder it lives under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Lang {
     Python,
@@ -27,13 +30,10 @@ pub enum Lang {
 }
 
 impl Lang {
-    fn of(dir: &Path) -> Option<Lang> {
-        if dir.join("strategy.py").is_file() {
-            Some(Lang::Python)
-        } else if dir.join("strategy.js").is_file() {
-            Some(Lang::JavaScript)
-        } else {
-            None
+    fn folder(self) -> &'static str {
+        match self {
+            Lang::Python => PY_PLUGINS,
+            Lang::JavaScript => JS_PLUGINS,
         }
     }
 }
@@ -89,39 +89,56 @@ pub fn python_tools(root: &Path) -> Result<PathBuf> {
 
 /// `sdk-js/node_modules` as its lock file says, installed unless it is there.
 pub fn node_tools(root: &Path) -> Result<()> {
-    let sdk = root.join(SDK_JS);
-    let lock =
-        std::fs::read(sdk.join("package-lock.json")).context("read sdk-js/package-lock.json")?;
-    let stamp = sdk.join("node_modules/.alpha-panda-lock");
-    let want = hex(&Sha256::digest(&lock));
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) {
-        return Ok(());
-    }
-    step(
-        "componentize-js from the npm registry (npm ci in sdk-js)",
-        || {
+    for (dir, what) in [
+        (
+            SDK_JS,
+            "componentize-js from the npm registry (npm ci in sdk-js)",
+        ),
+        (
+            JS_PLUGINS,
+            "the JavaScript strategies' link to their SDK (npm ci in plugins/javascript)",
+        ),
+    ] {
+        let dir = root.join(dir);
+        let lock = std::fs::read(dir.join("package-lock.json"))
+            .with_context(|| format!("read {}/package-lock.json", dir.display()))?;
+        let stamp = dir.join("node_modules/.alpha-panda-lock");
+        let want = hex(&Sha256::digest(&lock));
+        if std::fs::read_to_string(&stamp).is_ok_and(|s| s == want) {
+            continue;
+        }
+        step(what, || {
             crate::setup::run(
                 Command::new("npm")
                     .args(["ci", "--no-audit", "--no-fund", "--silent"])
-                    .current_dir(&sdk),
+                    .current_dir(&dir),
             )?;
             std::fs::write(&stamp, &want)?;
             Ok(())
-        },
-    )
+        })?;
+    }
+    Ok(())
 }
 
-/// The strategy folders of `dir` written in Python or JavaScript, by name.
-pub fn strategies_in(dir: &Path) -> Vec<(String, Lang)> {
-    let mut out: Vec<(String, Lang)> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let lang = Lang::of(&e.path())?;
-            Some((e.file_name().to_str()?.to_owned(), lang))
-        })
-        .collect();
+/// The Python and JavaScript strategy folders under `root`, by name.
+pub fn strategies(root: &Path) -> Vec<(String, Lang)> {
+    let mut out = Vec::new();
+    for lang in [Lang::Python, Lang::JavaScript] {
+        for e in std::fs::read_dir(root.join(lang.folder()))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.path().is_dir()
+                && !name.starts_with('.')
+                && name != "node_modules"
+                && name != "__pycache__"
+            {
+                out.push((name, lang));
+            }
+        }
+    }
     out.sort();
     out
 }
@@ -165,14 +182,14 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Builds every Python and JavaScript strategy of `dir` into `dir/NAME.wasm`
-/// (two at a time), skipping those whose inputs did not change since their last
-/// build. A failed build names the plugin and keeps its build's output.
+/// Builds every Python and JavaScript strategy into `dir/NAME.wasm` (two at a
+/// time), skipping those whose inputs did not change since their last build. A
+/// failed build names the plugin and shows its build's output.
 pub fn build(root: &Path, dir: &Path, stamps: &Path) -> Result<()> {
-    let todo: Vec<(String, Lang, String)> = strategies_in(dir)
+    let todo: Vec<(String, Lang, String)> = strategies(root)
         .into_iter()
         .map(|(name, lang)| {
-            let hash = input_hash(root, &dir.join(&name), lang);
+            let hash = input_hash(root, &root.join(lang.folder()).join(&name), lang);
             (name, lang, hash)
         })
         .filter(|(name, _, hash)| {
@@ -197,7 +214,7 @@ pub fn build(root: &Path, dir: &Path, stamps: &Path) -> Result<()> {
         let started = std::time::Instant::now();
         let mut running: Vec<(&String, Child, PathBuf, PathBuf)> = Vec::new();
         for (name, lang, _) in pair {
-            let src = dir.join(name);
+            let src = root.join(lang.folder()).join(name);
             let tmp = dir.join(format!(".{name}.wasm.tmp"));
             let log = stamps.join(format!("{name}.log"));
             let mut cmd = match (lang, &python) {
@@ -262,23 +279,17 @@ pub fn build(root: &Path, dir: &Path, stamps: &Path) -> Result<()> {
 pub fn test(root: &Path) -> Result<()> {
     let python = python_tools(root)?;
     let mut pytest = Command::new(&python);
+    // sdk-python's pytest configuration runs plugins/python too.
     pytest
-        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", SDK_PY])
-        .current_dir(root);
-    for (name, lang) in strategies_in(&root.join("plugins")) {
-        if lang == Lang::Python {
-            pytest.arg(format!("plugins/{name}"));
-        }
-    }
+        .args(["-m", "pytest", "-q"])
+        .current_dir(root.join(SDK_PY));
     crate::status(pytest, "pytest (the Python SDK and strategies)")?;
     node_tools(root)?;
-    let mut node = Command::new("node");
-    node.args(["--test"]).current_dir(root);
-    node.arg(format!("{SDK_JS}/test"));
-    for (name, lang) in strategies_in(&root.join("plugins")) {
-        if lang == Lang::JavaScript {
-            node.arg(format!("plugins/{name}"));
-        }
-    }
-    crate::status(node, "node --test (the JavaScript SDK and strategies)")
+    let mut sdk = Command::new("npm");
+    sdk.args(["test", "--silent"])
+        .current_dir(root.join(SDK_JS));
+    crate::status(sdk, "npm test (the JavaScript SDK)")?;
+    let mut strategies = Command::new("node");
+    strategies.arg("--test").current_dir(root.join(JS_PLUGINS));
+    crate::status(strategies, "node --test (the JavaScript strategies)")
 }

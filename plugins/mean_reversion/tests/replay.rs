@@ -1,8 +1,8 @@
-//! `mean_reversion` replayed over `plugins/replay/series.csv` with its manifest's params:
-//! its signals are the committed `plugins/replay/mean_reversion.jsonl`, which the Python
+//! `mean_reversion` replayed over `vectors/replay/series.csv` with its manifest's params:
+//! its signals are the committed `vectors/replay/mean_reversion.jsonl`, which the Python
 //! sample `mean_reversion_py` must reproduce exactly.
 
-#[path = "../../replay/replay.rs"]
+#[path = "../../../vectors/replay/replay.rs"]
 mod replay;
 
 use alpha_panda_sdk::{InitContext, Params, Runner};

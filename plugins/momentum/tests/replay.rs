@@ -1,8 +1,8 @@
-//! `momentum` replayed over `plugins/replay/series.csv` with its manifest's params: its
-//! signals are the committed `plugins/replay/momentum.jsonl`, which the Python sample
+//! `momentum` replayed over `vectors/replay/series.csv` with its manifest's params: its
+//! signals are the committed `vectors/replay/momentum.jsonl`, which the Python sample
 //! `momentum_py` must reproduce exactly.
 
-#[path = "../../replay/replay.rs"]
+#[path = "../../../vectors/replay/replay.rs"]
 mod replay;
 
 use alpha_panda_sdk::{InitContext, Params, Runner};

@@ -1,6 +1,6 @@
 //! Shared by the Rust samples' `tests/replay.rs` (included with `#[path]`): reads the
-//! tick series `plugins/replay/series.csv`, writes a run's signals as JSON lines, and
-//! checks them against the committed `plugins/replay/NAME.jsonl` (or, with
+//! tick series `vectors/replay/series.csv`, writes a run's signals as JSON lines, and
+//! checks them against the committed `vectors/replay/NAME.jsonl` (or, with
 //! `ALPHA_PANDA_BLESS=1`, writes it). The Python samples must give exactly these lines
 //! (`sdk-python/tests/test_replay.py`).
 
@@ -11,7 +11,7 @@ use alpha_panda_sdk::runner::Output;
 use alpha_panda_sdk::{Price, TickData};
 
 pub fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../replay")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../vectors/replay")
 }
 
 /// The series, in order.
@@ -28,7 +28,10 @@ pub fn series() -> Vec<TickData> {
 
 /// The instruments and `[params]` lines of a Rust sample's manifest must be these.
 pub fn check_manifest(name: &str, lines: &[&str]) {
-    let text = std::fs::read_to_string(dir().join(format!("../{name}.toml"))).expect("manifest");
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("../{name}.toml")),
+    )
+    .expect("manifest");
     for line in lines {
         assert!(
             text.lines().any(|l| l.trim() == *line),

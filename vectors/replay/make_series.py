@@ -3,7 +3,7 @@
 over (see README.md). Deterministic (its own LCG, integer arithmetic): running it again
 writes the same file.
 
-    python3 plugins/replay/make_series.py
+    python3 vectors/replay/make_series.py
 """
 
 from pathlib import Path

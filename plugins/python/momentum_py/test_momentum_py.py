@@ -1,5 +1,5 @@
 """`momentum_py` on crafted ticks (the Rust sample's tests, in Python): every signal
-checked against values worked out by hand. Run: `python3 -m pytest plugins/momentum_py`
+checked against values worked out by hand. Run: `python3 -m pytest plugins/python/momentum_py`
 (with sdk-python on PYTHONPATH, or from sdk-python/, whose pytest runs it too)."""
 
 from pathlib import Path

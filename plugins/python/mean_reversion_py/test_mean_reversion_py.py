@@ -1,6 +1,6 @@
 """`mean_reversion_py` on crafted ticks (the Rust sample's tests, in Python): every
 signal checked against values worked out by hand. Run: `python3 -m pytest
-plugins/mean_reversion_py` (with sdk-python on PYTHONPATH, or from sdk-python/)."""
+plugins/python/mean_reversion_py` (with sdk-python on PYTHONPATH, or from sdk-python/)."""
 
 import math
 from pathlib import Path
