@@ -2,7 +2,7 @@
 //! library. Exit codes: 0 success, 1 runtime failure, 2 bad usage or configuration.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use alpha_panda::config::Config;
@@ -114,10 +114,14 @@ enum PluginAction {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Scaffold a strategy crate that builds out of the box.
+    /// Scaffold a strategy that builds out of the box, with its test and manifest.
     New {
         name: String,
-        /// Where the crate goes (default: plugins/NAME).
+        /// rust, python or javascript.
+        #[arg(long, default_value = "rust")]
+        lang: String,
+        /// Where its source goes (default: plugins/NAME, plugins/python/NAME or
+        /// plugins/javascript/NAME); the manifest goes into plugins/.
         #[arg(long)]
         dir: Option<PathBuf>,
     },
@@ -234,9 +238,10 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                 println!("{report}");
                 Ok(())
             }
-            PluginAction::New { name, dir } => {
-                let dir = dir.unwrap_or_else(|| PathBuf::from("plugins").join(&name));
-                let made = alpha_panda::scaffold::scaffold(&name, &dir).map_err(usage)?;
+            PluginAction::New { name, lang, dir } => {
+                let lang: alpha_panda::scaffold::Lang = lang.parse().map_err(usage)?;
+                let dir = dir.unwrap_or_else(|| lang.default_dir(Path::new("plugins"), &name));
+                let made = alpha_panda::scaffold::scaffold(&name, lang, &dir).map_err(usage)?;
                 println!("{made}");
                 Ok(())
             }

@@ -384,7 +384,9 @@ fn build_plugins() -> Result<()> {
     for p in &test_plugins {
         install_wasm(&out_dir, p, &test_dir)?;
     }
-    polyglot::build(&root, &plugins_dir, &target_dir().join("plugin-stamps"))
+    let stamps = target_dir().join("plugin-stamps");
+    polyglot::build(&root, &plugins_dir, &stamps)?;
+    polyglot::build(&root, &test_dir, &stamps.join("tests"))
 }
 
 fn target_dir() -> PathBuf {

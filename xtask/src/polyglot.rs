@@ -18,9 +18,10 @@ const SDK_PY: &str = "sdk-python";
 const PY_REQUIREMENTS: &str = "sdk-python/requirements-build.txt";
 /// The JavaScript SDK (its lock file pins componentize-js).
 const SDK_JS: &str = "sdk-js";
-/// Where Python and JavaScript strategies live (Rust ones are crates in `plugins/`).
-const PY_PLUGINS: &str = "plugins/python";
-const JS_PLUGINS: &str = "plugins/javascript";
+/// Where Python and JavaScript strategies live (Rust ones are crates in `plugins/`),
+/// under the strategies' folder or the test plugins' (`tests/plugins/`).
+const PY_PLUGINS: &str = "python";
+const JS_PLUGINS: &str = "javascript";
 
 /// A strategy's language: the folder it lives under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,7 +96,7 @@ pub fn node_tools(root: &Path) -> Result<()> {
             "componentize-js from the npm registry (npm ci in sdk-js)",
         ),
         (
-            JS_PLUGINS,
+            "plugins/javascript",
             "the JavaScript strategies' link to their SDK (npm ci in plugins/javascript)",
         ),
     ] {
@@ -182,14 +183,15 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Builds every Python and JavaScript strategy into `dir/NAME.wasm` (two at a
-/// time), skipping those whose inputs did not change since their last build. A
-/// failed build names the plugin and shows its build's output.
+/// Builds every Python and JavaScript strategy under `dir` (`dir/python/NAME`,
+/// `dir/javascript/NAME`) into `dir/NAME.wasm`, two at a time, skipping those
+/// whose inputs did not change since their last build. A failed build names the
+/// plugin and shows its build's output.
 pub fn build(root: &Path, dir: &Path, stamps: &Path) -> Result<()> {
-    let todo: Vec<(String, Lang, String)> = strategies(root)
+    let todo: Vec<(String, Lang, String)> = strategies(dir)
         .into_iter()
         .map(|(name, lang)| {
-            let hash = input_hash(root, &root.join(lang.folder()).join(&name), lang);
+            let hash = input_hash(root, &dir.join(lang.folder()).join(&name), lang);
             (name, lang, hash)
         })
         .filter(|(name, _, hash)| {
@@ -214,7 +216,7 @@ pub fn build(root: &Path, dir: &Path, stamps: &Path) -> Result<()> {
         let started = std::time::Instant::now();
         let mut running: Vec<(&String, Child, PathBuf, PathBuf)> = Vec::new();
         for (name, lang, _) in pair {
-            let src = root.join(lang.folder()).join(name);
+            let src = dir.join(lang.folder()).join(name);
             let tmp = dir.join(format!(".{name}.wasm.tmp"));
             let log = stamps.join(format!("{name}.log"));
             let mut cmd = match (lang, &python) {
@@ -290,6 +292,8 @@ pub fn test(root: &Path) -> Result<()> {
         .current_dir(root.join(SDK_JS));
     crate::status(sdk, "npm test (the JavaScript SDK)")?;
     let mut strategies = Command::new("node");
-    strategies.arg("--test").current_dir(root.join(JS_PLUGINS));
+    strategies
+        .arg("--test")
+        .current_dir(root.join("plugins").join(JS_PLUGINS));
     crate::status(strategies, "node --test (the JavaScript strategies)")
 }

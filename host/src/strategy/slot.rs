@@ -269,15 +269,26 @@ impl StrategySlot {
     }
 
     fn accept(&mut self, result: RawOutput, n: usize, remap: Option<u32>, out: &mut SlotOutput) {
-        let checked = output::check(result, n, &self.instruments, &self.config.output);
+        let mut checked = output::check(result, n, &self.instruments, &self.config.output);
+        // Faults in tick order: the one that quarantines the strategy ends its
+        // batch, and what it said about later ticks is dropped with them.
+        checked.faults.sort_by_key(|(idx, _)| *idx);
+        let mut cut = u32::MAX;
+        for (idx, fault) in checked.faults {
+            self.record_fault(remap.unwrap_or(idx), fault, out);
+            if self.quarantined {
+                cut = idx;
+                break;
+            }
+        }
         for mut s in checked.signals {
+            if s.tick_index > cut {
+                continue;
+            }
             if let Some(i) = remap {
                 s.tick_index = i;
             }
             out.signals.push(s);
-        }
-        for (idx, fault) in checked.faults {
-            self.record_fault(remap.unwrap_or(idx), fault, out);
         }
     }
 

@@ -1,93 +1,45 @@
-//! `alpha-panda plugin new NAME`: a strategy crate that builds to `.wasm` with
-//! `cargo xtask plugins`, with a manifest and a unit test that runs under plain
-//! `cargo test`.
+//! The Rust strategy `plugin new --lang rust` writes: a crate of the workspace
+//! (or of its own) with a unit test under plain `cargo test`.
 
 use std::path::{Path, PathBuf};
 
-/// Why nothing was scaffolded.
-#[derive(Debug, thiserror::Error)]
-pub enum ScaffoldError {
-    #[error(
-        "plugin name `{0}` must be lower-case letters, digits and `_`, starting with a letter"
-    )]
-    BadName(String),
-    #[error("{} already exists: choose another name or --dir", .0.display())]
-    Exists(PathBuf),
-    #[error("cannot write {}: {message}", path.display())]
-    Write { path: PathBuf, message: String },
-}
+use super::Template;
 
-/// Writes the crate into `dir` and the manifest beside the built `.wasm`
-/// (`dir/../NAME.toml`). Returns a note of what was made.
-pub fn scaffold(name: &str, dir: &Path) -> Result<String, ScaffoldError> {
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if !valid {
-        return Err(ScaffoldError::BadName(name.to_owned()));
-    }
-    if dir.exists() {
-        return Err(ScaffoldError::Exists(dir.to_owned()));
-    }
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    let manifest = parent.join(format!("{name}.toml"));
-    if manifest.exists() {
-        return Err(ScaffoldError::Exists(manifest));
-    }
+/// The crate's files.
+pub(super) fn files(name: &str, type_name: &str, dir: &Path) -> Vec<(PathBuf, String)> {
     let sdk = sdk_dependency(dir);
-    let type_name: String = name
-        .split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
-        })
-        .collect();
-    let files = [
+    vec![
         (dir.join("Cargo.toml"), cargo_toml(name, &sdk)),
         (
             dir.join("src/lib.rs"),
             LIB_RS
                 .replace("{{name}}", name)
-                .replace("{{Type}}", &type_name),
+                .replace("{{Type}}", type_name),
         ),
-        (manifest.clone(), MANIFEST.replace("{{name}}", name)),
-    ];
-    for (path, text) in &files {
-        write(path, text)?;
-    }
-    let next = if sdk.contains("workspace = true") {
+    ]
+}
+
+/// What to run next.
+pub(super) fn next(name: &str, dir: &Path, plugins: &Path) -> String {
+    if sdk_dependency(dir).contains("workspace = true") {
         format!(
             "next: cargo test -p {name}          (its unit test)\n      cargo xtask plugins          (builds {}/{name}.wasm; a running host loads it)",
-            parent.display()
+            plugins.display()
         )
     } else {
         format!(
             "next: cd {} && cargo test\n      cargo build --release --target wasm32-wasip2\n      cp target/wasm32-wasip2/release/{name}.wasm {}/",
             dir.display(),
-            parent.display()
+            plugins.display()
         )
-    };
-    Ok(format!(
-        "created strategy crate {} and manifest {}\n{next}",
-        dir.display(),
-        manifest.display()
-    ))
+    }
 }
 
-fn write(path: &Path, text: &str) -> Result<(), ScaffoldError> {
-    let err = |e: std::io::Error| ScaffoldError::Write {
-        path: path.to_owned(),
-        message: e.to_string(),
-    };
-    if let Some(p) = path.parent() {
-        std::fs::create_dir_all(p).map_err(err)?;
-    }
-    std::fs::write(path, text).map_err(err)
-}
+pub(super) const TEMPLATE: Template = Template {
+    files,
+    next,
+    default_folder: "",
+};
 
 /// Inside the alpha-panda workspace the SDK is a workspace dependency. Elsewhere the
 /// crate is its own workspace and points at the SDK this binary was built from, if
@@ -189,43 +141,3 @@ mod tests {
     }
 }
 "#;
-
-const MANIFEST: &str = r#"# The manifest of the {{name}} plugin: read by the host beside {{name}}.wasm.
-strategy_id = "{{name}}_1"
-brokers = ["paper"]
-instruments = [738561, 81153, 2714625, 408065, 341249, 256265]
-
-[params]
-threshold = 0.01
-quantity = 10
-"#;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refuses_bad_names_and_existing_dirs() {
-        let tmp = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            scaffold("Bad-Name", &tmp.path().join("x")),
-            Err(ScaffoldError::BadName(_))
-        ));
-        assert!(matches!(
-            scaffold("good", tmp.path()),
-            Err(ScaffoldError::Exists(_))
-        ));
-    }
-
-    #[test]
-    fn writes_crate_and_manifest() {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("plugins/my_strat");
-        scaffold("my_strat", &dir).unwrap();
-        assert!(dir.join("Cargo.toml").is_file());
-        let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
-        assert!(lib.contains("export_strategy!(MyStrat)"), "{lib}");
-        let m = std::fs::read_to_string(tmp.path().join("plugins/my_strat.toml")).unwrap();
-        crate::manifest::Manifest::parse(&m).unwrap();
-    }
-}
