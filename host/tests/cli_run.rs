@@ -13,6 +13,48 @@ fn root() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
+/// The strategy ids of the sample plugins (`plugins/*.toml`): Rust, Python and
+/// JavaScript, all run by the embedded default.
+fn sample_ids() -> Vec<String> {
+    let mut ids: Vec<String> = std::fs::read_dir(root().join("plugins"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            let v: toml::Value = toml::from_str(&text).unwrap();
+            v["strategy_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ids.sort();
+    assert!(
+        ids.len() >= 6,
+        "Rust, Python and JavaScript samples: {ids:?}"
+    );
+    ids
+}
+
+/// The compiled-code cache the tests share: a Python component takes many
+/// seconds to compile, once.
+fn compiled_cache() -> std::path::PathBuf {
+    root().join("target/test-compiled")
+}
+
+/// Signals of `id` on `/metrics`, both sides.
+fn signals_of(s: &[(String, f64)], id: &str) -> f64 {
+    ["BUY", "SELL"]
+        .iter()
+        .map(|side| {
+            value(
+                s,
+                &format!(
+                    "alpha_panda_strategy_signals_total{{side=\"{side}\",strategy_id=\"{id}\"}}"
+                ),
+            )
+        })
+        .sum()
+}
+
 /// Output files for a child process: a pipe that nobody drains while the child
 /// runs would block it once full.
 fn log_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Stdio, Stdio) {
@@ -84,10 +126,7 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
         .env("ALPHA_PANDA__FEED__COUNT", "0")
         .env("ALPHA_PANDA__FEED__RATE", "1500")
         .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
-        .env(
-            "ALPHA_PANDA__PLUGINS__CACHE_DIR",
-            std::env::temp_dir().join(alpha_panda_tests::unique("cache")),
-        )
+        .env("ALPHA_PANDA__PLUGINS__CACHE_DIR", compiled_cache())
         .stdout(out_io)
         .stderr(err_io)
         .spawn()
@@ -97,7 +136,8 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
     let mut first: Option<f64> = None;
     let mut moved = false;
     let mut both = false;
-    while started.elapsed() < Duration::from_secs(120) && !(ready && moved && both) {
+    let mut committed = false;
+    while started.elapsed() < Duration::from_secs(120) && !(ready && moved && both && committed) {
         std::thread::sleep(Duration::from_millis(300));
         if let Some((code, _)) = http_get(port, "/health") {
             ready |= code == 200;
@@ -112,17 +152,18 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
             Some(f) if ticks > f => moved = true,
             _ => {}
         }
-        both = value(&s, "alpha_panda_strategy_signals_total{side=\"BUY\",strategy_id=\"momentum_1\"}")
-            + value(&s, "alpha_panda_strategy_signals_total{side=\"SELL\",strategy_id=\"momentum_1\"}")
-            > 0.0
-            && value(&s, "alpha_panda_strategy_signals_total{side=\"BUY\",strategy_id=\"mean_reversion_1\"}")
-                + value(&s, "alpha_panda_strategy_signals_total{side=\"SELL\",strategy_id=\"mean_reversion_1\"}")
-                > 0.0;
+        both = signals_of(&s, "momentum_1") > 0.0 && signals_of(&s, "mean_reversion_1") > 0.0;
+        committed = value(&s, "alpha_panda_commit_seconds_count") > 0.0;
     }
     let (_, text) = http_get(port, "/metrics").unwrap_or_default();
     let s = samples(&text);
-    assert_eq!(value(&s, "alpha_panda_plugins_loaded"), 2.0, "{text}");
-    assert_eq!(value(&s, "alpha_panda_plugin_loads_total"), 2.0, "{text}");
+    let samples_n = sample_ids().len() as f64;
+    assert_eq!(value(&s, "alpha_panda_plugins_loaded"), samples_n, "{text}");
+    assert_eq!(
+        value(&s, "alpha_panda_plugin_loads_total"),
+        samples_n,
+        "{text}"
+    );
     assert!(
         value(
             &s,
@@ -163,7 +204,7 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
 }
 
 #[test]
-fn embedded_run_with_a_tick_count_signals_from_both_strategies() {
+fn embedded_run_with_a_tick_count_signals_from_every_sample_strategy() {
     const COUNT: f64 = 3000.0;
     let port = alpha_panda_tests::free_port();
     let logs = tempfile::tempdir().unwrap();
@@ -176,10 +217,7 @@ fn embedded_run_with_a_tick_count_signals_from_both_strategies() {
         .env("ALPHA_PANDA__FEED__COUNT", COUNT.to_string())
         .env("ALPHA_PANDA__FEED__RATE", "0")
         .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
-        .env(
-            "ALPHA_PANDA__PLUGINS__CACHE_DIR",
-            std::env::temp_dir().join(alpha_panda_tests::unique("cache")),
-        )
+        .env("ALPHA_PANDA__PLUGINS__CACHE_DIR", compiled_cache())
         .stdout(out_io)
         .stderr(err_io)
         .spawn()
@@ -208,15 +246,9 @@ fn embedded_run_with_a_tick_count_signals_from_both_strategies() {
         "{text}\n{}",
         logs()
     );
-    for id in ["momentum_1", "mean_reversion_1"] {
-        let signals = value(
-            &s,
-            &format!("alpha_panda_strategy_signals_total{{side=\"BUY\",strategy_id=\"{id}\"}}"),
-        ) + value(
-            &s,
-            &format!("alpha_panda_strategy_signals_total{{side=\"SELL\",strategy_id=\"{id}\"}}"),
-        );
-        assert!(signals > 0.0, "{id} signals\n{text}");
+    let ids = sample_ids();
+    for id in &ids {
+        assert!(signals_of(&s, id) > 0.0, "{id} signals\n{text}");
     }
 
     let status = stop(&mut child);
@@ -226,10 +258,12 @@ fn embedded_run_with_a_tick_count_signals_from_both_strategies() {
         out.contains(&format!("alpha-panda stopped: {COUNT} ticks")),
         "{out}"
     );
-    assert!(
-        out.contains("  momentum_1 ") && out.contains("  mean_reversion_1 "),
-        "both strategies in the summary\n{out}"
-    );
+    for id in &ids {
+        assert!(
+            out.contains(&format!("  {id} ")),
+            "{id} in the summary\n{out}"
+        );
+    }
 }
 
 /// Waits for `child` to exit, at most 30 s after SIGINT.
@@ -294,10 +328,7 @@ fn a_refused_plugin_keeps_health_not_ready_while_metrics_serve() {
         .env("ALPHA_PANDA__FEED__COUNT", "0")
         .env("ALPHA_PANDA__FEED__RATE", "500")
         .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
-        .env(
-            "ALPHA_PANDA__PLUGINS__CACHE_DIR",
-            std::env::temp_dir().join(alpha_panda_tests::unique("cache")),
-        )
+        .env("ALPHA_PANDA__PLUGINS__CACHE_DIR", compiled_cache())
         .stdout(out_io)
         .stderr(err_io)
         .spawn()
