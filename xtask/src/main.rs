@@ -27,6 +27,7 @@ mod polyglot;
 mod setup;
 mod smoke;
 mod soak;
+mod watch;
 
 use setup::{setup, WASM_TARGET};
 
@@ -163,10 +164,23 @@ fn check_disk() {
     }
 }
 
-/// Builds the plugins, then runs the host in the foreground and exits with its code.
+/// Builds the plugins, then runs the host in the foreground and exits with its
+/// code; a saved strategy source is rebuilt meanwhile, and the host reloads it.
 fn run(args: &[String]) -> Result<ExitCode> {
     setup::wasm_target()?;
     build_plugins()?;
+    let _watch = watch::on_save(&root().join(PLUGINS_DIR), |changed| {
+        eprintln!(
+            "xtask: {} saved; rebuilding the plugins",
+            changed.join(", ")
+        );
+        match build_plugins() {
+            Ok(()) => eprintln!("xtask: plugins rebuilt; the host reloads what changed"),
+            Err(e) => {
+                eprintln!("xtask: rebuild failed: {e:#}\nxtask: the running version keeps running")
+            }
+        }
+    })?;
     let mut c = cargo();
     c.args([
         "run",
