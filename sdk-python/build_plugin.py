@@ -45,7 +45,7 @@ PINNED = "0.25.1"
 DEFAULT_WIT = SDK_DIR.parent / "wit"
 APP = "_alpha_panda_app"
 #: The host's default `plugins.max_wasm_bytes`.
-HOST_DEFAULT_MAX = 16 << 20
+HOST_DEFAULT_MAX = 48 << 20
 
 
 class Refused(Exception):
@@ -216,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     size = args.out.stat().st_size
     print(f"built {args.out} ({size:,} bytes, {size / 2**20:.1f} MiB) in {time.monotonic() - started:.1f} s")
     if size > HOST_DEFAULT_MAX:
-        print(f"note: larger than the host's default plugins.max_wasm_bytes (16 MiB): set it to "
-              f"at least {((size >> 20) + 1)} MiB (32 MiB covers Python plugins)", file=sys.stderr)
+        print(f"note: larger than the host's default plugins.max_wasm_bytes (48 MiB): set it to "
+              f"at least {((size >> 20) + 1)} MiB", file=sys.stderr)
     return 0
 
 

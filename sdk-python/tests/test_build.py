@@ -39,7 +39,7 @@ FAKE = textwrap.dedent('''\
 ''')
 
 NUMPY_FAILURE = '''Traceback (most recent call last):
-  File "/work/tools/venv/bin/componentize-py", line 8, in <module>
+  File "/home/quant/.venv/bin/componentize-py", line 8, in <module>
     sys.exit(script())
 AssertionError: Traceback (most recent call last):
   File "/0/_alpha_panda_app.py", line 2, in <module>

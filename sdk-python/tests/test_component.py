@@ -178,7 +178,7 @@ def test_glue_refuses_a_module_without_a_strategy(glue):
 
 
 def test_the_faulty_fixture_fails_tick_by_tick_and_its_snapshot_with_a_reason(logs):
-    """What tools/run_component.py shows of the built fixture, natively."""
+    """What the faulty fixture does through the WIT export, tick by tick and at its snapshot, natively."""
     from alpha_panda import load_strategy
     from sdk_paths import SDK
 
