@@ -37,7 +37,27 @@ fn sample_ids() -> Vec<String> {
 /// The compiled-code cache the tests share: a Python component takes many
 /// seconds to compile, once.
 fn compiled_cache() -> std::path::PathBuf {
-    root().join("target/test-compiled")
+    static WARM: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let dir = root().join("target/test-compiled");
+    WARM.get_or_init(|| warm(&dir));
+    dir
+}
+
+/// Compiles every sample into the cache once, before any host's clock starts: on a
+/// fresh machine a debug build takes many seconds per Python or JavaScript
+/// component, and two hosts compiling the same ones at once would double it.
+fn warm(dir: &Path) {
+    let mut config = alpha_panda::config::Config::load(None).expect("default config");
+    config.plugins.cache_dir = Some(dir.to_owned());
+    let engine = alpha_panda::wasm::StrategyEngine::from_config(&config.plugins).expect("engine");
+    for entry in std::fs::read_dir(root().join("plugins")).expect("plugins/") {
+        let path = entry.expect("plugins/ entry").path();
+        if path.extension().is_some_and(|x| x == "wasm") {
+            engine
+                .load_file(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        }
+    }
 }
 
 /// Signals of `id` on `/metrics`, both sides.

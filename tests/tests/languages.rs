@@ -72,20 +72,13 @@ fn answer(v: &Value) -> String {
 #[test]
 fn the_python_and_javascript_samples_replay_exactly_as_the_rust_ones() {
     let tmp = tempfile::tempdir().expect("temp dir");
-    let plugins = tmp.path().join("plugins");
-    std::fs::create_dir_all(&plugins).expect("plugins dir");
     let samples = ["momentum", "mean_reversion"];
-    for base in samples {
-        for name in [base.to_owned(), format!("{base}_py"), format!("{base}_js")] {
-            for ext in ["wasm", "toml"] {
-                std::fs::copy(
-                    paths::sample_plugins().join(format!("{name}.{ext}")),
-                    plugins.join(format!("{name}.{ext}")),
-                )
-                .expect("copy a sample");
-            }
-        }
-    }
+    let names: Vec<String> = samples
+        .iter()
+        .flat_map(|b| [b.to_string(), format!("{b}_py"), format!("{b}_js")])
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let plugins = paths::copy_samples(&names, tmp.path());
     let mut config = alpha_panda::config::Config::load(None).expect("config");
     config.plugins.dir = plugins;
     config.plugins.cache_dir = Some(paths::root().join("target/test-compiled"));

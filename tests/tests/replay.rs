@@ -12,6 +12,11 @@ use alpha_panda::contract::{EventEnvelope, TradingSignal};
 use alpha_panda::replay::{load_strategies, replay};
 use alpha_panda_tests::paths;
 
+/// The Rust samples only: the other languages' replay equality is `languages.rs`'s.
+fn rust_samples(dir: &Path) -> std::path::PathBuf {
+    paths::copy_samples(&["momentum", "mean_reversion"], dir)
+}
+
 fn config(plugins: &Path) -> Config {
     Config::from_toml_with_env(
         &format!(
@@ -100,7 +105,7 @@ fn write_inputs(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
 fn replay_is_deterministic_and_formats_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let (jsonl, csv) = write_inputs(tmp.path());
-    let config = config(&paths::sample_plugins());
+    let config = config(&rust_samples(tmp.path()));
     let first = run(&config, &jsonl);
     let second = run(&config, &jsonl);
     assert!(!first.is_empty());
@@ -141,7 +146,7 @@ fn wasm_components_decide_like_native_code() {
     use alpha_panda_sdk::{InitContext, Params, Runner, TickData};
     let tmp = tempfile::tempdir().unwrap();
     let (jsonl, _) = write_inputs(tmp.path());
-    let out = run(&config(&paths::sample_plugins()), &jsonl);
+    let out = run(&config(&rust_samples(tmp.path())), &jsonl);
     let wasm_momentum: Vec<Decision> = decisions(&out)
         .into_iter()
         .filter(|d| d.0 == "momentum_1")
@@ -194,7 +199,7 @@ fn bad_input_names_the_line() {
         "738561,2025-08-29T04:45:04Z,2501.55\n738561,2025-08-29T04:45:05,2501.60\n",
     )
     .unwrap();
-    let config = config(&paths::sample_plugins());
+    let config = config(&rust_samples(tmp.path()));
     let mut set = load_strategies(&config).unwrap();
     let err = replay(&config, &mut set, &bad, &mut Vec::new(), &mut |_| {}).unwrap_err();
     let msg = err.to_string();
