@@ -17,13 +17,23 @@ pub fn root() -> PathBuf {
 
 /// `plugins/momentum.toml`: strategy id, the 6 instruments, lookback 20, threshold 1 %.
 pub fn manifest() -> Manifest {
-    let path = root().join("plugins/momentum.toml");
-    Manifest::load(&path).unwrap_or_else(|e| panic!("{e}"))
+    plugin_manifest("momentum")
 }
 
 /// `plugins/momentum.wasm` (built by `cargo xtask plugins`).
 pub fn wasm_bytes() -> Vec<u8> {
-    let path = root().join("plugins/momentum.wasm");
+    plugin_bytes("momentum")
+}
+
+/// `plugins/NAME.toml`.
+pub fn plugin_manifest(name: &str) -> Manifest {
+    let path = root().join(format!("plugins/{name}.toml"));
+    Manifest::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `plugins/NAME.wasm` (built by `cargo xtask plugins`).
+pub fn plugin_bytes(name: &str) -> Vec<u8> {
+    let path = root().join(format!("plugins/{name}.wasm"));
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}; build it first with `cargo xtask plugins`",
