@@ -356,6 +356,13 @@ fn bench(args: &[String]) -> Result<()> {
     if let Some(name) = args.first() {
         c.args(["--bench", name]);
     }
+    // `languages` runs the Python and JavaScript strategies natively too: with the
+    // Python tools' interpreter, and node beside the JavaScript SDK's link.
+    if args.first().is_none_or(|n| n == "languages") {
+        let root = root();
+        c.env("ALPHA_PANDA_PYTHON", polyglot::python_tools(&root)?);
+        polyglot::node_tools(&root)?;
+    }
     status(c, "cargo bench")
 }
 
