@@ -142,14 +142,14 @@ fn hostile_wasm() -> Result<Vec<u8>> {
 
 fn momentum_manifest_text(id: &str, instruments: &[u32], position_size: i64) -> String {
     format!(
-        "strategy_id = \"{id}\"\nbrokers = [\"paper\", \"zerodha\"]\ninstruments = {instruments:?}\n\
+        "strategy_id = \"{id}\"\nbrokers = [\"paper\", \"zerodha\"]\ninstruments = {instruments:?}\nscope = \"instrument\"\n\
          [params]\nlookback = 20\nthreshold = 0.01\nposition_size = {position_size}\n"
     )
 }
 
 fn counter_manifest_text(version: i64) -> String {
     format!(
-        "strategy_id = \"counter_1\"\nbrokers = [\"paper\", \"zerodha\"]\ninstruments = [{COUNTER_TOKEN}]\n\
+        "strategy_id = \"counter_1\"\nbrokers = [\"paper\", \"zerodha\"]\ninstruments = [{COUNTER_TOKEN}]\nscope = \"instrument\"\n\
          [params]\nmode = \"counter\"\nat_us = -1\nversion = {version}\n"
     )
 }

@@ -19,6 +19,7 @@
 //! - [`state`]: strategy state records and reading them back from the cluster.
 //! - [`merge`]: ticks of several partitions merged by event time.
 //! - [`partitions`]: the partitions this host owns and their state: a state machine.
+//! - [`units`]: strategy-scoped strategies: who owns which unit, its consumer, merge and restore.
 //! - [`emit`]: signals into `trading_signal` child envelopes.
 //! - [`dlq`]: dead-letter records that keep every byte.
 //! - [`observe`]: metrics, `/metrics` and `/health`, operator commands, the terminal view.
@@ -41,6 +42,7 @@ pub mod registry;
 pub mod state;
 pub mod merge;
 pub mod partitions;
+pub mod units;
 pub mod emit;
 pub mod dlq;
 pub mod observe;

@@ -1,6 +1,7 @@
 //! Plugin manifests (`plugins/NAME.toml` beside `NAME.wasm`): strategy id, the broker
-//! namespaces it runs in, the instruments it subscribes to, and its parameters.
-//! Unknown keys, wrong types and unknown broker names are refused by name.
+//! namespaces it runs in, the instruments it subscribes to, its scope (one instance
+//! over all its instruments, or instances per partition) and its parameters.
+//! Unknown keys, wrong types, unknown broker names and scopes are refused by name.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,29 @@ pub enum ParamValue {
     Text(String),
 }
 
+/// What one instance of a strategy sees.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// One instance sees every tick of all its instruments, merged by event time,
+    /// on one host at a time: what an author expects of a strategy.
+    #[default]
+    Strategy,
+    /// One instance per partition of `market.ticks`, each seeing the instruments of
+    /// its partition: for strategies whose state is per instrument (they scale out
+    /// with the partitions).
+    Instrument,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Strategy => "strategy",
+            Scope::Instrument => "instrument",
+        }
+    }
+}
+
 /// A parsed, validated manifest.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +50,8 @@ pub struct Manifest {
     pub strategy_id: String,
     pub brokers: Vec<BrokerNamespace>,
     pub instruments: Vec<u32>,
+    #[serde(default)]
+    pub scope: Scope,
     #[serde(default)]
     pub params: BTreeMap<String, ParamValue>,
 }
@@ -145,6 +171,24 @@ enabled = true
         assert_eq!(m.params["enabled"], ParamValue::Boolean(true));
         assert!(m.runs_in(BrokerNamespace::Paper));
         assert!(!m.runs_in(BrokerNamespace::Zerodha));
+        assert_eq!(m.scope, Scope::Strategy, "the default scope");
+    }
+
+    #[test]
+    fn scope_is_strategy_or_instrument_and_nothing_else() {
+        let with = |scope: &str| {
+            Manifest::parse(&format!(
+                "strategy_id = \"a\"\nbrokers = [\"paper\"]\ninstruments = [1]\nscope = {scope}\n"
+            ))
+        };
+        assert_eq!(with("\"strategy\"").unwrap().scope, Scope::Strategy);
+        assert_eq!(with("\"instrument\"").unwrap().scope, Scope::Instrument);
+        let e = with("\"partition\"").unwrap_err();
+        assert!(
+            e.contains("scope") && e.contains("partition") && e.contains("instrument"),
+            "names the key, the value and what is allowed: {e}"
+        );
+        assert!(with("1").unwrap_err().contains("scope"));
     }
 
     fn err(text: &str) -> String {

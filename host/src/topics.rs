@@ -105,6 +105,23 @@ impl TopicRegistry {
         instrument_token.to_string()
     }
 
+    /// The partition of `market.ticks` an instrument's ticks are on: the
+    /// producers' partitioner (Kafka's default, and `murmur2_random` here) over the
+    /// tick key.
+    pub fn tick_partition(&self, instrument_token: u32) -> i32 {
+        partition_of(
+            Self::tick_key(instrument_token).as_bytes(),
+            self.config.market_ticks.partitions,
+        )
+    }
+
+    /// The ownership unit of a strategy-scoped strategy: a partition of the state
+    /// topic (`state_partitions` of them), by its id. The host that owns that
+    /// partition in the owners' group runs the strategy.
+    pub fn unit_of(strategy_id: &str, state_partitions: i32) -> i32 {
+        partition_of(strategy_id.as_bytes(), state_partitions)
+    }
+
     /// The key of a signal on `{broker}.signals.*`.
     pub fn signal_key(strategy_id: &str, instrument_token: u32) -> String {
         format!("{strategy_id}:{instrument_token}")
@@ -185,6 +202,44 @@ impl TopicRegistry {
 
 fn broker_topic(broker: BrokerNamespace, kind: &str) -> String {
     format!("{}.{kind}", broker.as_str())
+}
+
+/// Kafka's murmur2 (`org.apache.kafka.common.utils.Utils.murmur2`), which its
+/// default partitioner and librdkafka's `murmur2_random` apply to a key.
+pub fn murmur2(data: &[u8]) -> i32 {
+    const SEED: u32 = 0x9747_b28c;
+    const M: u32 = 0x5bd1_e995;
+    const R: u32 = 24;
+    let mut h: u32 = SEED ^ data.len() as u32;
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> R;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    let rest = chunks.remainder();
+    if rest.len() >= 3 {
+        h ^= u32::from(rest[2]) << 16;
+    }
+    if rest.len() >= 2 {
+        h ^= u32::from(rest[1]) << 8;
+    }
+    if let Some(&b) = rest.first() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+/// The partition of `partitions` a key goes to (Kafka's `toPositive(murmur2) % n`).
+pub fn partition_of(key: &[u8], partitions: i32) -> i32 {
+    (murmur2(key) & 0x7fff_ffff) % partitions.max(1)
 }
 
 #[cfg(test)]
@@ -307,5 +362,21 @@ mod tests {
         // Partition for partition with the ticks.
         assert_eq!(find(&all, "zerodha.strategy.state").partitions, 4);
         assert!(all.iter().all(|t| !t.name.starts_with("paper.")));
+    }
+
+    /// Values printed by Kafka 4.1.1's own `Utils.murmur2` and its default
+    /// partitioner (kafka-clients, run once by hand).
+    #[test]
+    fn murmur2_is_kafkas() {
+        assert_eq!(murmur2(b"21"), -973_932_308);
+        assert_eq!(murmur2(b"foobar"), -790_332_482);
+        assert_eq!(murmur2(b"abc"), 479_470_107);
+        assert_eq!(murmur2(b"a-little-bit-long-string"), -985_981_536);
+        let r = TopicRegistry::new(&crate::config::TopicsConfig::default());
+        let partitions: Vec<i32> = [738561, 81153, 2714625, 408065, 341249, 256265]
+            .iter()
+            .map(|t| r.tick_partition(*t))
+            .collect();
+        assert_eq!(partitions, [2, 9, 8, 3, 7, 3], "of 12 partitions");
     }
 }

@@ -6,9 +6,7 @@
 //! - [`broker`]: the shared Kafka broker of a test binary, or a private one.
 //! - [`redis_server`]: the shared Redis with a unique prefix, or a private server.
 //! - [`paths`]: the workspace, the sample and test plugins.
-//! - [`partition`]: the Java client's murmur2 partitioner, to check where records land.
 pub mod broker;
-pub mod partition;
 pub mod paths;
 pub mod redis_server;
 

@@ -428,10 +428,8 @@ fn places(s: &Scenario) -> Vec<(i32, u64)> {
     (0..s.sent.len())
         .map(|i| {
             let token = s.tokens[i % s.tokens.len()];
-            let p = alpha_panda_tests::partition::java_partition(
-                token.to_string().as_bytes(),
-                TICK_PARTITIONS,
-            );
+            let p =
+                alpha_panda::topics::partition_of(token.to_string().as_bytes(), TICK_PARTITIONS);
             let k = place.entry(p).or_insert(0);
             *k += 1;
             (p, *k)

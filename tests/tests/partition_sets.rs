@@ -137,3 +137,48 @@ fn a_restored_state_continues_where_the_previous_owner_stopped() {
     assert!(err.is_err());
     assert_eq!(counts(&feed(&mut b, 2, 1)), vec![13]);
 }
+
+/// The counter strategy as a strategy-scoped one (the default scope), version `v`.
+fn scoped_counter(v: i64) -> String {
+    counter(v).replace("scope = \"instrument\"\n", "")
+}
+
+#[test]
+fn a_strategy_scoped_strategy_runs_once_in_its_unit_and_moves_when_its_scope_changes() {
+    let engine = engine();
+    let mut live = LiveStrategies::new(
+        StrategySet::new(engine.clone(), SlotConfig::default()),
+        BrokerNamespace::Paper,
+    )
+    .with_units(4);
+    live.drop_local();
+    live.assign(0);
+    live.apply(load_update(&engine, "counter", &scoped_counter(1)));
+    let k = alpha_panda::topics::TopicRegistry::unit_of("counter_p", 4);
+    assert_eq!(
+        live.unit_plan().into_iter().collect::<Vec<_>>(),
+        vec![(k, vec![("counter_p".to_owned(), vec![TOKEN])])],
+        "planned in its unit"
+    );
+    assert!(
+        feed(&mut live, 0, 1).is_empty(),
+        "no instance per partition"
+    );
+    let unit = live.assign_unit(k);
+    let ticks: Vec<MarketTick> = (0..3).map(|i| tick(TOKEN, "1", i)).collect();
+    let refs: Vec<&MarketTick> = ticks.iter().collect();
+    assert_eq!(unit.process(&refs).signals.len(), 3);
+    // A reload carries the unit's state over.
+    live.apply(load_update(&engine, "counter", &scoped_counter(2)));
+    let unit = live.unit_mut(k).expect("unit set");
+    let out = unit.process(&refs[..1]);
+    assert_eq!(count_of(&out.signals[0]), "4");
+    // Changed to instrument scope: it leaves the unit and runs per partition,
+    // from init (a state per partition cannot come from one over all of them).
+    live.apply(load_update(&engine, "counter", &counter(3)));
+    assert!(live.unit_plan().is_empty());
+    let unit = live.unit_mut(k).expect("unit set");
+    assert!(unit.process(&refs).signals.is_empty(), "gone from the unit");
+    assert_eq!(counts(&feed(&mut live, 0, 2)), vec![1, 2]);
+    assert_eq!(live.revoke_unit(k).map(|s| s.len()), Some(0));
+}

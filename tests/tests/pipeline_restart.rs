@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
+use alpha_panda::topics::partition_of as java_partition;
 use alpha_panda_tests::broker::shared_bootstrap;
-use alpha_panda_tests::partition::java_partition;
 use pipeline_support::*;
 use serde_json::Value;
 

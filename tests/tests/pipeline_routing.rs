@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use alpha_panda::contract::{child_id, BrokerNamespace, Lineage, Timestamp};
+use alpha_panda::topics::partition_of as java_partition;
 use alpha_panda_tests::broker::shared_bootstrap;
-use alpha_panda_tests::partition::java_partition;
 use pipeline_support::*;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};

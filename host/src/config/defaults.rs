@@ -22,6 +22,7 @@ pub const PLUGINS_CACHE_DIR: &str = ".alpha-panda/cache";
 pub const CALL_TIMEOUT_MS: u64 = 10;
 /// Linear memory cap of one instance.
 pub const MEMORY_LIMIT_MIB: u64 = 64;
+pub const RECYCLE_MEMORY_PCT: u64 = 75;
 pub const MAX_SIGNALS_PER_TICK: u32 = 16;
 pub const MAX_METADATA_BYTES: usize = 4096;
 /// Ticks handed to a plugin in one call at most.
@@ -36,6 +37,9 @@ pub const MAX_WASM_BYTES: u64 = 48 * 1024 * 1024;
 /// Core instances a component may create (a Python strategy needs 14).
 pub const MAX_INSTANCES: u32 = 32;
 pub const DEBOUNCE_MS: u64 = 200;
+/// How long a strategy-scoped instance waits for a partition with no buffered
+/// tick before going on without it (what a tick costs in latency then).
+pub const ALIGN_WAIT_MS: u64 = 100;
 
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
 pub const INSTANCE_ID: &str = "0";
@@ -62,4 +66,6 @@ pub const FEED_SEED: u64 = 42;
 
 /// How often each partition's strategy state is written (0: never).
 pub const STATE_EVERY_MS: u64 = 5_000;
+/// A tick older than a minute is history: fed to warm state, never signalled.
+pub const MAX_TICK_AGE_MS: u64 = 60_000;
 pub const STATE_LOAD_TIMEOUT_MS: u64 = 30_000;

@@ -67,6 +67,8 @@ pub struct Config {
     pub feed: FeedConfig,
     #[serde(default)]
     pub state: StateConfig,
+    #[serde(default)]
+    pub start: StartConfig,
 }
 
 fn default_service() -> String {

@@ -129,6 +129,11 @@ pub struct PluginsConfig {
     pub call_timeout_ms: u64,
     /// Linear memory cap of one instance.
     pub memory_limit_mib: u64,
+    /// An instance holding more than this share of `memory_limit_mib` is rebuilt
+    /// from a fresh snapshot between batches (0 = never): a guest whose runtime
+    /// never gives memory back (a JavaScript one grows with every call) keeps
+    /// running instead of faulting at the cap.
+    pub recycle_memory_pct: u64,
     /// More signals than this for one tick is a plugin fault.
     pub max_signals_per_tick: u32,
     /// Metadata of one signal larger than this (keys + values, bytes) is a plugin fault.
@@ -153,6 +158,10 @@ pub struct PluginsConfig {
     pub cache_dir: Option<PathBuf>,
     /// Debounce of file-system events before a plugin file is (re)loaded.
     pub debounce_ms: u64,
+    /// A strategy-scoped instance merges its partitions by event time: a tick
+    /// waits at most this long for a partition with nothing buffered (which may
+    /// still bring an earlier tick) before it goes. 0 = never wait.
+    pub align_wait_ms: u64,
 }
 
 impl Default for PluginsConfig {
@@ -161,6 +170,7 @@ impl Default for PluginsConfig {
             dir: PathBuf::from(d::PLUGINS_DIR),
             call_timeout_ms: d::CALL_TIMEOUT_MS,
             memory_limit_mib: d::MEMORY_LIMIT_MIB,
+            recycle_memory_pct: d::RECYCLE_MEMORY_PCT,
             max_signals_per_tick: d::MAX_SIGNALS_PER_TICK,
             max_metadata_bytes: d::MAX_METADATA_BYTES,
             max_batch: d::MAX_BATCH,
@@ -173,6 +183,7 @@ impl Default for PluginsConfig {
             allowed_sha256: Vec::new(),
             cache_dir: None,
             debounce_ms: d::DEBOUNCE_MS,
+            align_wait_ms: d::ALIGN_WAIT_MS,
         }
     }
 }
@@ -313,6 +324,24 @@ impl Default for StateConfig {
 impl StateConfig {
     pub fn enabled(&self) -> bool {
         self.every_ms > 0
+    }
+}
+
+/// How the host treats what it finds when it starts consuming.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StartConfig {
+    /// A live tick older than this by the wall clock when consumed is fed to its
+    /// strategies with outputs suppressed, never signalled (0 = off). `replay`
+    /// has no wall clock and ignores it.
+    pub max_tick_age_ms: u64,
+}
+
+impl Default for StartConfig {
+    fn default() -> Self {
+        Self {
+            max_tick_age_ms: d::MAX_TICK_AGE_MS,
+        }
     }
 }
 

@@ -5,9 +5,11 @@
 //! - [`embedded`]: the in-process broker of the default profile.
 //! - [`admin`]: `topics create` and `topics check`.
 //! - [`outbox`]: writing records, retried with the contract's backoff.
+//! - [`reader`]: the context of consumers that read partitions to their end.
 pub mod admin;
 pub mod embedded;
 pub mod outbox;
+pub mod reader;
 pub mod settings;
 
 /// A Kafka client could not be built or a request failed.

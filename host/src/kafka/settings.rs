@@ -100,6 +100,31 @@ pub fn consumer(config: &Config, bootstrap: &str, group: &str) -> ClientConfig {
     c
 }
 
+/// The producer of a strategy-scoped unit `unit` exactly-once: its transactional
+/// id names the unit, not the host, so the host that gains the unit fences the
+/// one that had it.
+pub fn unit_producer(config: &Config, bootstrap: &str, unit: i32) -> ClientConfig {
+    let mut c = producer(config, bootstrap);
+    c.set(
+        "transactional.id",
+        format!(
+            "alpha-panda.{}.{}.unit-{unit}",
+            config.service,
+            config.broker.as_str()
+        ),
+    );
+    c
+}
+
+/// The consumer of the ownership group of strategy-scoped units: it only takes
+/// part in the group's assignment (cooperatively: a rebalance moves only the
+/// units that change hands).
+pub fn owners_consumer(config: &Config, bootstrap: &str, group: &str) -> ClientConfig {
+    let mut c = consumer(config, bootstrap, group);
+    c.set("partition.assignment.strategy", "cooperative-sticky");
+    c
+}
+
 /// An admin client's settings (no authentication).
 pub fn admin(bootstrap: &str) -> ClientConfig {
     base(bootstrap)

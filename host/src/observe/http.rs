@@ -34,6 +34,19 @@ impl Endpoint {
         self.metrics.assigned_partitions.get() > 0 && self.readiness.is_ready()
     }
 
+    /// `/health`'s body: the verdict, then where each strategy-scoped strategy
+    /// of this host runs and how far behind it is.
+    fn health_body(&self, verdict: &str) -> String {
+        let mut body = format!("{verdict}\n");
+        if let Ok(lines) = self.metrics.units.placements.lock() {
+            for l in lines.iter() {
+                body.push_str(l);
+                body.push('\n');
+            }
+        }
+        body
+    }
+
     /// The status line, body and content type of a request.
     fn answer(&self, method: &str, path: &str) -> (&'static str, String, &'static str) {
         let release = path
@@ -60,10 +73,10 @@ impl Endpoint {
         }
         match path {
             "/metrics" => ("200 OK", self.metrics.render(), "text/plain; version=0.0.4"),
-            "/health" if self.healthy() => ("200 OK", "ready\n".into(), "text/plain"),
+            "/health" if self.healthy() => ("200 OK", self.health_body("ready"), "text/plain"),
             "/health" => (
                 "503 Service Unavailable",
-                "not ready\n".into(),
+                self.health_body("not ready"),
                 "text/plain",
             ),
             _ => ("404 Not Found", "not found\n".into(), "text/plain"),

@@ -20,6 +20,8 @@ pub struct Metrics {
     /// Signals per strategy id and side.
     pub strategy_signals: IntCounterVec,
     pub dlq_records: IntCounter,
+    /// Live ticks older than `start.max_tick_age_ms`: fed, never signalled.
+    pub stale_ticks: IntCounter,
     pub plugin_faults: IntCounter,
     pub produce_retries: IntCounter,
     pub commits: IntCounter,
@@ -47,11 +49,29 @@ pub struct Metrics {
     pub batch_host: Histogram,
     /// Messages behind the high watermark, per partition (librdkafka statistics).
     pub consumer_lag: IntGaugeVec,
+    /// Strategy-scoped units: what this host owns and runs.
+    pub units: UnitMetrics,
     /// Operator events per strategy and kind, and their totals (shared with the
     /// strategies, which count them where they happen).
     pub plugin_events: EventSink,
     /// What the terminal view shows besides the counters.
     pub recent: Recent,
+}
+
+/// The metrics of strategy-scoped units on this host.
+pub struct UnitMetrics {
+    /// Units the owners group gave this host.
+    pub owned: IntGauge,
+    /// Ticks released to strategy-scoped instances.
+    pub ticks: IntCounter,
+    /// 1 per strategy-scoped strategy running here, with its unit.
+    pub running: IntGaugeVec,
+    /// Per strategy-scoped strategy here: ticks behind the log end of its partitions.
+    pub lag: IntGaugeVec,
+    /// Ticks that went after waiting `plugins.align_wait_ms` for an empty partition.
+    pub align_waits: IntCounterVec,
+    /// One line per strategy-scoped strategy running here, for `/health`.
+    pub placements: std::sync::Mutex<Vec<String>>,
 }
 
 /// A metric definition that is constant: it cannot fail but for a bug.
@@ -89,6 +109,37 @@ impl Reg<'_> {
     }
 }
 
+impl UnitMetrics {
+    fn registered(r: &Reg<'_>) -> Self {
+        Self {
+            owned: r.gauge("units_owned", "Strategy-scoped units this host owns"),
+            ticks: r.counter("unit_ticks_total", "Ticks run by strategy-scoped instances"),
+            running: r.add(ok(IntGaugeVec::new(
+                Opts::new(
+                    "scoped_strategy_running",
+                    "1 per strategy-scoped strategy running on this host",
+                ),
+                &["strategy_id", "unit"],
+            ))),
+            lag: r.add(ok(IntGaugeVec::new(
+                Opts::new(
+                    "scoped_strategy_lag",
+                    "Ticks a strategy-scoped strategy here is behind its partitions' end",
+                ),
+                &["strategy_id"],
+            ))),
+            align_waits: r.add(ok(IntCounterVec::new(
+                Opts::new(
+                    "align_waits_total",
+                    "Ticks that went after a wait for an empty merged instrument ran out",
+                ),
+                &["unit"],
+            ))),
+            placements: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -112,6 +163,10 @@ impl Metrics {
                 &["strategy_id", "side"],
             ),
             dlq_records: r.counter("dlq_records_total", "Records written to a DLQ"),
+            stale_ticks: r.counter(
+                "stale_ticks_total",
+                "Ticks older than start.max_tick_age_ms: fed to warm state, never signalled",
+            ),
             plugin_faults: r.counter("plugin_faults_total", "Plugin faults"),
             produce_retries: r.counter("produce_retries_total", "Produce retries"),
             commits: r.counter("commits_total", "Offset commits"),
@@ -148,6 +203,7 @@ impl Metrics {
                 Opts::new("consumer_lag", "Messages behind the high watermark"),
                 &["topic", "partition"],
             ))),
+            units: UnitMetrics::registered(&r),
             plugin_events: std::sync::Arc::new(EventCounts::registered(&registry)),
             recent: Recent::default(),
             registry,

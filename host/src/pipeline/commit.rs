@@ -109,7 +109,7 @@ impl Host {
     /// Inputs whose outputs could not be written go to the DLQ; returns how many.
     /// A state record is not an answer (its transaction fails without it); a DLQ
     /// record that cannot be written stops the host without a commit.
-    async fn dlq_undelivered<M: Message>(
+    pub(super) async fn dlq_undelivered<M: Message>(
         &self,
         msgs: &[M],
         undelivered: &[Undelivered],

@@ -39,6 +39,7 @@ impl Host {
             tracing::info!(partitions = ?rereads.iter().map(|r| r.partition).collect::<Vec<_>>(), "reading the state of partitions that started from init again");
         }
         self.hold_and_read(rereads);
+        self.manage_units().await?;
         self.shared.metrics.set_plugins(&self.live);
         Ok(())
     }

@@ -25,7 +25,7 @@ pub(super) struct Encoded {
 }
 
 /// `BUY` or `SELL`: the metric label and the display's word.
-fn side_label(s: &SetOutput) -> &'static str {
+pub(super) fn side_label(s: &SetOutput) -> &'static str {
     match s.signal.side {
         Side::Buy => "BUY",
         Side::Sell => "SELL",

@@ -21,6 +21,7 @@
 //! - [`control`]: the work between batches.
 //! - [`reads`]: partitions' state read off the tick path.
 //! - [`instances`]: the strategies as the partition state machine drives them.
+//! - [`units`], [`unit_run`]: strategy-scoped units: started, stopped, run.
 mod classify;
 mod commit;
 pub mod context;
@@ -30,7 +31,10 @@ mod encode;
 mod instances;
 mod reads;
 mod run;
+mod stale;
 mod transaction;
+mod unit_run;
+mod units;
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
@@ -54,8 +58,11 @@ use crate::registry::Readiness;
 use crate::state::StateRecord;
 use crate::strategy::LiveStrategies;
 use crate::topics::{TopicRegistry, MARKET_TICKS};
+use crate::units::owners::Owners;
+use crate::units::Units;
 use context::{HostContext, RebalanceQueue};
 use reads::{Reads, StateSource};
+use unit_run::UnitFlight;
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -94,6 +101,8 @@ pub struct RunSummary {
     pub signals: u64,
     pub dlq: u64,
     pub duplicates: u64,
+    /// Ticks older than `start.max_tick_age_ms`, fed without signals.
+    pub stale: u64,
 }
 
 /// What the host shares with the rest of the process.
@@ -132,6 +141,13 @@ pub struct Host {
     asked: BTreeMap<i32, (i64, u64)>,
     /// Rebalances queued by the consumer's context, applied at batch boundaries.
     changes: RebalanceQueue,
+    /// The cluster's address (units make clients of their own).
+    bootstrap: String,
+    /// Strategy-scoped units owned or running here.
+    units: Units,
+    /// At-least-once: each unit's delivery in flight.
+    unit_flights: BTreeMap<i32, UnitFlight>,
+    stale: stale::StaleBurst,
 }
 
 /// A batch's messages and what finishing it needs once its outputs are written.
@@ -199,9 +215,18 @@ impl Host {
             enabled: config.state.enabled(),
             every: Duration::from_millis(config.state.every_ms),
         };
-        // On the stream every strategy instance belongs to a partition.
-        let mut live = live;
+        // On the stream every strategy instance belongs to a partition or a unit.
+        let unit_count = registry
+            .topics_for(&[config.broker])
+            .iter()
+            .find(|t| t.name == state_topic)
+            .map_or(1, |t| t.partitions);
+        let mut live = live.with_units(unit_count);
         live.drop_local();
+        let owners = Owners::join(
+            &settings::owners_consumer(config, bootstrap, &format!("{group}.owners")),
+            &state_topic,
+        )?;
         let host = Self {
             config: config.clone(),
             topics: Topics {
@@ -221,6 +246,10 @@ impl Host {
             summary: RunSummary::default(),
             asked: BTreeMap::new(),
             changes,
+            bootstrap: bootstrap.to_owned(),
+            units: Units::new(Some(owners)),
+            unit_flights: BTreeMap::new(),
+            stale: stale::StaleBurst::default(),
         };
         host.update_readiness();
         Ok(host)
@@ -244,6 +273,13 @@ impl Host {
         let mut in_flight: Option<Sent<_>> = None;
         loop {
             self.between_batches().await?;
+            self.step_units().await?;
+            // Idle: a unit's held tick or delivery in flight is looked at again soon.
+            let idle = match (self.units_deadline(), self.unit_flights.is_empty()) {
+                (Some(d), _) => d.saturating_duration_since(clock::now()),
+                (None, false) => Duration::from_millis(2),
+                (None, true) => Duration::from_millis(100),
+            };
             let first = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
@@ -254,8 +290,14 @@ impl Host {
                     }
                     continue;
                 }
+                fetched = self.units.next_fetched() => {
+                    if let Some(f) = fetched {
+                        self.units.accept(f, clock::now());
+                    }
+                    continue;
+                }
                 m = consumer.recv() => m,
-                _ = clock::sleep(Duration::from_millis(100)) => continue,
+                _ = clock::sleep(idle) => continue,
             };
             let Some(msgs) = self.fetch(first, &consumer).await else {
                 continue;
@@ -310,7 +352,8 @@ impl Host {
     ) -> Result<Prepared<M>, PipelineError> {
         let received = clock::now();
         let classified = self.classify(msgs);
-        let deduped = self.dedupe(classified.fresh, pending).await;
+        let mut deduped = self.dedupe(classified.fresh, pending).await;
+        self.age(&mut deduped);
         let processed = self.run_partitions(&classified.msgs, &deduped.keep, &deduped.caught);
         let encoded = self.encode(
             &classified.msgs,
@@ -374,6 +417,7 @@ impl Host {
     async fn drain(mut self) -> Result<RunSummary, PipelineError> {
         tracing::info!("shutting down: flushing the producer and leaving the group");
         let started = clock::now();
+        self.stop_units().await?;
         let flush = Duration::from_secs(self.config.delivery.shutdown_timeout_secs);
         self.producer.flush(flush)?;
         self.final_commit();

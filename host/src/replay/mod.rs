@@ -1,8 +1,10 @@
 //! `alpha-panda replay`: the configured plugins over recorded ticks, with no broker
 //! and no Redis. A backtest with the very same plugin files: deterministic output
 //! (signal envelopes as JSON lines, children of the tick envelopes, stamped with the
-//! tick's time rather than the clock).
+//! tick's time rather than the clock). Ticks go in the live merge order
+//! ([`order`]), so a strategy over several instruments sees what it sees live.
 pub mod input;
+pub mod order;
 
 use std::io::Write;
 use std::path::Path;
@@ -12,7 +14,9 @@ use crate::contract::{EventEnvelope, MarketTick};
 use crate::emit::signal_envelope;
 use crate::registry::{load_plugin, scan_dir, PluginError};
 use crate::strategy::{SlotConfig, StrategySet};
+use crate::topics::TopicRegistry;
 use crate::wasm::{LoadError, StrategyEngine};
+use order::MergeOrder;
 
 pub use input::{InputError, TickReader};
 
@@ -81,12 +85,27 @@ pub fn replay(
     let batch_size = config.plugins.max_batch;
     let mut batch: Vec<EventEnvelope<MarketTick>> = Vec::with_capacity(batch_size);
     let mut line = Vec::with_capacity(512);
+    let registry = TopicRegistry::new(&config.topics);
+    let mut order = MergeOrder::new(|token| registry.tick_partition(token));
+    let mut read_all = false;
     loop {
         batch.clear();
         while batch.len() < batch_size {
-            match reader.next_tick()? {
+            let next = if read_all {
+                order.pop()
+            } else {
+                match reader.next_tick()? {
+                    Some(t) => order.push(t),
+                    None => {
+                        read_all = true;
+                        continue;
+                    }
+                }
+            };
+            match next {
                 Some(t) => batch.push(t),
-                None => break,
+                None if read_all => break,
+                None => {}
             }
         }
         if batch.is_empty() {

@@ -147,6 +147,9 @@ const MANIFEST: &str = r#"# The manifest of the {{name}} plugin: read by the hos
 strategy_id = "{{name}}_1"
 brokers = ["paper"]
 instruments = [738561, 81153, 2714625, 408065, 341249, 256265]
+# One instance sees every tick of these instruments, in time order (the default,
+# scope = "strategy"). A strategy whose state is per instrument may say
+# scope = "instrument": one instance per partition of market.ticks.
 
 [params]
 threshold = 0.01

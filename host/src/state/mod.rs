@@ -10,7 +10,9 @@
 //! there to the committed offset with outputs suppressed: the state is exact
 //! whether the previous owner stopped cleanly, crashed, or wrote late.
 //!
+//! - [`unit`]: the record of a strategy-scoped strategy (positions per partition).
 //! - [`store`]: reading records and replaying ticks from the cluster.
+pub mod unit;
 pub mod store;
 
 use base64::engine::general_purpose::STANDARD as B64;

@@ -9,6 +9,9 @@ use rdkafka::error::KafkaError as RdError;
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 
+use crate::kafka::reader::ReaderContext;
+
+use super::unit::{is_unit_record, newest_units, UnitRecord};
 use super::{newest, StateRecord};
 
 /// Why a partition's state or ticks could not be read.
@@ -30,7 +33,7 @@ pub enum StoreError {
 
 /// A group-less, read-committed consumer over one partition at a time.
 pub struct PartitionReader {
-    consumer: BaseConsumer,
+    consumer: BaseConsumer<ReaderContext>,
     timeout: Duration,
 }
 
@@ -56,7 +59,7 @@ impl PartitionReader {
         settings.set("enable.partition.eof", "true");
         // An aborted transaction's state must never be restored.
         settings.set("isolation.level", "read_committed");
-        let consumer: BaseConsumer = settings.create()?;
+        let consumer: BaseConsumer<ReaderContext> = settings.create_with_context(ReaderContext)?;
         Ok(Self { consumer, timeout })
     }
 
@@ -76,6 +79,9 @@ impl PartitionReader {
             return Ok(records);
         }
         self.read(topic, partition, low, high, |offset, key, value| {
+            if is_unit_record(value) {
+                return;
+            }
             match StateRecord::from_json(key, value) {
                 Ok(r) if r.group != group => {}
                 Ok(r) if r.partition == partition => records.push(r),
@@ -84,6 +90,32 @@ impl PartitionReader {
             }
         })?;
         Ok(newest(records))
+    }
+
+    /// The newest record per strategy-scoped strategy of `group` on `unit` (a
+    /// partition) of the state `topic`. Other records are skipped.
+    pub fn unit_states(
+        &self,
+        topic: &str,
+        unit: i32,
+        group: &str,
+    ) -> Result<Vec<UnitRecord>, StoreError> {
+        let (low, high) = self.consumer.fetch_watermarks(topic, unit, self.timeout)?;
+        let mut records = Vec::new();
+        if high <= low {
+            return Ok(records);
+        }
+        self.read(topic, unit, low, high, |offset, key, value| {
+            if !is_unit_record(value) {
+                return;
+            }
+            match UnitRecord::from_json(key, value) {
+                Ok(r) if r.group == group => records.push(r),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(topic, unit, offset, error = %e, "unreadable state record skipped"),
+            }
+        })?;
+        Ok(newest_units(records))
     }
 
     /// The messages of `partition` of `topic` in `[from, to)`.

@@ -21,18 +21,20 @@ pub enum EventKind {
     Refusal,
     Fault,
     Recovery,
+    Recycle,
     Quarantine,
     Release,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 8] = [
+    pub const ALL: [EventKind; 9] = [
         EventKind::Load,
         EventKind::Reload,
         EventKind::Unload,
         EventKind::Refusal,
         EventKind::Fault,
         EventKind::Recovery,
+        EventKind::Recycle,
         EventKind::Quarantine,
         EventKind::Release,
     ];
@@ -46,6 +48,7 @@ impl EventKind {
             EventKind::Refusal => "refusal",
             EventKind::Fault => "fault",
             EventKind::Recovery => "recovery",
+            EventKind::Recycle => "recycle",
             EventKind::Quarantine => "quarantine",
             EventKind::Release => "release",
         }
@@ -59,6 +62,9 @@ impl EventKind {
             EventKind::Refusal => "plugin refused; the running version (if any) keeps running",
             EventKind::Fault => "plugin fault (no signals from this strategy for the tick; the tick is still committed)",
             EventKind::Recovery => "plugin instance rebuilt after a fault",
+            EventKind::Recycle => {
+                "plugin instance rebuilt from a fresh snapshot to give back memory its guest does not free"
+            }
             EventKind::Quarantine => {
                 "plugin quarantined; drop a new file or POST /plugins/ID/release to re-enable it"
             }
@@ -121,6 +127,7 @@ pub fn log(e: &Event<'_>) {
         | EventKind::Reload
         | EventKind::Unload
         | EventKind::Recovery
+        | EventKind::Recycle
         | EventKind::Release => event_line!(info, e),
         EventKind::Fault => event_line!(warn, e),
         EventKind::Refusal | EventKind::Quarantine => event_line!(error, e),

@@ -2,10 +2,14 @@
 //! boundaries (load, reload with state carried over, unload, refusal), keeps the
 //! plugin-name → strategy-id map, and logs one structured line per lifecycle event.
 //!
-//! State belongs to a partition of `market.ticks`: the host runs one
-//! [`StrategySet`] per assigned partition (each strategy has an instance per
-//! partition), so a partition's state can be handed to the host that gains it.
-//! In-process drivers (replay, tests) feed the [`LOCAL`] set.
+//! Where instances run depends on the manifest's scope. An instrument-scoped
+//! strategy has an instance per assigned partition of `market.ticks` (one
+//! [`StrategySet`] per partition), so a partition's state can be handed to the
+//! host that gains it. A strategy-scoped strategy has one instance, in the set of
+//! its ownership unit (a partition of the state topic, see
+//! [`crate::topics::TopicRegistry::unit_of`]) on the host that owns the unit.
+//! In-process drivers (replay, tests) feed the [`LOCAL`] set, which runs every
+//! strategy whatever its scope.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -14,11 +18,27 @@ use super::set::{Processed, StrategySet};
 use super::slot::{Prepared, SlotConfig, StrategySlot};
 use super::update::{Lifecycle, PluginUpdate};
 use crate::contract::{BrokerNamespace, MarketTick};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, Scope};
+use crate::topics::TopicRegistry;
 use crate::wasm::{LoadError, PluginComponent, StrategyEngine};
 
 /// The set of ticks that come from no partition (replay, in-process drivers).
 pub const LOCAL: i32 = -1;
+
+/// What kind of set a strategy may run in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Local,
+    Partition,
+    Unit(i32),
+}
+
+/// A set of [`LiveStrategies`]: a partition's (or [`LOCAL`]) or a unit's.
+#[derive(Debug, Clone, Copy)]
+enum SetKey {
+    Sets(i32),
+    Unit(i32),
+}
 
 /// Strategies that follow the plugins folder, one set per partition.
 pub struct LiveStrategies {
@@ -27,6 +47,10 @@ pub struct LiveStrategies {
     sets: BTreeMap<i32, StrategySet>,
     /// Sets of revoked partitions, until the rebalance's new assignment is known.
     parked: BTreeMap<i32, StrategySet>,
+    /// The strategy-scoped strategies of each ownership unit this host runs.
+    units: BTreeMap<i32, StrategySet>,
+    /// How many ownership units there are (partitions of the state topic).
+    unit_count: i32,
     /// The running version of each strategy: what a newly assigned partition starts.
     versions: BTreeMap<String, (PluginComponent, Manifest)>,
     broker: BrokerNamespace,
@@ -51,10 +75,34 @@ impl LiveStrategies {
             config: set.slot_config().clone(),
             sets: BTreeMap::from([(LOCAL, set)]),
             parked: BTreeMap::new(),
+            units: BTreeMap::new(),
+            unit_count: 1,
             versions,
             broker,
             names: HashMap::new(),
             refused: HashSet::new(),
+        }
+    }
+
+    /// Sets the number of ownership units (the state topic's partitions).
+    pub fn with_units(mut self, unit_count: i32) -> Self {
+        self.unit_count = unit_count.max(1);
+        self
+    }
+
+    pub fn unit_count(&self) -> i32 {
+        self.unit_count
+    }
+
+    /// Whether a strategy with `manifest` runs in the set at `place`.
+    fn belongs(&self, place: Place, manifest: &Manifest) -> bool {
+        match (place, manifest.scope) {
+            (Place::Local, _) => true,
+            (Place::Partition, scope) => scope == Scope::Instrument,
+            (Place::Unit(k), Scope::Strategy) => {
+                TopicRegistry::unit_of(&manifest.strategy_id, self.unit_count) == k
+            }
+            (Place::Unit(_), Scope::Instrument) => false,
         }
     }
 
@@ -106,20 +154,27 @@ impl LiveStrategies {
 
     /// Every running instance, of every partition.
     pub fn slots(&self) -> impl Iterator<Item = &StrategySlot> {
-        self.sets.values().flat_map(|s| s.slots())
+        self.all_sets().flat_map(|s| s.slots())
+    }
+
+    fn all_sets(&self) -> impl Iterator<Item = &StrategySet> {
+        self.sets.values().chain(self.units.values())
+    }
+
+    fn all_sets_mut(&mut self) -> impl Iterator<Item = &mut StrategySet> {
+        self.sets.values_mut().chain(self.units.values_mut())
     }
 
     /// Whether a strategy is quarantined on some partition.
     pub fn is_quarantined(&self, strategy_id: &str) -> bool {
-        self.sets
-            .values()
+        self.all_sets()
             .filter_map(|s| s.get(strategy_id))
             .any(StrategySlot::is_quarantined)
     }
 
     /// Lifts a strategy's quarantine on every partition; false if it is not loaded.
     pub fn release(&mut self, strategy_id: &str) -> bool {
-        for set in self.sets.values_mut() {
+        for set in self.all_sets_mut() {
             if let Some(slot) = set.get_mut(strategy_id) {
                 slot.release();
             }
@@ -138,16 +193,75 @@ impl LiveStrategies {
 
     /// The set of `partition`; a new one runs every loaded strategy from `init`.
     pub fn assign(&mut self, partition: i32) -> &mut StrategySet {
-        let (engine, config, versions) = (&self.engine, &self.config, &self.versions);
-        self.sets.entry(partition).or_insert_with(|| {
-            let mut set = StrategySet::new(engine.clone(), config.clone());
-            for (id, (component, manifest)) in versions {
-                if let Err(e) = set.insert(component.clone(), manifest.clone()) {
-                    tracing::error!(strategy_id = %id, sha256 = %component.sha256(), partition, reason = %e, "strategy could not start on a gained partition; it does not run there");
-                }
+        let place = if partition == LOCAL {
+            Place::Local
+        } else {
+            Place::Partition
+        };
+        if !self.sets.contains_key(&partition) {
+            let set = self.fresh_set(place);
+            self.sets.insert(partition, set);
+        }
+        let (engine, config) = (&self.engine, &self.config);
+        self.sets
+            .entry(partition)
+            .or_insert_with(|| StrategySet::new(engine.clone(), config.clone()))
+    }
+
+    /// A set of every running version that belongs at `place`, from `init`.
+    fn fresh_set(&self, place: Place) -> StrategySet {
+        let mut set = StrategySet::new(self.engine.clone(), self.config.clone());
+        for (id, (component, manifest)) in &self.versions {
+            if !self.belongs(place, manifest) {
+                continue;
             }
-            set
-        })
+            if let Err(e) = set.insert(component.clone(), manifest.clone()) {
+                tracing::error!(strategy_id = %id, sha256 = %component.sha256(), ?place, reason = %e, "strategy could not start; it does not run there");
+            }
+        }
+        set
+    }
+
+    /// The units that have strategy-scoped strategies, with each one's strategies
+    /// (id and instruments), whether this host runs them or not.
+    pub fn unit_plan(&self) -> BTreeMap<i32, Vec<(String, Vec<u32>)>> {
+        let mut plan: BTreeMap<i32, Vec<(String, Vec<u32>)>> = BTreeMap::new();
+        for (id, (_, manifest)) in &self.versions {
+            if manifest.scope == Scope::Strategy {
+                let k = TopicRegistry::unit_of(id, self.unit_count);
+                plan.entry(k)
+                    .or_default()
+                    .push((id.clone(), manifest.instruments.clone()));
+            }
+        }
+        plan
+    }
+
+    /// The set of unit `k`, started from `init` with the unit's strategies if it
+    /// is not there.
+    pub fn assign_unit(&mut self, k: i32) -> &mut StrategySet {
+        if !self.units.contains_key(&k) {
+            let set = self.fresh_set(Place::Unit(k));
+            self.units.insert(k, set);
+        }
+        let (engine, config) = (&self.engine, &self.config);
+        self.units
+            .entry(k)
+            .or_insert_with(|| StrategySet::new(engine.clone(), config.clone()))
+    }
+
+    pub fn unit_mut(&mut self, k: i32) -> Option<&mut StrategySet> {
+        self.units.get_mut(&k)
+    }
+
+    /// Removes a unit's set (the unit was lost, or has no strategy left).
+    pub fn revoke_unit(&mut self, k: i32) -> Option<StrategySet> {
+        self.units.remove(&k)
+    }
+
+    /// The units with a set on this host.
+    pub fn units(&self) -> impl Iterator<Item = i32> + '_ {
+        self.units.keys().copied()
     }
 
     /// Removes a partition's set (the partition was lost).
@@ -201,7 +315,7 @@ impl LiveStrategies {
             set.remove(&id);
         }
         for (id, (component, manifest)) in &self.versions {
-            if set.get(id).is_none() {
+            if set.get(id).is_none() && self.belongs(Place::Partition, manifest) {
                 if let Err(e) = set.insert(component.clone(), manifest.clone()) {
                     tracing::error!(strategy_id = %id, partition, reason = %e, "strategy could not start on a partition");
                 }
@@ -234,7 +348,7 @@ impl LiveStrategies {
 
     fn remove_everywhere(&mut self, strategy_id: &str) {
         self.versions.remove(strategy_id);
-        for set in self.sets.values_mut() {
+        for set in self.all_sets_mut() {
             set.remove(strategy_id);
         }
     }
@@ -249,20 +363,46 @@ impl LiveStrategies {
         let mut first = Some(prepared);
         let mut staged = Vec::new();
         let mut fresh = Vec::new();
-        for (&p, set) in self.sets.iter_mut() {
-            match set.get_mut(&id) {
-                Some(slot) => {
+        let mut moved = Vec::new();
+        let keys: Vec<(SetKey, Place)> = self
+            .sets
+            .keys()
+            .map(|&p| {
+                let place = if p == LOCAL {
+                    Place::Local
+                } else {
+                    Place::Partition
+                };
+                (SetKey::Sets(p), place)
+            })
+            .chain(
+                self.units
+                    .keys()
+                    .map(|&k| (SetKey::Unit(k), Place::Unit(k))),
+            )
+            .collect();
+        let engine = self.engine.clone();
+        for (key, place) in keys {
+            let belongs = self.belongs(place, &manifest);
+            let Some(set) = self.set_mut(key) else {
+                continue;
+            };
+            match (set.get_mut(&id), belongs) {
+                (Some(slot), true) => {
                     let mut next = match first.take() {
                         Some(n) => n,
-                        None => StrategySlot::prepare(&self.engine, &component, &manifest)?,
+                        None => StrategySlot::prepare(&engine, &component, &manifest)?,
                     };
                     let state = slot.hand_over(&mut next)?;
-                    staged.push((p, next, state));
+                    staged.push((key, next, state));
                 }
-                None => fresh.push((p, set.start(component.clone(), manifest.clone())?)),
+                (None, true) => fresh.push((key, set.start(component.clone(), manifest.clone())?)),
+                // A reload that changed the scope: it starts afresh where it now runs.
+                (Some(_), false) => moved.push(key),
+                (None, false) => {}
             }
         }
-        // With no partition yet, the version is still started once: it must run.
+        // With no place here yet, the version is still started once: it must run.
         if staged.is_empty() && fresh.is_empty() {
             StrategySlot::start(
                 &self.engine,
@@ -271,18 +411,30 @@ impl LiveStrategies {
                 self.config.clone(),
             )?;
         }
-        for (p, next, state) in staged {
-            if let Some(slot) = self.sets.get_mut(&p).and_then(|s| s.get_mut(&id)) {
+        for (key, next, state) in staged {
+            if let Some(slot) = self.set_mut(key).and_then(|s| s.get_mut(&id)) {
                 slot.install(next, state);
             }
         }
-        for (p, slot) in fresh {
-            if let Some(set) = self.sets.get_mut(&p) {
+        for (key, slot) in fresh {
+            if let Some(set) = self.set_mut(key) {
                 set.insert_slot(slot);
+            }
+        }
+        for key in moved {
+            if let Some(set) = self.set_mut(key) {
+                set.remove(&id);
             }
         }
         self.versions.insert(id, (component, manifest));
         Ok(())
+    }
+
+    fn set_mut(&mut self, key: SetKey) -> Option<&mut StrategySet> {
+        match key {
+            SetKey::Sets(p) => self.sets.get_mut(&p),
+            SetKey::Unit(k) => self.units.get_mut(&k),
+        }
     }
 
     /// Applies one update at this tick boundary.

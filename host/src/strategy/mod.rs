@@ -6,6 +6,7 @@ pub mod events;
 pub mod live;
 pub mod set;
 pub mod slot;
+pub mod slot_config;
 pub mod update;
 
 pub use events::{EventCounts, EventKind, EventSink};

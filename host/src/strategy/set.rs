@@ -190,6 +190,43 @@ impl StrategySet {
     /// Runs every strategy over the ticks it subscribes to. Each tick some running
     /// strategy subscribes to is converted once; a strategy subscribed to every tick
     /// of the batch shares that batch, the others get a copy of their records.
+    /// Runs `ticks` in order, those `fed_only` says fed to warm state with no
+    /// outputs (`catch_up_all`), the others as `process` does; positions in the
+    /// result are positions in `ticks`.
+    pub fn process_some(&mut self, ticks: &[&MarketTick], fed_only: &[bool]) -> Processed {
+        let mut out = Processed::default();
+        let mut start = 0;
+        while start < ticks.len() {
+            let fed = fed_only.get(start).copied().unwrap_or(false);
+            let len = fed_only
+                .get(start..)
+                .unwrap_or_default()
+                .iter()
+                .take_while(|f| **f == fed)
+                .count()
+                .max(1);
+            let run = &ticks[start..(start + len).min(ticks.len())];
+            if fed {
+                self.catch_up_all(run);
+            } else {
+                let part = self.process(run);
+                out.signals.extend(part.signals.into_iter().map(|mut s| {
+                    s.tick_pos += start;
+                    s
+                }));
+                out.faults.extend(part.faults.into_iter().map(|mut f| {
+                    f.tick_pos += start;
+                    f
+                }));
+                out.unconvertible
+                    .extend(part.unconvertible.into_iter().map(|(i, e)| (i + start, e)));
+                out.calls.extend(part.calls);
+            }
+            start += len;
+        }
+        out
+    }
+
     pub fn process(&mut self, ticks: &[&MarketTick]) -> Processed {
         let mut out = Processed::default();
         self.builder.clear();

@@ -6,56 +6,16 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use super::events::{Event, EventKind, EventSink};
-use crate::manifest::{Manifest, ParamValue};
-use crate::wasm::bindings::types::{self, InitConfig, TickBatch};
+pub use super::slot_config::{init_config, seed_for, SlotConfig};
+
+use super::events::{Event, EventKind};
+use crate::manifest::Manifest;
+use crate::wasm::bindings::types::{InitConfig, TickBatch};
 use crate::wasm::convert::sub_batch;
-use crate::wasm::output::{self, OutputLimits, RawOutput, StrategySignal};
+use crate::wasm::output::{self, RawOutput, StrategySignal};
 use crate::wasm::{Fault, Instance, LoadError, PluginComponent, StrategyEngine};
-
-/// Snapshot cadence, fault policy and output limits of a slot, and where it
-/// reports its operator events.
-#[derive(Debug, Clone)]
-pub struct SlotConfig {
-    pub output: OutputLimits,
-    pub snapshot_every_ticks: u64,
-    pub snapshot_every: Duration,
-    pub fault_limit: u32,
-    pub fault_window: Duration,
-    /// Counts of faults, recoveries, quarantines and releases (shared by every
-    /// slot made with this config, and with the metrics).
-    pub events: EventSink,
-}
-
-impl Default for SlotConfig {
-    fn default() -> Self {
-        Self::from_config(&crate::config::PluginsConfig::default())
-    }
-}
-
-impl SlotConfig {
-    pub fn from_config(p: &crate::config::PluginsConfig) -> Self {
-        Self {
-            output: OutputLimits {
-                max_signals_per_tick: p.max_signals_per_tick,
-                max_metadata_bytes: p.max_metadata_bytes,
-            },
-            snapshot_every_ticks: p.snapshot_every_ticks.max(1),
-            snapshot_every: Duration::from_millis(p.snapshot_every_ms.max(1)),
-            fault_limit: p.fault_limit.max(1),
-            fault_window: Duration::from_secs(p.fault_window_secs.max(1)),
-            events: EventSink::default(),
-        }
-    }
-
-    /// The same config, reporting its events to `events`.
-    pub fn with_events(mut self, events: EventSink) -> Self {
-        self.events = events;
-        self
-    }
-}
 
 /// Counters of one slot.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -64,6 +24,8 @@ pub struct SlotStats {
     pub signals: u64,
     pub faults: u64,
     pub recoveries: u64,
+    /// Instances rebuilt from a fresh snapshot to give back memory.
+    pub recycles: u64,
     pub snapshots: u64,
     /// Journal ticks replayed into rebuilt instances (those fed since the snapshot
     /// each rebuild started from).
@@ -94,37 +56,6 @@ pub struct StrategySlot {
     recent_faults: VecDeque<Instant>,
     quarantined: bool,
     stats: SlotStats,
-}
-
-/// A stable seed per strategy id: the only randomness a strategy gets.
-pub fn seed_for(strategy_id: &str) -> u64 {
-    // FNV-1a: stable across builds and platforms.
-    strategy_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
-/// What `init` receives for a manifest: its parameters, instruments and seed.
-pub fn init_config(m: &Manifest, instruments: &[u32]) -> InitConfig {
-    let params = m
-        .params
-        .iter()
-        .map(|(k, v)| {
-            let v = match v {
-                ParamValue::Integer(i) => types::ParamValue::Integer(*i),
-                ParamValue::Float(f) => types::ParamValue::Float(*f),
-                ParamValue::Boolean(b) => types::ParamValue::Boolean(*b),
-                ParamValue::Text(s) => types::ParamValue::Text(s.clone()),
-            };
-            (k.clone(), v)
-        })
-        .collect();
-    InitConfig {
-        strategy_id: m.strategy_id.clone(),
-        instruments: instruments.to_vec(),
-        params,
-        seed: seed_for(&m.strategy_id),
-    }
 }
 
 /// A fresh instance with `init` done.
@@ -265,7 +196,37 @@ impl StrategySlot {
         self.stats.ticks += n as u64;
         self.stats.signals += out.signals.len() as u64;
         self.maybe_snapshot();
+        self.maybe_recycle();
         out
+    }
+
+    /// Rebuilds an instance that holds more memory than `recycle_at_bytes` from a
+    /// snapshot taken now: the same state in a fresh store.
+    fn maybe_recycle(&mut self) {
+        let at = self.config.recycle_at_bytes;
+        if self.quarantined || at == 0 || self.instance.memory_bytes() <= at {
+            return;
+        }
+        let held = self.instance.memory_bytes();
+        self.take_snapshot();
+        if !self.journal.is_empty() || self.instance.memory_bytes() <= at {
+            return; // the snapshot faulted, and the fault rebuilt the instance
+        }
+        match self.restore_and_replay() {
+            Ok(fresh) => {
+                let reason = format!(
+                    "held {} KiB, now {} KiB",
+                    held / 1024,
+                    fresh.memory_bytes() / 1024
+                );
+                self.instance = fresh;
+                self.stats.recycles += 1;
+                self.event(EventKind::Recycle, &reason);
+            }
+            Err(why) => {
+                tracing::warn!(strategy_id = %self.manifest.strategy_id, "instance not recycled ({why}); it keeps running")
+            }
+        }
     }
 
     fn accept(&mut self, result: RawOutput, n: usize, remap: Option<u32>, out: &mut SlotOutput) {

@@ -104,6 +104,12 @@ impl Instance {
         self.dead
     }
 
+    /// The linear memory the instance holds, in bytes (every memory of every
+    /// core instance in it).
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().limits.memory_bytes
+    }
+
     fn arm(&mut self, units: usize) -> Result<(), Fault> {
         if self.dead {
             return Err(Fault::Dead);

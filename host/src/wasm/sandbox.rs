@@ -4,7 +4,7 @@
 
 use rand::SeedableRng;
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
@@ -37,11 +37,62 @@ impl HostMonotonicClock for FrozenClock {
     }
 }
 
+/// The store's limits, and the linear memory its instances hold in all (it only
+/// grows: a guest's allocator never hands pages back).
+pub struct Limiter {
+    inner: StoreLimits,
+    pub(crate) memory_bytes: usize,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let ok = self.inner.memory_growing(current, desired, maximum)?;
+        if ok {
+            self.memory_bytes += desired.saturating_sub(current);
+        }
+        Ok(ok)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
 /// The state of one store.
 pub struct StoreState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: Limiter,
     stderr: MemoryOutputPipe,
     strategy_id: String,
     logs_this_call: u32,
@@ -66,13 +117,16 @@ impl StoreState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(limits.memory_limit_bytes)
-            .instances(limits.max_instances as usize)
-            .tables(64)
-            .memories(4)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits = Limiter {
+            inner: StoreLimitsBuilder::new()
+                .memory_size(limits.memory_limit_bytes)
+                .instances(limits.max_instances as usize)
+                .tables(64)
+                .memories(4)
+                .trap_on_grow_failure(true)
+                .build(),
+            memory_bytes: 0,
+        };
         Self {
             wasi,
             table: ResourceTable::new(),

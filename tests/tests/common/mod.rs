@@ -39,7 +39,7 @@ pub fn hostile_manifest(
     extra: &str,
 ) -> String {
     format!(
-        "strategy_id = \"{id}\"\nbrokers = [\"paper\", \"zerodha\"]\ninstruments = {instruments:?}\n[params]\nmode = \"{mode}\"\nat_us = {at_us}\n{extra}"
+        "strategy_id = \"{id}\"\nbrokers = [\"paper\", \"zerodha\"]\ninstruments = {instruments:?}\nscope = \"instrument\"\n[params]\nmode = \"{mode}\"\nat_us = {at_us}\n{extra}"
     )
 }
 

@@ -79,6 +79,9 @@ listen = "{metrics}"
 [state]
 every_ms = 200
 
+[start]
+max_tick_age_ms = 0
+
 [topics.market_ticks]
 partitions = {tp}
 retention_ms = 3600000

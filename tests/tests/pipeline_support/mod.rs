@@ -11,6 +11,7 @@
 
 pub mod answers;
 pub mod child;
+pub mod pairs;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -74,7 +75,7 @@ pub fn counter_plugin(
     std::fs::write(
         dir.join(format!("{file}.toml")),
         format!(
-            "strategy_id = \"{strategy_id}\"\nbrokers = [{}]\ninstruments = [{}]\n\n[params]\nmode = \"counter\"\nversion = {version}\n",
+            "strategy_id = \"{strategy_id}\"\nbrokers = [{}]\ninstruments = [{}]\nscope = \"instrument\"\n\n[params]\nmode = \"counter\"\nversion = {version}\n",
             brokers.join(", "),
             instruments.join(", ")
         ),
@@ -131,6 +132,8 @@ pub fn config(
     c.delivery.shutdown_timeout_secs = 10;
     c.topics.market_ticks.partitions = TICK_PARTITIONS;
     c.topics.signals.partitions = SIGNAL_PARTITIONS;
+    // The tests' ticks carry fixed historical timestamps: none is stale here.
+    c.start.max_tick_age_ms = 0;
     c
 }
 
@@ -176,7 +179,10 @@ impl RunningHost {
     pub fn start(config: Config) -> RunningHost {
         // The host's log lines go with the test's output (shown when it fails).
         let _ = tracing_subscriber::fmt()
-            .with_env_filter("alpha_panda=info,librdkafka=warn")
+            .with_env_filter(
+                std::env::var("ALPHA_PANDA_TEST_LOG")
+                    .unwrap_or_else(|_| "alpha_panda=info,librdkafka=warn".to_owned()),
+            )
             .with_test_writer()
             .try_init();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -314,6 +320,16 @@ impl Ticks {
     pub fn new(seed: u64) -> Ticks {
         Ticks {
             feed: PaperFeed::new(seed, 1_756_442_704_000_000),
+        }
+    }
+
+    /// Ticks timestamped from now on, as a live feed writes them.
+    pub fn live(seed: u64) -> Ticks {
+        Ticks {
+            feed: PaperFeed::new(
+                seed,
+                alpha_panda::contract::Timestamp::now().to_unix_micros(),
+            ),
         }
     }
 
