@@ -147,6 +147,8 @@ pub struct Host {
     units: Units,
     /// At-least-once: each unit's delivery in flight.
     unit_flights: BTreeMap<i32, UnitFlight>,
+    /// Notified when a unit's delivery is acked.
+    flight_landed: Arc<tokio::sync::Notify>,
     stale: stale::StaleBurst,
 }
 
@@ -249,6 +251,7 @@ impl Host {
             bootstrap: bootstrap.to_owned(),
             units: Units::new(Some(owners)),
             unit_flights: BTreeMap::new(),
+            flight_landed: Arc::new(tokio::sync::Notify::new()),
             stale: stale::StaleBurst::default(),
         };
         host.update_readiness();
@@ -274,11 +277,10 @@ impl Host {
         loop {
             self.between_batches().await?;
             self.step_units().await?;
-            // Idle: a unit's held tick or delivery in flight is looked at again soon.
-            let idle = match (self.units_deadline(), self.unit_flights.is_empty()) {
-                (Some(d), _) => d.saturating_duration_since(clock::now()),
-                (None, false) => Duration::from_millis(2),
-                (None, true) => Duration::from_millis(100),
+            // Idle: a unit's held tick is looked at again when it may go.
+            let idle = match self.units_deadline() {
+                Some(d) => d.saturating_duration_since(clock::now()),
+                None => Duration::from_millis(100),
             };
             let first = tokio::select! {
                 biased;
@@ -296,6 +298,7 @@ impl Host {
                     }
                     continue;
                 }
+                () = self.flight_landed.notified() => continue,
                 m = consumer.recv() => m,
                 _ = clock::sleep(idle) => continue,
             };
@@ -355,6 +358,9 @@ impl Host {
         let mut deduped = self.dedupe(classified.fresh, pending).await;
         self.age(&mut deduped);
         let processed = self.run_partitions(&classified.msgs, &deduped.keep, &deduped.caught);
+        if let Some(c) = &self.shared.metrics.compat {
+            c.processed_ticks();
+        }
         let encoded = self.encode(
             &classified.msgs,
             &deduped.keep,

@@ -11,7 +11,6 @@ use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::OwnedMessage;
 use rdkafka::producer::{FutureProducer, Producer};
 
-use super::encode::side_label;
 use super::stale::is_stale;
 use super::{Acked, Host, PipelineError, TXN_TIMEOUT};
 use crate::clock::{self, Instant};
@@ -118,7 +117,13 @@ impl Host {
         }
         let producer = self.producer.clone();
         let scale = self.config.delivery.retry_scale;
-        let delivery = tokio::spawn(async move { deliver(&producer, records, scale).await });
+        let landed = self.flight_landed.clone();
+        let delivery = tokio::spawn(async move {
+            let acked = deliver(&producer, records, scale).await;
+            // Wakes the loop: the unit's offsets can be committed and it runs on.
+            landed.notify_one();
+            acked
+        });
         self.unit_flights.insert(k, UnitFlight { delivery, msgs });
         Ok(())
     }
@@ -155,12 +160,8 @@ impl Host {
         out: &Processed,
         released: &[crate::merge::Released<crate::units::unit::Buffered>],
     ) {
+        self.count_signals(&out.signals);
         let metrics = &self.shared.metrics;
-        metrics.count_signals(
-            out.signals
-                .iter()
-                .map(|s| (s.strategy_id.as_str(), side_label(s))),
-        );
         metrics.plugin_faults.inc_by(out.faults.len() as u64);
         for f in &out.faults {
             if let Some(r) = released.get(f.tick_pos) {
@@ -191,7 +192,9 @@ impl Host {
         let (undelivered, retries) = flight.delivery.await?;
         self.shared.metrics.produce_retries.inc_by(retries);
         let exhausted = self.dlq_undelivered(&flight.msgs, &undelivered).await?;
-        self.shared.metrics.dlq_records.inc_by(exhausted);
+        self.shared
+            .metrics
+            .count_dlq(crate::topics::MARKET_TICKS, exhausted);
         self.summary.dlq += exhausted;
         let Some(unit) = self.units.running.get_mut(&k) else {
             return Ok(());

@@ -120,8 +120,11 @@ impl Unit {
         now: Instant,
     ) -> Result<Self, rdkafka::error::KafkaError> {
         let lags = Lags::default();
-        let consumer: StreamConsumer<UnitContext> =
-            settings.create_with_context(UnitContext { lags: lags.clone() })?;
+        // The end of a partition's log tells the merge that nothing is on its way.
+        let consumer: StreamConsumer<UnitContext> = settings
+            .clone()
+            .set("enable.partition.eof", "true")
+            .create_with_context(UnitContext { lags: lags.clone() })?;
         let merge = TimeMerge::new(start.lanes, start.align_wait);
         let mut done = start.committed;
         done.retain(|p, _| merge.partitions().any(|q| q == *p));
