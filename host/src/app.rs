@@ -7,10 +7,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio::task::JoinHandle;
+
 use crate::config::Config;
 use crate::kafka::admin::{Admin, Drift};
 use crate::kafka::embedded::EmbeddedBroker;
 use crate::kafka::{settings, KafkaError};
+use crate::observe::compat::{write_redis, PythonMonitoring, RedisWrite, HEARTBEAT};
 use crate::observe::{Endpoint, Metrics};
 use crate::pipeline::{Host, PipelineError, RunSummary, Shared};
 use crate::registry::watcher::{PluginWatcher, WatchError};
@@ -44,7 +48,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<RunSummary, AppError> {
-    let metrics = Arc::new(Metrics::new());
+    let (metrics, monitoring) = metrics_for(&config);
     let registry = TopicRegistry::new(&config.topics);
 
     // The broker: the configured cluster, or an in-process one with a paper feed.
@@ -81,7 +85,15 @@ pub async fn run(
         commands,
     };
     let host = Host::connect(&config, &bootstrap, live, Some(watcher), shared)?;
+    let heartbeat = monitoring.map(|redis| python_monitoring(&config, &metrics, redis));
     let result = host.run(shutdown).await;
+    if let Some((beat, writer)) = heartbeat {
+        beat.abort();
+        if let Some(c) = &metrics.compat {
+            c.set_running(false);
+        }
+        writer.abort();
+    }
     let _ = stop_tx.send(true);
     if let Some(f) = feed {
         let _ = f.await;
@@ -93,6 +105,47 @@ pub async fn run(
     crate::observe::display::print_summary(&metrics);
     drop(embedded);
     Ok(result?)
+}
+
+/// The host's metrics; with `compat.python_monitoring`, the Python runner's too,
+/// and the receiver of what goes to Redis for its monitor.
+fn metrics_for(config: &Config) -> (Arc<Metrics>, Option<UnboundedReceiver<RedisWrite>>) {
+    if !config.compat.python_monitoring {
+        return (Arc::new(Metrics::new()), None);
+    }
+    let (compat, redis) = PythonMonitoring::new(&config.service, config.broker.as_str());
+    (
+        Arc::new(Metrics::new().with_python_monitoring(compat)),
+        Some(redis),
+    )
+}
+
+/// The Python runner's heartbeat (every 15 s, from the start) and the task that
+/// writes its monitor's Redis keys.
+fn python_monitoring(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    redis: UnboundedReceiver<RedisWrite>,
+) -> (JoinHandle<()>, JoinHandle<()>) {
+    let writer = tokio::spawn(write_redis(
+        config.redis.url.clone(),
+        config.broker.as_str().to_owned(),
+        redis,
+    ));
+    let m = metrics.clone();
+    let beat = tokio::spawn(async move {
+        if let Some(c) = &m.compat {
+            c.set_running(true);
+        }
+        let mut every = tokio::time::interval(HEARTBEAT);
+        loop {
+            every.tick().await;
+            if let Some(c) = &m.compat {
+                c.heartbeat(m.plugins_loaded.get().max(0) as usize);
+            }
+        }
+    });
+    (beat, writer)
 }
 
 /// The embedded profile's paper feed, until `stop` turns true.

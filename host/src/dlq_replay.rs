@@ -2,7 +2,8 @@
 //! message (key, value and headers, byte for byte, so its event id and dedup hold)
 //! onto the original topic named in the record, then commits the DLQ offsets in the
 //! group `alpha-panda.dlq_replay.{broker}`. Records that cannot be replayed (not a
-//! DLQ record, or marked not replayable) are counted and left in place.
+//! DLQ record, or poison: marked not replayable, as replaying it would only fail
+//! again) are left in the DLQ and reported, each with where it is and why.
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -42,7 +43,8 @@ const ASSIGN_LIMIT: Duration = Duration::from_secs(30);
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct DlqReplayReport {
     pub replayed: u64,
-    pub skipped: u64,
+    /// Records left in the DLQ: partition, offset and why.
+    pub skipped: Vec<(i32, i64, String)>,
 }
 
 impl fmt::Display for DlqReplayReport {
@@ -50,9 +52,32 @@ impl fmt::Display for DlqReplayReport {
         write!(
             f,
             "replayed {} record(s), skipped {}",
-            self.replayed, self.skipped
-        )
+            self.replayed,
+            self.skipped.len()
+        )?;
+        for (p, o, why) in &self.skipped {
+            write!(f, "\n  left in the DLQ at partition {p} offset {o}: {why}")?;
+        }
+        Ok(())
     }
+}
+
+/// Why a DLQ message is not re-published, if it is not.
+fn not_replayable(payload: Option<&[u8]>) -> Option<String> {
+    let Some(Ok(r)) = payload.map(serde_json::from_slice::<EventEnvelope<DlqRecord>>) else {
+        return Some("not a DLQ record".to_owned());
+    };
+    let f = &r.data.failure_info;
+    if !r.data.replay_metadata.can_replay {
+        return Some(format!(
+            "not replayable ({}: {}: {})",
+            f.error_type, f.error_class, f.error_message
+        ));
+    }
+    if r.data.original_message.value_b64.is_none() {
+        return Some("the original message had no value".to_owned());
+    }
+    None
 }
 
 /// Replays what is in `topic` now: joins the group, notes each assigned
@@ -91,12 +116,11 @@ pub async fn replay(config: &Config, topic: &str) -> Result<DlqReplayReport, Dlq
             Ok(Err(e)) => return Err(e.into()),
             Ok(Ok(m)) => m,
         };
+        let why_not = not_replayable(msg.payload());
         let record = msg
             .payload()
             .and_then(|p| serde_json::from_slice::<EventEnvelope<DlqRecord>>(p).ok())
-            .filter(|r| {
-                r.data.replay_metadata.can_replay || r.data.original_message.value_b64.is_some()
-            });
+            .filter(|_| why_not.is_none());
         let out = record.and_then(|r| {
             let o = &r.data.original_message;
             Some(OutRecord {
@@ -124,12 +148,14 @@ pub async fn replay(config: &Config, topic: &str) -> Result<DlqReplayReport, Dlq
                 report.replayed += 1;
             }
             None => {
+                let why = why_not.unwrap_or_else(|| "its original bytes do not decode".to_owned());
                 tracing::warn!(
                     offset = msg.offset(),
                     partition = msg.partition(),
-                    "not a replayable DLQ record; left in place"
+                    reason = %why,
+                    "DLQ record not re-published; left in place"
                 );
-                report.skipped += 1;
+                report.skipped.push((msg.partition(), msg.offset(), why));
             }
         }
         consumer.commit_message(&msg, CommitMode::Sync)?;

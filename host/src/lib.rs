@@ -17,7 +17,7 @@
 //! - [`strategy`]: running strategies: snapshots, fault recovery, quarantine, hot swap, routing.
 //! - [`registry`]: the plugins folder: scanning, `plugin check`, the watcher, readiness.
 //! - [`state`]: strategy state records and reading them back from the cluster.
-//! - [`merge`]: ticks of several partitions merged by event time.
+//! - [`merge`]: ticks of several instruments merged by event time.
 //! - [`partitions`]: the partitions this host owns and their state: a state machine.
 //! - [`units`]: strategy-scoped strategies: who owns which unit, its consumer, merge and restore.
 //! - [`emit`]: signals into `trading_signal` child envelopes.
@@ -26,7 +26,7 @@
 //! - [`pipeline`]: classify → dedupe → run → encode → deliver → commit.
 //! - [`replay`], [`feed`]: recorded ticks through the plugins; ticks onto the stream.
 //! - [`app`]: `alpha-panda run`, wiring the parts together.
-//! - [`dlq_replay`], [`scaffold`]: the other commands.
+//! - [`dlq_replay`], [`scaffold`], [`import`]: the other commands.
 pub mod contract;
 pub mod config;
 pub mod clock;
@@ -52,3 +52,4 @@ pub mod feed;
 pub mod app;
 pub mod dlq_replay;
 pub mod scaffold;
+pub mod import;

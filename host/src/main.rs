@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use alpha_panda::config::Config;
+use alpha_panda::config::{Config, LogFormat};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
@@ -57,6 +57,30 @@ enum Command {
     Plugin {
         #[command(subcommand)]
         action: PluginAction,
+    },
+    /// Bring configuration over from the system this host replaces.
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportWhat {
+    /// The active rows of the Python system's `strategy_configurations` table, as
+    /// manifests beside copies of their plugins.
+    Strategies {
+        /// e.g. postgres://user:password@host:5432/db
+        #[arg(long)]
+        postgres: String,
+        /// Where the manifests go (default: `plugins.dir`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A TOML file whose `[types]` table maps strategy_type to plugin name.
+        #[arg(long)]
+        types: Option<PathBuf>,
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -149,7 +173,6 @@ fn runtime(e: impl Into<anyhow::Error>) -> Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
@@ -160,18 +183,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// Logging to standard error as `log.format` says (`RUST_LOG` filters it). Set up
+/// once, when the command's configuration is known.
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+    };
 }
 
 fn load_config(path: Option<&PathBuf>) -> Result<Config, Failure> {
-    Config::load(path.map(PathBuf::as_path)).map_err(usage)
+    let config = Config::load(path.map(PathBuf::as_path)).map_err(usage)?;
+    init_logging(config.log.format);
+    Ok(config)
 }
 
 fn tokio_rt() -> Result<tokio::runtime::Runtime, Failure> {
@@ -225,6 +256,15 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             let config = load_config(config.as_ref())?;
             tokio_rt()?.block_on(topics(&config, check))
         }
+        Command::Import {
+            what:
+                ImportWhat::Strategies {
+                    postgres,
+                    out,
+                    types,
+                    config,
+                },
+        } => import_strategies(&postgres, out, types.as_deref(), config.as_ref()),
         Command::Plugin { action } => match action {
             PluginAction::Check {
                 file,
@@ -239,6 +279,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                 Ok(())
             }
             PluginAction::New { name, lang, dir } => {
+                init_logging(LogFormat::Text);
                 let lang: alpha_panda::scaffold::Lang = lang.parse().map_err(usage)?;
                 let dir = dir.unwrap_or_else(|| lang.default_dir(Path::new("plugins"), &name));
                 let made = alpha_panda::scaffold::scaffold(&name, lang, &dir).map_err(usage)?;
@@ -247,6 +288,28 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             }
         },
     }
+}
+
+/// `import strategies`: the report on standard output; exit 1 if a row was refused.
+fn import_strategies(
+    postgres: &str,
+    out: Option<PathBuf>,
+    types: Option<&Path>,
+    config: Option<&PathBuf>,
+) -> Result<(), Failure> {
+    let config = load_config(config)?;
+    let types = alpha_panda::import::types(types).map_err(usage)?;
+    let rows = alpha_panda::import::read_rows(postgres).map_err(runtime)?;
+    let out = out.unwrap_or_else(|| config.plugins.dir.clone());
+    let report = alpha_panda::import::import(&config, &rows, &types, &out).map_err(runtime)?;
+    println!("{report}");
+    if report.refused.is_empty() {
+        return Ok(());
+    }
+    Err(runtime(anyhow::anyhow!(
+        "{} row(s) not imported (listed above); the others are written",
+        report.refused.len()
+    )))
 }
 
 fn replay(config: &Config, ticks: &PathBuf, out: Option<&PathBuf>) -> Result<(), Failure> {

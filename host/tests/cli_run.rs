@@ -345,6 +345,7 @@ fn a_refused_plugin_keeps_health_not_ready_while_metrics_serve() {
         .arg("run")
         .current_dir(root())
         .env("ALPHA_PANDA__PLUGINS__DIR", &plugins)
+        .env("ALPHA_PANDA__LOG__FORMAT", "json")
         .env("ALPHA_PANDA__FEED__COUNT", "0")
         .env("ALPHA_PANDA__FEED__RATE", "500")
         .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
@@ -416,6 +417,25 @@ fn a_refused_plugin_keeps_health_not_ready_while_metrics_serve() {
 
     let status = stop(&mut child);
     assert_eq!(status.code(), Some(0), "clean exit on SIGINT\n{}", logs());
+    // `log.format = "json"`: every line one object, the event's fields in it.
+    let err = std::fs::read_to_string(&err_path).unwrap();
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .all(|v| v["level"].is_string() && v["timestamp"].is_string()),
+        "{err}"
+    );
+    assert!(
+        lines.iter().any(|v| v["fields"]["event"] == "refusal"
+            && v["fields"]["reason"]
+                .as_str()
+                .is_some_and(|r| !r.is_empty())),
+        "a refusal line carries its event and reason: {err}"
+    );
 }
 
 fn run(cmd: &mut Command) -> String {
@@ -584,4 +604,110 @@ fn secrets_never_reach_logs_errors_or_metrics() {
             "the secret leaked into {what}:\n{text}"
         );
     }
+}
+
+/// `compat.python_monitoring`: the Redis keys the Python monitor reads and the
+/// `trading_*` metrics, read back from a real Redis and from `/metrics`.
+#[test]
+fn the_python_monitor_reads_its_keys_and_metrics() {
+    // Database 9 of the test Redis: no other test writes these keys there.
+    let redis_url = "redis://127.0.0.1:6379/9";
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut r = client
+        .get_connection()
+        .expect("Redis (the test command's set-up starts it)");
+    let count_key = "pipeline:signals:paper:count";
+    let before: i64 = redis::cmd("GET")
+        .arg(count_key)
+        .query::<Option<i64>>(&mut r)
+        .unwrap()
+        .unwrap_or(0);
+    let port = alpha_panda_tests::free_port();
+    let logs = tempfile::tempdir().unwrap();
+    let (out_path, err_path, out_io, err_io) = log_files(logs.path());
+    let mut cmd = Command::new(BIN);
+    alpha_panda_tests::broker::die_with_parent(&mut cmd);
+    let mut child = cmd
+        .arg("run")
+        .current_dir(root())
+        .env("ALPHA_PANDA__COMPAT__PYTHON_MONITORING", "true")
+        .env("ALPHA_PANDA__REDIS__URL", redis_url)
+        .env("ALPHA_PANDA__FEED__COUNT", "0")
+        .env("ALPHA_PANDA__FEED__RATE", "1500")
+        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
+        .env("ALPHA_PANDA__PLUGINS__CACHE_DIR", compiled_cache())
+        .stdout(out_io)
+        .stderr(err_io)
+        .spawn()
+        .unwrap();
+    let logs = || {
+        std::fs::read_to_string(&out_path).unwrap() + &std::fs::read_to_string(&err_path).unwrap()
+    };
+    let samples_n = sample_ids().len() as i64;
+    let get = |r: &mut redis::Connection, key: &str| -> Option<String> {
+        redis::cmd("GET").arg(key).query(r).unwrap()
+    };
+    // The heartbeat (every 15 s) counts the strategies once they are loaded.
+    let started = Instant::now();
+    let mut text = String::new();
+    let mut done = false;
+    while started.elapsed() < Duration::from_secs(150) && !done {
+        std::thread::sleep(Duration::from_millis(300));
+        let Some((200, t)) = http_get(port, "/metrics") else {
+            continue;
+        };
+        text = t;
+        let strategies = get(&mut r, "pipeline:strategies:paper:count");
+        done = value(&samples(&text), "trading_signals_generated_total") > 0.0
+            && get(&mut r, "pipeline:signals:paper:last").is_some()
+            && strategies.as_deref() == Some(samples_n.to_string().as_str());
+    }
+    assert!(done, "keys and metrics written\n{text}\n{}", logs());
+    let s = samples(&text);
+    assert!(value(&s, "trading_events_processed_total{broker=\"paper\",event_type=\"trading_signal\",service=\"strategy_runner\"}") > 0.0, "{text}");
+    assert_eq!(
+        value(
+            &s,
+            "trading_pipeline_stage_healthy{broker=\"paper\",stage=\"strategy_runner\"}"
+        ),
+        1.0,
+        "{text}"
+    );
+    assert!(
+        value(&s, "trading_last_activity_timestamp_unix{broker=\"paper\",service=\"strategy_runner\",stage=\"heartbeat\"}") > 1.7e9,
+        "{text}"
+    );
+    assert!(
+        text.contains("trading_last_activity_timestamp_unix{broker=\"shared\",service=\"strategy_runner\",stage=\"process_tick\"}"),
+        "{text}"
+    );
+    // `:last`: JSON with a naive-UTC timestamp and the signal's fields, 300 s TTL.
+    let last = get(&mut r, "pipeline:signals:paper:last").unwrap();
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    let ts = v["timestamp"].as_str().unwrap();
+    assert!(!ts.ends_with('Z') && !ts.contains('+'), "naive: {ts}");
+    assert!(
+        ["BUY", "SELL"].contains(&v["signal_type"].as_str().unwrap()),
+        "{v}"
+    );
+    let id = v["strategy_id"].as_str().unwrap();
+    assert_eq!(
+        v["signal_id"].as_str().unwrap(),
+        format!("{id}_{}", v["instrument_token"]),
+        "{v}"
+    );
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("pipeline:signals:paper:last")
+        .query(&mut r)
+        .unwrap();
+    assert!((1..=300).contains(&ttl), "ttl {ttl}");
+    let after: i64 = get(&mut r, count_key).unwrap().parse().unwrap();
+    assert!(after > before, "the count grows: {before} -> {after}");
+    let per_strategy: Option<String> = get(
+        &mut r,
+        &format!("pipeline:strategies.{id}.signals:paper:count"),
+    );
+    assert!(per_strategy.is_some_and(|n| n.parse::<i64>().unwrap() > 0));
+    let status = stop(&mut child);
+    assert_eq!(status.code(), Some(0), "clean exit on SIGINT\n{}", logs());
 }

@@ -330,6 +330,33 @@ async fn dlq_replay_republishes_the_original_bytes() {
         .set("bootstrap.servers", &bootstrap)
         .create()
         .unwrap();
+    // Poison before it, same key (so same partitions): never re-published.
+    let poison_value = format!("not json {marker}").into_bytes();
+    let poison = dlq_envelope(
+        &FailedMessage {
+            value: Some(&poison_value),
+            ..failed
+        },
+        &Failure {
+            error_type: ErrorType::Poison,
+            error_class: "decode_error".into(),
+            message: "expected value at line 1".into(),
+            retries: 0,
+            exhausted: false,
+        },
+        "strategy_runner",
+        "alpha-panda.strategy_runner.paper",
+        Timestamp::now(),
+    );
+    producer
+        .send(
+            FutureRecord::to("market.ticks.dlq")
+                .key(&key)
+                .payload(&poison.to_vec().unwrap()),
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap();
     let payload = env.to_vec().unwrap();
     let mut h = OwnedHeaders::new();
     for (k, v) in &headers {
@@ -361,7 +388,11 @@ async fn dlq_replay_republishes_the_original_bytes() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(text.contains("replayed 1 record"), "{text}");
+    assert!(text.contains("replayed 1 record(s), skipped 1"), "{text}");
+    assert!(
+        text.contains("not replayable (poison: decode_error: expected value at line 1)"),
+        "each record left behind is reported with why: {text}"
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         assert!(
@@ -371,6 +402,11 @@ async fn dlq_replay_republishes_the_original_bytes() {
         let Ok(Ok(m)) = tokio::time::timeout(Duration::from_secs(5), reader.recv()).await else {
             continue;
         };
+        assert_ne!(
+            m.payload(),
+            Some(poison_value.as_slice()),
+            "poison is not re-published"
+        );
         if m.payload() != Some(value.as_slice()) {
             continue;
         }

@@ -24,6 +24,7 @@ mod e2e;
 mod harness;
 mod kafka;
 mod polyglot;
+mod scope;
 mod setup;
 mod smoke;
 mod soak;
@@ -65,12 +66,15 @@ fn main() -> ExitCode {
         Some("e2e") => setup()
             .and_then(|_| build_plugins())
             .and_then(|_| e2e::e2e(&root(), &args[1..])),
+        Some("scope") => setup()
+            .and_then(|_| build_plugins())
+            .and_then(|_| scope::scope(&root(), &args[1..])),
         Some("soak") => setup()
             .and_then(|_| build_plugins())
             .and_then(|_| soak::soak(&root(), &args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] | bench [NAME] | e2e [TICKS] [RUNS] [--baseline BIN] | soak [TICKS]>\n\
+                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] | bench [NAME] | e2e [TICKS] [RUNS] [--baseline BIN] | scope [TICKS] [RATE] | soak [TICKS]>\n\
                  run      build the sample plugins and start alpha-panda on the embedded profile\n\
                  plugins  build every plugin to .wasm\n\
                  setup    add the wasm target, resolve the Kafka broker from Maven Central, start Redis\n\
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
                  fuzz     run the cargo-fuzz targets (default 60 s each; installs cargo-fuzz)\n\
                  smoke    the README's scaffold commands, then `run` until both samples signal and Ctrl-C\n\
                  e2e      host vs rdkafka passthrough on a Kafka broker (100 000 ticks, 3 runs)\n\
+                 scope    strategy vs instrument scope, 50 instruments: CPU per tick, tick-to-signal p99\n\
                  soak     TICKS (1 000 000) through a release host, a reload every 10 000"
             );
             return ExitCode::from(2);

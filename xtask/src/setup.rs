@@ -1,8 +1,10 @@
 //! `cargo xtask setup`: what the tests need on a fresh machine, each step timed and
 //! skipped when already done: the `wasm32-wasip2` target, Java and Maven, the Apache
 //! Kafka broker's jars (Maven Central, once per machine), Redis answering on
-//! 127.0.0.1:6379 (Debian's `redis-server`, installed when missing), and the
-//! Python and JavaScript plugin toolchains (see `polyglot.rs`).
+//! 127.0.0.1:6379 (Debian's `redis-server`, installed when missing), PostgreSQL
+//! answering on 127.0.0.1:5432 with the tests' role and database (Debian's
+//! `postgresql`, installed when missing), and the Python and JavaScript plugin
+//! toolchains (see `polyglot.rs`).
 //!
 //! A step that fails stops set-up with the command that failed and its output,
 //! never with a half-configured machine that fails later in an unrelated test.
@@ -22,6 +24,7 @@ pub fn setup() -> Result<()> {
     wasm_target()?;
     kafka()?;
     redis()?;
+    postgres()?;
     let root = crate::root();
     crate::polyglot::python_tools(&root)?;
     crate::polyglot::node_tools(&root)?;
@@ -163,6 +166,77 @@ pub fn redis() -> Result<()> {
         }
         Ok(())
     })
+}
+
+fn postgres_ready() -> bool {
+    has_output(Command::new("pg_isready").args(["-q", "-h", "127.0.0.1", "-p", "5432"]))
+}
+
+fn has_output(cmd: &mut Command) -> bool {
+    cmd.output().is_ok_and(|o| o.status.success())
+}
+
+/// A `psql` command of the `postgres` superuser (peer authentication).
+fn psql(sql: &str) -> Command {
+    let mut c = Command::new("runuser");
+    c.args([
+        "-u",
+        "postgres",
+        "--",
+        "psql",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-tAc",
+        sql,
+    ]);
+    c
+}
+
+/// PostgreSQL on 127.0.0.1:5432 (Debian's `postgresql`, installed when missing;
+/// its cluster started), with role and database `alpha_panda` (password
+/// `alpha_panda`) for the tests; `ALPHA_PANDA_TEST_POSTGRES` points them elsewhere.
+pub fn postgres() -> Result<()> {
+    if !postgres_ready() {
+        if !has("pg_lsclusters", "--help") {
+            apt_install(&["postgresql"])?;
+        }
+        step("start PostgreSQL on 127.0.0.1:5432", || {
+            let out = command::run(Command::new("pg_lsclusters").arg("--no-header"))?;
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let Some((version, name)) = text.lines().find_map(|l| {
+                let mut f = l.split_whitespace();
+                Some((f.next()?.to_owned(), f.next()?.to_owned()))
+            }) else {
+                bail!("PostgreSQL is installed but has no cluster (pg_lsclusters lists none)");
+            };
+            run(Command::new("pg_ctlcluster").args([&version, &name, "start"]))?;
+            let started = Instant::now();
+            while !postgres_ready() {
+                if started.elapsed() > Duration::from_secs(30) {
+                    bail!("cluster {version}/{name} started but 127.0.0.1:5432 is not ready within 30 s");
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Ok(())
+        })?;
+    }
+    let exists = |sql: &str| -> Result<bool> {
+        let out = command::run(&mut psql(sql))?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim() == "1")
+    };
+    if !exists("SELECT 1 FROM pg_roles WHERE rolname = 'alpha_panda'")? {
+        step("create PostgreSQL role alpha_panda", || {
+            run(&mut psql(
+                "CREATE ROLE alpha_panda LOGIN PASSWORD 'alpha_panda' CREATEDB",
+            ))
+        })?;
+    }
+    if !exists("SELECT 1 FROM pg_database WHERE datname = 'alpha_panda'")? {
+        step("create PostgreSQL database alpha_panda", || {
+            run(&mut psql("CREATE DATABASE alpha_panda OWNER alpha_panda"))
+        })?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -69,6 +69,10 @@ pub struct Config {
     pub state: StateConfig,
     #[serde(default)]
     pub start: StartConfig,
+    #[serde(default)]
+    pub compat: CompatConfig,
+    #[serde(default)]
+    pub log: LogConfig,
 }
 
 fn default_service() -> String {

@@ -327,6 +327,34 @@ impl StateConfig {
     }
 }
 
+/// How log lines are written (to standard error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// One readable line per event (colours on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `target`, `fields`.
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+/// What the system this host replaces reads of its strategy runner.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompatConfig {
+    /// Write the Redis keys the Python monitor reads (`pipeline:signals:{broker}:*`,
+    /// `pipeline:strategies:{broker}:*`), a heartbeat every 15 s, and the
+    /// `trading_*` metrics beside `alpha_panda_*`. Needs `redis.url`.
+    pub python_monitoring: bool,
+}
+
 /// How the host treats what it finds when it starts consuming.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -129,6 +129,14 @@ fn invalid_values_are_refused() {
             "broker = \"paper\"\n[topics.market_ticks]\npartitions = 0\nretention_ms = 1\n",
             "topics.market_ticks.partitions",
         ),
+        (
+            "broker = \"paper\"\n[compat]\npython_monitoring = true\n",
+            "compat.python_monitoring",
+        ),
+        (
+            "broker = \"paper\"\n[start]\nmax_tick_age_ms = -1\n",
+            "start.max_tick_age_ms",
+        ),
     ] {
         let err = Config::from_toml_with_env(text, "t", env(&[])).unwrap_err();
         assert!(err.to_string().contains(key), "{err}");

@@ -30,6 +30,12 @@ impl Config {
                 "must be empty or start with redis:// or rediss://",
             );
         }
+        if self.compat.python_monitoring && url.is_empty() {
+            return bad(
+                "compat.python_monitoring",
+                "needs redis.url: the Python monitor reads its keys from Redis",
+            );
+        }
         security(&self.kafka.security)?;
         self.limits()?;
         self.partitions()?;

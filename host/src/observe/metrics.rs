@@ -8,12 +8,15 @@ use prometheus::{
     IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
+use super::compat::PythonMonitoring;
 use super::recent::Recent;
 use crate::strategy::{EventCounts, EventSink, LiveStrategies};
 
 /// The host's metrics (names are `alpha_panda_*`).
 pub struct Metrics {
     registry: Registry,
+    /// `compat.python_monitoring`: the Python runner's metrics and keys too.
+    pub compat: Option<PythonMonitoring>,
     pub ticks_consumed: IntCounter,
     pub dedup_hits: IntCounter,
     pub signals: IntCounter,
@@ -207,13 +210,32 @@ impl Metrics {
             plugin_events: std::sync::Arc::new(EventCounts::registered(&registry)),
             recent: Recent::default(),
             registry,
+            compat: None,
+        }
+    }
+
+    /// The same metrics, and the Python runner's beside them.
+    pub fn with_python_monitoring(mut self, compat: PythonMonitoring) -> Self {
+        self.compat = Some(compat);
+        self
+    }
+
+    /// Counts `n` records written to the DLQ of `topic`.
+    pub fn count_dlq(&self, topic: &str, n: u64) {
+        self.dlq_records.inc_by(n);
+        if let (Some(c), true) = (&self.compat, n > 0) {
+            c.dlq(topic, n);
         }
     }
 
     /// The `/metrics` text: every metric of the registry, as it stands.
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
-        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut buf) {
+        let mut families = self.registry.gather();
+        if let Some(c) = &self.compat {
+            families.extend(c.registry().gather());
+        }
+        if let Err(e) = TextEncoder::new().encode(&families, &mut buf) {
             tracing::warn!(error = %e, "metrics could not be encoded");
         }
         String::from_utf8(buf).unwrap_or_default()

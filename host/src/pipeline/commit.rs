@@ -71,7 +71,7 @@ impl Host {
         let metrics = self.shared.metrics.clone();
         metrics.produce_retries.inc_by(retries);
         let exhausted = self.dlq_undelivered(&batch.msgs, &undelivered).await?;
-        metrics.dlq_records.inc_by(batch.dlq + exhausted);
+        metrics.count_dlq(crate::topics::MARKET_TICKS, batch.dlq + exhausted);
         self.summary.dlq += batch.dlq + exhausted;
         self.summary.signals += batch.signals;
         // A partition lost since the batch ran is its new owner's to commit (it

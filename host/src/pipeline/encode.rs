@@ -13,6 +13,7 @@ use crate::contract::Timestamp;
 use crate::dlq::{dlq_envelope, FailedMessage, Failure};
 use crate::emit::signal_envelope;
 use crate::kafka::outbox::OutRecord;
+use crate::observe::compat::SignalSeen;
 use crate::observe::recent::RECENT;
 use crate::strategy::set::{Processed, SetOutput};
 use alpha_panda_abi::Side;
@@ -87,14 +88,27 @@ impl Host {
         })
     }
 
-    /// Counts a batch's signals and keeps display lines for the last of them.
-    fn count_signals(&self, signals: &[SetOutput]) {
+    /// Counts a batch's signals (and, with `compat.python_monitoring`, the Python
+    /// runner's way) and keeps display lines for the last of them.
+    pub(super) fn count_signals(&self, signals: &[SetOutput]) {
         let metrics = &self.shared.metrics;
         metrics.count_signals(
             signals
                 .iter()
                 .map(|s| (s.strategy_id.as_str(), side_label(s))),
         );
+        if let Some(c) = &metrics.compat {
+            c.signals(
+                signals
+                    .iter()
+                    .map(|s| SignalSeen {
+                        strategy_id: s.strategy_id.clone(),
+                        instrument_token: s.signal.instrument_token,
+                        side: side_label(s),
+                    })
+                    .collect(),
+            );
+        }
         let last = &signals[signals.len().saturating_sub(RECENT)..];
         metrics.recent.signals(last.iter().map(|s| {
             let price = s
