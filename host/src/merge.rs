@@ -52,6 +52,8 @@ pub struct Released<T> {
     pub instrument: u32,
     pub offset: i64,
     pub timestamp_us: i64,
+    /// When it was pushed (fetched).
+    pub arrived: Instant,
     pub item: T,
 }
 
@@ -179,6 +181,7 @@ impl<T> TimeMerge<T> {
             instrument: lane.1,
             offset: h.offset,
             timestamp_us: h.timestamp_us,
+            arrived: h.arrived,
             item: h.item,
         })
     }

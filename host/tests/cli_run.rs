@@ -85,6 +85,29 @@ fn log_files(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, Stdio, Stdi
     (out, err, o, e)
 }
 
+/// `alpha-panda run` on the embedded default with `envs` on top, metrics on
+/// `port`, the shared compiled cache, its output in files under `logs`. Killed
+/// when the test's thread ends, passed or failed: a host left behind would run
+/// its endless feed for good.
+fn embedded_run(
+    port: u16,
+    envs: &[(&str, &str)],
+    logs: &Path,
+) -> (std::process::Child, std::path::PathBuf, std::path::PathBuf) {
+    let (out_path, err_path, out_io, err_io) = log_files(logs);
+    let mut cmd = Command::new(BIN);
+    alpha_panda_tests::broker::die_with_parent(&mut cmd);
+    cmd.arg("run")
+        .current_dir(root())
+        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
+        .env("ALPHA_PANDA__PLUGINS__CACHE_DIR", compiled_cache());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let child = cmd.stdout(out_io).stderr(err_io).spawn().unwrap();
+    (child, out_path, err_path)
+}
+
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     http(port, "GET", path)
 }
@@ -133,24 +156,16 @@ fn value(samples: &[(String, f64)], name: &str) -> f64 {
 fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
     let port = alpha_panda_tests::free_port();
     let logs = tempfile::tempdir().unwrap();
-    let (out_path, err_path, out_io, err_io) = log_files(logs.path());
-    let mut cmd = Command::new(BIN);
-    // Killed when this test's thread ends, passed or failed: a host left behind
-    // would run its endless feed for good.
-    alpha_panda_tests::broker::die_with_parent(&mut cmd);
-    let mut child = cmd
-        .arg("run")
-        .current_dir(root())
-        // The feed runs until the host stops: a finite feed can be drained before the
-        // first /metrics read on a loaded machine, and then the counter never moves.
-        .env("ALPHA_PANDA__FEED__COUNT", "0")
-        .env("ALPHA_PANDA__FEED__RATE", "1500")
-        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
-        .env("ALPHA_PANDA__PLUGINS__CACHE_DIR", compiled_cache())
-        .stdout(out_io)
-        .stderr(err_io)
-        .spawn()
-        .unwrap();
+    // The feed runs until the host stops: a finite feed can be drained before the
+    // first /metrics read on a loaded machine, and then the counter never moves.
+    let (mut child, out_path, err_path) = embedded_run(
+        port,
+        &[
+            ("ALPHA_PANDA__FEED__COUNT", "0"),
+            ("ALPHA_PANDA__FEED__RATE", "1500"),
+        ],
+        logs.path(),
+    );
     let started = Instant::now();
     let mut ready = false;
     let mut first: Option<f64> = None;
@@ -195,6 +210,15 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
         value(&s, "alpha_panda_commit_seconds_count") > 0.0,
         "{text}"
     );
+    // One latency observation per signal once acknowledged (a batch may be in flight).
+    let observed = value(
+        &s,
+        "alpha_panda_tick_to_signal_seconds_count{strategy_id=\"momentum_1\"}",
+    );
+    assert!(
+        observed > 0.0 && observed <= signals_of(&s, "momentum_1"),
+        "{text}"
+    );
     let released = http(port, "POST", "/plugins/momentum_1/release").map(|r| r.0);
     assert_eq!(released, Some(202), "operators can lift a quarantine");
     assert_eq!(http(port, "GET", "/nowhere").map(|r| r.0), Some(404));
@@ -228,20 +252,15 @@ fn embedded_run_with_a_tick_count_signals_from_every_sample_strategy() {
     const COUNT: f64 = 3000.0;
     let port = alpha_panda_tests::free_port();
     let logs = tempfile::tempdir().unwrap();
-    let (out_path, err_path, out_io, err_io) = log_files(logs.path());
-    let mut cmd = Command::new(BIN);
-    alpha_panda_tests::broker::die_with_parent(&mut cmd);
-    let mut child = cmd
-        .arg("run")
-        .current_dir(root())
-        .env("ALPHA_PANDA__FEED__COUNT", COUNT.to_string())
-        .env("ALPHA_PANDA__FEED__RATE", "0")
-        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
-        .env("ALPHA_PANDA__PLUGINS__CACHE_DIR", compiled_cache())
-        .stdout(out_io)
-        .stderr(err_io)
-        .spawn()
-        .unwrap();
+    let count = COUNT.to_string();
+    let (mut child, out_path, err_path) = embedded_run(
+        port,
+        &[
+            ("ALPHA_PANDA__FEED__COUNT", &count),
+            ("ALPHA_PANDA__FEED__RATE", "0"),
+        ],
+        logs.path(),
+    );
     let logs = || {
         std::fs::read_to_string(&out_path).unwrap() + &std::fs::read_to_string(&err_path).unwrap()
     };
@@ -338,22 +357,17 @@ fn a_refused_plugin_keeps_health_not_ready_while_metrics_serve() {
     )
     .unwrap();
     let port = alpha_panda_tests::free_port();
-    let (out_path, err_path, out_io, err_io) = log_files(&tmp.path().join("logs"));
-    let mut cmd = Command::new(BIN);
-    alpha_panda_tests::broker::die_with_parent(&mut cmd);
-    let mut child = cmd
-        .arg("run")
-        .current_dir(root())
-        .env("ALPHA_PANDA__PLUGINS__DIR", &plugins)
-        .env("ALPHA_PANDA__LOG__FORMAT", "json")
-        .env("ALPHA_PANDA__FEED__COUNT", "0")
-        .env("ALPHA_PANDA__FEED__RATE", "500")
-        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
-        .env("ALPHA_PANDA__PLUGINS__CACHE_DIR", compiled_cache())
-        .stdout(out_io)
-        .stderr(err_io)
-        .spawn()
-        .unwrap();
+    let plugins_dir = plugins.display().to_string();
+    let (mut child, out_path, err_path) = embedded_run(
+        port,
+        &[
+            ("ALPHA_PANDA__PLUGINS__DIR", &plugins_dir),
+            ("ALPHA_PANDA__LOG__FORMAT", "json"),
+            ("ALPHA_PANDA__FEED__COUNT", "0"),
+            ("ALPHA_PANDA__FEED__RATE", "500"),
+        ],
+        &tmp.path().join("logs"),
+    );
     let logs = || {
         std::fs::read_to_string(&out_path).unwrap() + &std::fs::read_to_string(&err_path).unwrap()
     };
@@ -624,22 +638,16 @@ fn the_python_monitor_reads_its_keys_and_metrics() {
         .unwrap_or(0);
     let port = alpha_panda_tests::free_port();
     let logs = tempfile::tempdir().unwrap();
-    let (out_path, err_path, out_io, err_io) = log_files(logs.path());
-    let mut cmd = Command::new(BIN);
-    alpha_panda_tests::broker::die_with_parent(&mut cmd);
-    let mut child = cmd
-        .arg("run")
-        .current_dir(root())
-        .env("ALPHA_PANDA__COMPAT__PYTHON_MONITORING", "true")
-        .env("ALPHA_PANDA__REDIS__URL", redis_url)
-        .env("ALPHA_PANDA__FEED__COUNT", "0")
-        .env("ALPHA_PANDA__FEED__RATE", "1500")
-        .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
-        .env("ALPHA_PANDA__PLUGINS__CACHE_DIR", compiled_cache())
-        .stdout(out_io)
-        .stderr(err_io)
-        .spawn()
-        .unwrap();
+    let (mut child, out_path, err_path) = embedded_run(
+        port,
+        &[
+            ("ALPHA_PANDA__COMPAT__PYTHON_MONITORING", "true"),
+            ("ALPHA_PANDA__REDIS__URL", redis_url),
+            ("ALPHA_PANDA__FEED__COUNT", "0"),
+            ("ALPHA_PANDA__FEED__RATE", "1500"),
+        ],
+        logs.path(),
+    );
     let logs = || {
         std::fs::read_to_string(&out_path).unwrap() + &std::fs::read_to_string(&err_path).unwrap()
     };

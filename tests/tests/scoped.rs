@@ -124,23 +124,16 @@ async fn live_equals_replay_across_partitions_while_hosts_join_and_leave() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_one_partition_strategy_scope_answers_as_instrument_scope_does() {
-    let bootstrap = shared_bootstrap();
-    let service = name("scoped_same");
-    let dir = temp();
-    let plugins = dir.path().join("plugins");
-    let (lead, follow) = two_tokens(true);
-    let scoped = name("pair_s");
-    let per_partition = name("pair_i");
-    pair_plugin(&plugins, &scoped, lead, follow, Some("strategy"));
-    pair_plugin(&plugins, &per_partition, lead, follow, Some("instrument"));
-    let cfg = config(
-        &bootstrap,
-        "paper",
-        &service,
-        &plugins,
-        &dir.path().join("cache"),
-    );
-    ensure_topics(&bootstrap, &cfg).await;
+    let BothScopes {
+        bootstrap,
+        dir: _dir,
+        plugins,
+        lead,
+        follow,
+        scoped,
+        per_partition,
+        cfg,
+    } = BothScopes::new("scoped_same").await;
     let producer = producer(&bootstrap);
     let mut ticks = Ticks::new(5);
     let host = RunningHost::start(cfg);

@@ -8,30 +8,22 @@ mod pipeline_support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use alpha_panda::contract::{EventEnvelope, MarketTick};
-use alpha_panda_tests::broker::shared_bootstrap;
 use pipeline_support::pairs::*;
 use pipeline_support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_ticks_warm_state_without_a_signal_and_live_ones_answer() {
-    let bootstrap = shared_bootstrap();
-    let service = name("stale");
-    let dir = temp();
-    let plugins = dir.path().join("plugins");
-    let (lead, follow) = two_tokens(true);
-    let scoped = name("pair_s");
-    let per_partition = name("pair_i");
-    pair_plugin(&plugins, &scoped, lead, follow, Some("strategy"));
-    pair_plugin(&plugins, &per_partition, lead, follow, Some("instrument"));
-    let mut cfg = config(
-        &bootstrap,
-        "paper",
-        &service,
-        &plugins,
-        &dir.path().join("cache"),
-    );
+    let BothScopes {
+        bootstrap,
+        dir: _dir,
+        lead,
+        follow,
+        scoped,
+        per_partition,
+        mut cfg,
+        ..
+    } = BothScopes::new("stale").await;
     cfg.start.max_tick_age_ms = 60_000;
-    ensure_topics(&bootstrap, &cfg).await;
     let producer = producer(&bootstrap);
     // The backlog: ticks of 2025, written before the host starts.
     let old = stream(&mut Ticks::new(3), lead, follow, 120, 0);

@@ -50,6 +50,9 @@ pub struct Metrics {
     /// (decode, dedup lookup, plugin calls, envelopes): the in-host part of every
     /// tick-to-signal latency in the batch, broker time excluded.
     pub batch_host: Histogram,
+    /// Per strategy: a tick taken from the consumer to its signal acknowledged by
+    /// the broker (one observation per signal).
+    pub tick_to_signal: HistogramVec,
     /// Messages behind the high watermark, per partition (librdkafka statistics).
     pub consumer_lag: IntGaugeVec,
     /// Strategy-scoped units: what this host owns and runs.
@@ -198,6 +201,13 @@ impl Metrics {
                 "commit_seconds",
                 "Producing a batch's outputs to its commit",
             ),
+            tick_to_signal: r.add(ok(HistogramVec::new(
+                Reg::opts(
+                    "tick_to_signal_seconds",
+                    "A tick taken from the consumer to its signal acknowledged, per strategy",
+                ),
+                &["strategy_id"],
+            ))),
             batch_host: r.histogram(
                 "batch_host_seconds",
                 "A batch in the host before it is produced",
@@ -218,6 +228,16 @@ impl Metrics {
     pub fn with_python_monitoring(mut self, compat: PythonMonitoring) -> Self {
         self.compat = Some(compat);
         self
+    }
+
+    /// Observes the tick-to-signal latency of `answered` (signals per strategy).
+    pub fn observe_tick_to_signal(&self, answered: &[(String, u64)], took: std::time::Duration) {
+        for (id, n) in answered {
+            let h = self.tick_to_signal.with_label_values(&[id.as_str()]);
+            for _ in 0..*n {
+                h.observe(took.as_secs_f64());
+            }
+        }
     }
 
     /// Counts `n` records written to the DLQ of `topic`.

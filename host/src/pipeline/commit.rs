@@ -69,6 +69,7 @@ impl Host {
         (undelivered, retries): Acked,
     ) -> Result<(), PipelineError> {
         let metrics = self.shared.metrics.clone();
+        metrics.observe_tick_to_signal(&batch.answered, batch.received.elapsed());
         metrics.produce_retries.inc_by(retries);
         let exhausted = self.dlq_undelivered(&batch.msgs, &undelivered).await?;
         metrics.count_dlq(crate::topics::MARKET_TICKS, batch.dlq + exhausted);
@@ -269,15 +270,25 @@ impl Host {
     }
 
     pub(super) fn state_out(&self, r: &StateRecord) -> OutRecord {
+        self.state_record_out(r.partition, r.key(), r.to_json())
+    }
+
+    /// A state record for partition `partition` of the state topic.
+    pub(super) fn state_record_out(
+        &self,
+        partition: i32,
+        key: String,
+        payload: Vec<u8>,
+    ) -> OutRecord {
         OutRecord {
             topic: self.topics.state.clone(),
-            partition: Some(r.partition),
-            key: Some(r.key().into_bytes()),
-            payload: r.to_json(),
+            partition: Some(partition),
+            key: Some(key.clone().into_bytes()),
+            payload,
             headers: Vec::new(),
             // Not an answer to an input message.
             origin: usize::MAX,
-            event_id: r.key(),
+            event_id: key,
             correlation_id: String::new(),
         }
     }

@@ -67,6 +67,16 @@ impl Host {
         now: Timestamp,
     ) -> Result<OutRecord, PipelineError> {
         let env = signal_envelope(&tick.env, s, self.config.broker, &self.config.service, now);
+        self.signal_out(env, tick.msg)
+    }
+
+    /// The record of a signal envelope for `{broker}.signals.raw` (key
+    /// `strategy:instrument`, lineage headers), answering message `origin`.
+    pub(super) fn signal_out(
+        &self,
+        env: crate::contract::EventEnvelope<crate::contract::TradingSignal>,
+        origin: usize,
+    ) -> Result<OutRecord, PipelineError> {
         let payload = env
             .to_vec()
             .map_err(|e| PipelineError::Encode(e.to_string()))?;
@@ -82,7 +92,7 @@ impl Host {
                 ),
                 ("trace_id".into(), Some(env.trace_id.clone().into_bytes())),
             ],
-            origin: tick.msg,
+            origin,
             event_id: env.id,
             correlation_id: env.correlation_id,
         })

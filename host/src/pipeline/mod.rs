@@ -165,6 +165,10 @@ struct Batch<M> {
     ids: HashSet<String>,
     signals: u64,
     dlq: u64,
+    /// When its first message was taken, and its signals per strategy: the
+    /// tick-to-signal latency observed once they are acknowledged.
+    received: Instant,
+    answered: Vec<(String, u64)>,
 }
 
 /// A batch run and encoded, nothing sent yet.
@@ -386,6 +390,8 @@ impl Host {
                 ids: deduped.keep.into_iter().map(|f| f.env.id).collect(),
                 signals: encoded.signals,
                 dlq: encoded.dlq,
+                received,
+                answered: answered_by(&processed),
             },
             records,
         })
@@ -439,4 +445,16 @@ impl Host {
         );
         Ok(self.summary)
     }
+}
+
+/// Signals per strategy, for the latency histogram.
+fn answered_by(processed: &crate::strategy::set::Processed) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = Vec::new();
+    for s in &processed.signals {
+        match out.iter_mut().find(|(id, _)| *id == s.strategy_id) {
+            Some(e) => e.1 += 1,
+            None => out.push((s.strategy_id.clone(), 1)),
+        }
+    }
+    out
 }

@@ -79,6 +79,7 @@ mod tests {
         assert!(is_stale(now - 60_000_001, now, 60_000));
         assert!(!is_stale(now + 5_000_000, now, 60_000), "from the future");
         assert!(!is_stale(0, now, 0), "0 turns it off");
-        assert!(is_stale(i64::MIN, now, u64::MAX), "no overflow");
+        assert!(is_stale(i64::MIN, now, 60_000), "no overflow: the far past");
+        assert!(!is_stale(0, now, u64::MAX), "no overflow: the longest age");
     }
 }

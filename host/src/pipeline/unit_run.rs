@@ -23,6 +23,8 @@ use crate::strategy::set::Processed;
 /// A unit's delivery in flight (at-least-once).
 pub(super) struct UnitFlight {
     delivery: tokio::task::JoinHandle<Acked>,
+    /// Per signal: its strategy and when its tick was fetched.
+    answered: Vec<(String, Instant)>,
     /// The messages its records answer (`origin` indexes them), for the DLQ.
     msgs: Vec<OwnedMessage>,
 }
@@ -107,13 +109,22 @@ impl Host {
                 &self.config.service,
                 wall,
             );
-            records.push(self.unit_signal_record(env, s.tick_pos)?);
+            records.push(self.signal_out(env, s.tick_pos)?);
         }
         self.observe_unit_run(&processed, &released);
         self.summary.signals += records.len() as u64;
+        let answered: Vec<(String, Instant)> = processed
+            .signals
+            .iter()
+            .filter_map(|s| Some((s.strategy_id.clone(), released.get(s.tick_pos)?.arrived)))
+            .collect();
         let msgs: Vec<OwnedMessage> = released.into_iter().map(|r| r.item.msg).collect();
         if self.eos() {
-            return self.unit_transaction(k, records, false).await;
+            self.unit_transaction(k, records, false).await?;
+            if self.units.running.contains_key(&k) {
+                self.observe_answered(&answered);
+            }
+            return Ok(());
         }
         let producer = self.producer.clone();
         let scale = self.config.delivery.retry_scale;
@@ -124,34 +135,15 @@ impl Host {
             landed.notify_one();
             acked
         });
-        self.unit_flights.insert(k, UnitFlight { delivery, msgs });
+        self.unit_flights.insert(
+            k,
+            UnitFlight {
+                delivery,
+                answered,
+                msgs,
+            },
+        );
         Ok(())
-    }
-
-    fn unit_signal_record(
-        &self,
-        env: crate::contract::EventEnvelope<crate::contract::TradingSignal>,
-        origin: usize,
-    ) -> Result<OutRecord, PipelineError> {
-        let payload = env
-            .to_vec()
-            .map_err(|e| PipelineError::Encode(e.to_string()))?;
-        Ok(OutRecord {
-            partition: None,
-            topic: self.topics.signals.clone(),
-            key: Some(env.key.clone().into_bytes()),
-            payload,
-            headers: vec![
-                (
-                    "correlation_id".into(),
-                    Some(env.correlation_id.clone().into_bytes()),
-                ),
-                ("trace_id".into(), Some(env.trace_id.clone().into_bytes())),
-            ],
-            origin,
-            event_id: env.id,
-            correlation_id: env.correlation_id,
-        })
     }
 
     /// Counts and logs a unit run's signals and faults, and its call times.
@@ -190,6 +182,7 @@ impl Host {
         flight: UnitFlight,
     ) -> Result<(), PipelineError> {
         let (undelivered, retries) = flight.delivery.await?;
+        self.observe_answered(&flight.answered);
         self.shared.metrics.produce_retries.inc_by(retries);
         let exhausted = self.dlq_undelivered(&flight.msgs, &undelivered).await?;
         self.shared
@@ -244,16 +237,7 @@ impl Host {
     }
 
     fn unit_state_out(&self, r: &UnitRecord) -> OutRecord {
-        OutRecord {
-            topic: self.topics.state.clone(),
-            partition: Some(r.unit),
-            key: Some(r.key().into_bytes()),
-            payload: r.to_json(),
-            headers: Vec::new(),
-            origin: usize::MAX,
-            event_id: r.key(),
-            correlation_id: String::new(),
-        }
+        self.state_record_out(r.unit, r.key(), r.to_json())
     }
 
     /// Writes unit `k`'s state with its offsets: at-least-once the offsets are
@@ -342,6 +326,18 @@ impl Host {
                 self.live.revoke_unit(k);
                 Ok(())
             }
+        }
+    }
+
+    /// The tick-to-signal latency of signals just acknowledged.
+    fn observe_answered(&self, answered: &[(String, Instant)]) {
+        let now = clock::now();
+        for (id, arrived) in answered {
+            self.shared
+                .metrics
+                .tick_to_signal
+                .with_label_values(&[id.as_str()])
+                .observe(now.saturating_duration_since(*arrived).as_secs_f64());
         }
     }
 

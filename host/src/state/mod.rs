@@ -91,12 +91,7 @@ impl StateRecord {
     pub fn from_json(key: Option<&[u8]>, bytes: &[u8]) -> Result<Self, StateError> {
         let wire: Wire =
             serde_json::from_slice(bytes).map_err(|e| StateError::Shape(e.to_string()))?;
-        if wire.kind != RECORD_TYPE {
-            return Err(StateError::Type(wire.kind));
-        }
-        let state = B64
-            .decode(wire.state.as_bytes())
-            .map_err(|e| StateError::Base64(e.to_string()))?;
+        let state = snapshot_of(RECORD_TYPE, wire.kind, &wire.state)?;
         let record = StateRecord {
             group: wire.group,
             strategy_id: wire.strategy_id,
@@ -105,14 +100,32 @@ impl StateRecord {
             sha256: wire.plugin_sha256,
             state,
         };
-        if let Some(key) = key {
-            if key != record.key().as_bytes() {
-                return Err(StateError::Key {
-                    key: String::from_utf8_lossy(key).into_owned(),
-                });
-            }
-        }
+        own_key(key, &record.key())?;
         Ok(record)
+    }
+}
+
+/// The snapshot of a record whose wire says type `kind` and base64 `state`,
+/// when `expected` is its type.
+pub(crate) fn snapshot_of(
+    expected: &str,
+    kind: String,
+    state: &str,
+) -> Result<Vec<u8>, StateError> {
+    if kind != expected {
+        return Err(StateError::Type(kind));
+    }
+    B64.decode(state.as_bytes())
+        .map_err(|e| StateError::Base64(e.to_string()))
+}
+
+/// A record read under `key` (when given) must be under its own key, `own`.
+pub(crate) fn own_key(key: Option<&[u8]>, own: &str) -> Result<(), StateError> {
+    match key {
+        Some(key) if key != own.as_bytes() => Err(StateError::Key {
+            key: String::from_utf8_lossy(key).into_owned(),
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use super::StateError;
+use super::{own_key, snapshot_of, StateError};
 
 /// How far a strategy-scoped unit got in one partition of `market.ticks`. Its
 /// ticks go in offset order per instrument, not per partition (an instrument is
@@ -137,12 +137,7 @@ impl UnitRecord {
     pub fn from_json(key: Option<&[u8]>, bytes: &[u8]) -> Result<Self, StateError> {
         let wire: Wire =
             serde_json::from_slice(bytes).map_err(|e| StateError::Shape(e.to_string()))?;
-        if wire.kind != UNIT_RECORD_TYPE {
-            return Err(StateError::Type(wire.kind));
-        }
-        let state = B64
-            .decode(wire.state.as_bytes())
-            .map_err(|e| StateError::Base64(e.to_string()))?;
+        let state = snapshot_of(UNIT_RECORD_TYPE, wire.kind, &wire.state)?;
         let record = UnitRecord {
             group: wire.group,
             strategy_id: wire.strategy_id,
@@ -151,13 +146,7 @@ impl UnitRecord {
             sha256: wire.plugin_sha256,
             state,
         };
-        if let Some(key) = key {
-            if key != record.key().as_bytes() {
-                return Err(StateError::Key {
-                    key: String::from_utf8_lossy(key).into_owned(),
-                });
-            }
-        }
+        own_key(key, &record.key())?;
         Ok(record)
     }
 }

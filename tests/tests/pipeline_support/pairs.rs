@@ -204,3 +204,48 @@ pub fn first_difference(
         ticks.join("\n")
     ))
 }
+
+/// A host's setting for the pair over two instruments of one partition, at both
+/// scopes: `scoped` (strategy scope) and `per_partition` (instrument scope).
+pub struct BothScopes {
+    pub bootstrap: String,
+    pub dir: tempfile::TempDir,
+    pub plugins: std::path::PathBuf,
+    pub lead: u32,
+    pub follow: u32,
+    pub scoped: String,
+    pub per_partition: String,
+    pub cfg: alpha_panda::config::Config,
+}
+
+impl BothScopes {
+    /// Plugins written, topics made; the host not started.
+    pub async fn new(service: &str) -> BothScopes {
+        let bootstrap = alpha_panda_tests::broker::shared_bootstrap();
+        let dir = super::temp();
+        let plugins = dir.path().join("plugins");
+        let (lead, follow) = two_tokens(true);
+        let scoped = super::name("pair_s");
+        let per_partition = super::name("pair_i");
+        pair_plugin(&plugins, &scoped, lead, follow, Some("strategy"));
+        pair_plugin(&plugins, &per_partition, lead, follow, Some("instrument"));
+        let cfg = super::config(
+            &bootstrap,
+            "paper",
+            &super::name(service),
+            &plugins,
+            &dir.path().join("cache"),
+        );
+        super::ensure_topics(&bootstrap, &cfg).await;
+        BothScopes {
+            bootstrap,
+            dir,
+            plugins,
+            lead,
+            follow,
+            scoped,
+            per_partition,
+            cfg,
+        }
+    }
+}
