@@ -100,7 +100,9 @@ async fn kill_the_owner(mode: &str) {
         sent.extend(batch.iter().cloned());
         batch
     };
-    for t in write(200, &mut sent) {
+    // Whole rounds of six ticks (one timestamp each): the pauses below would hold a
+    // round's later ticks back past the merge's wait, and live could not equal replay.
+    for t in write(204, &mut sent) {
         send_checked(&producer, &t).await;
     }
     wait_for("host A runs both strategies", &[&a], || {

@@ -127,6 +127,9 @@ pub fn config(
     c.plugins.dir = plugins.to_owned();
     c.plugins.cache_dir = Some(cache.to_owned());
     c.plugins.debounce_ms = 50;
+    // The tests write a tick at a time: on a loaded machine another partition's
+    // tick of the same time can come well after the default 100 ms.
+    c.plugins.align_wait_ms = 2000;
     c.metrics.listen = String::new();
     c.delivery.retry_scale = 0.01;
     c.delivery.shutdown_timeout_secs = 10;
