@@ -7,7 +7,10 @@
 //!
 //! `cargo run --release -p alpha-panda --example tick_latency -- BOOTSTRAP STRATEGY_ID TICKS RATE TOKEN,TOKEN,…`
 //! prints one line, once no signal came for 3 s after the last tick:
-//! `ticks=N signals=S p50_ms=… p99_ms=… max_ms=…`.
+//! `ticks=N signals=S p50_ms=… p99_ms=… max_ms=…`. With `TICK_LATENCY_DUMP=FILE`
+//! it also appends each signal (tick id, instrument, side, price) to FILE, to
+//! compare two variants' answers (`SCOPE_DUMP=DIR cargo xtask scope` writes one
+//! per variant).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
