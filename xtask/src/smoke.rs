@@ -51,8 +51,10 @@ pub fn main_command(root: &std::path::Path) -> Result<()> {
     let port = free_port()?;
     let log = crate::target_dir().join("smoke-run.log");
     let out = std::fs::File::create(&log).with_context(|| format!("{}", log.display()))?;
-    let mut child = Command::new(std::env::current_exe().context("xtask's own path")?)
-        .arg("run")
+    // `cargo xtask run` itself, not this process's own file: `cargo test
+    // --workspace` may have rebuilt (replaced) the xtask binary since it started.
+    let mut child = crate::cargo()
+        .args(["xtask", "run"])
         .current_dir(root)
         .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
         .env("ALPHA_PANDA__FEED__RATE", "2000")
