@@ -212,6 +212,7 @@ fn native_runner(m: &Manifest) -> Box<dyn TickSink> {
         strategy_id: m.strategy_id.clone(),
         instruments: m.instruments.clone(),
         seed: alpha_panda::strategy::slot::seed_for(&m.strategy_id),
+        ..Default::default()
     };
     Box::new(Runner::<Momentum>::init(&params, &ctx).expect("momentum accepts its manifest"))
 }

@@ -1,6 +1,7 @@
 //! Strategy signals into `trading_signal` envelopes: children of the tick envelope
 //! (correlation and trace inherited, causation = tick id, deterministic id), keyed
-//! `{strategy_id}:{instrument_token}`, stamped with the plugin version.
+//! `{strategy_id}:{instrument_token}`, stamped with the plugin version and the
+//! hashes of its artifacts.
 
 use alpha_panda_abi::Side;
 use serde_json::{Map, Value};
@@ -32,6 +33,9 @@ pub fn signal_envelope(
         PLUGIN_HASH_KEY.to_owned(),
         Value::String(out.sha256.clone()),
     );
+    for (key, sha) in out.artifacts.hash_tags() {
+        metadata.insert(key, Value::String(sha.to_owned()));
+    }
     let data = TradingSignal {
         strategy_id: out.strategy_id.clone(),
         instrument_token: s.instrument_token,

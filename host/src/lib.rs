@@ -12,6 +12,7 @@
 //! - [`topics`]: the topic registry: names, partitions, retention, keys, groups.
 //! - [`kafka`]: client settings, the embedded broker, topic administration, producing.
 //! - [`dedup`]: skipping events already processed (Redis, or in-process).
+//! - [`artifacts`]: model and data files a manifest names, read, capped and hashed.
 //! - [`manifest`]: plugin manifests (`NAME.toml`).
 //! - [`wasm`]: the sandbox: checks, instances, ticks into the flat batch, output checks.
 //! - [`strategy`]: running strategies: snapshots, fault recovery, quarantine, hot swap, routing.
@@ -35,6 +36,7 @@ pub mod errors;
 pub mod topics;
 pub mod kafka;
 pub mod dedup;
+pub mod artifacts;
 pub mod manifest;
 pub mod wasm;
 pub mod strategy;

@@ -1,13 +1,16 @@
 //! Plugin manifests (`plugins/NAME.toml` beside `NAME.wasm`): strategy id, the broker
 //! namespaces it runs in, the instruments it subscribes to, its scope (one instance
-//! over all its instruments, or instances per partition) and its parameters.
-//! Unknown keys, wrong types, unknown broker names and scopes are refused by name.
+//! over all its instruments, or instances per partition), its parameters and the
+//! artifacts (read-only files) it hands the strategy. Unknown keys, wrong types,
+//! unknown broker names and scopes, and artifact paths outside the folder are
+//! refused by name.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::artifacts::{self, ArtifactError, Artifacts, Policy};
 use crate::contract::BrokerNamespace;
 
 /// A parameter value as written in `[params]`.
@@ -54,6 +57,12 @@ pub struct Manifest {
     pub scope: Scope,
     #[serde(default)]
     pub params: BTreeMap<String, ParamValue>,
+    /// `[artifacts]`: name → file, relative to the manifest's folder.
+    #[serde(default)]
+    pub artifacts: BTreeMap<String, String>,
+    /// The artifacts read by [`Manifest::load_artifacts`] (empty until then).
+    #[serde(skip)]
+    pub loaded_artifacts: Artifacts,
 }
 
 /// Why a manifest was refused.
@@ -66,6 +75,12 @@ pub enum ManifestError {
     },
     #[error("manifest {path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("manifest {path}: {source}")]
+    Artifact {
+        path: PathBuf,
+        #[source]
+        source: ArtifactError,
+    },
 }
 
 impl Manifest {
@@ -121,6 +136,24 @@ impl Manifest {
         if self.instruments.is_empty() {
             return Err("key `instruments`: list at least one instrument token".into());
         }
+        for (name, path) in &self.artifacts {
+            artifacts::check_name(name).map_err(|e| format!("key `artifacts.{name}`: {e}"))?;
+            artifacts::check_path(path).map_err(|e| format!("key `artifacts.{name}`: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Reads the artifacts this manifest (at `path`) names, relative to its folder,
+    /// all or none.
+    pub fn load_artifacts(&mut self, path: &Path, policy: &Policy) -> Result<(), ManifestError> {
+        let base = path.parent().unwrap_or(Path::new("."));
+        self.loaded_artifacts =
+            artifacts::load(base, &self.artifacts, policy).map_err(|source| {
+                ManifestError::Artifact {
+                    path: path.to_owned(),
+                    source,
+                }
+            })?;
         Ok(())
     }
 
@@ -193,6 +226,48 @@ enabled = true
 
     fn err(text: &str) -> String {
         Manifest::parse(text).unwrap_err()
+    }
+
+    const HEAD: &str = "strategy_id = \"a\"\nbrokers = [\"paper\"]\ninstruments = [1]\n";
+
+    #[test]
+    fn artifacts_are_names_to_relative_paths() {
+        let m =
+            Manifest::parse(&format!("{HEAD}[artifacts]\nmodel = \"models/m.json\"\n")).unwrap();
+        assert_eq!(m.artifacts["model"], "models/m.json");
+        assert!(m.loaded_artifacts.is_empty(), "parsing reads no file");
+        let e = err(&format!("{HEAD}[artifacts]\nmodel = \"../m.json\"\n"));
+        assert!(
+            e.contains("artifacts.model") && e.contains("inside the plugins folder"),
+            "{e}"
+        );
+        let e = err(&format!("{HEAD}[artifacts]\nmodel = \"/etc/passwd\"\n"));
+        assert!(e.contains("artifacts.model"), "{e}");
+        let e = err(&format!("{HEAD}[artifacts]\n\"a.b\" = \"m.json\"\n"));
+        assert!(e.contains("artifact name `a.b`"), "{e}");
+        let e = err(&format!("{HEAD}[artifacts]\nmodel = 3\n"));
+        assert!(e.contains("artifacts.model"), "{e}");
+    }
+
+    #[test]
+    fn loading_artifacts_reads_beside_the_manifest_and_names_the_manifest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        let text = format!("{HEAD}[artifacts]\nmodel = \"m.json\"\n");
+        std::fs::write(&path, &text).unwrap();
+        let mut m = Manifest::load(&path).unwrap();
+        let policy = Policy {
+            max_bytes: 16,
+            ..Policy::default()
+        };
+        let e = m.load_artifacts(&path, &policy).unwrap_err().to_string();
+        assert!(
+            e.contains("a.toml") && e.contains("artifact `model`"),
+            "{e}"
+        );
+        std::fs::write(dir.path().join("m.json"), b"[0.5]").unwrap();
+        m.load_artifacts(&path, &policy).unwrap();
+        assert_eq!(&*m.loaded_artifacts.iter().next().unwrap().bytes, b"[0.5]");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 // failures tick-errors, restore failures a string error.
 
 import { BatchError, RecordError, TickBatch } from './batch.js';
+import { Artifacts } from './artifacts.js';
 import { InitContext } from './context.js';
 import { setLogSink } from './logging.js';
 import { ParamError, Params } from './params.js';
@@ -13,7 +14,7 @@ import { writeSignals } from './signal_wire.js';
 import { Strategy } from './strategy.js';
 
 /** @typedef {import('./logging.js').LogSink} LogSink */
-/** @typedef {{ strategyId: string, instruments: ArrayLike<number>, params: [string, import('./params.js').ParamValue][], seed: bigint }} WitInitConfig */
+/** @typedef {{ strategyId: string, instruments: ArrayLike<number>, params: [string, import('./params.js').ParamValue][], seed: bigint, artifacts?: { name: string, sha256: string, data: Uint8Array }[] }} WitInitConfig */
 /** @typedef {{ count: number, data: Uint8Array, symbols: string[] }} WitTickBatch */
 /** @typedef {{ tickIndex: number, message: string }} WitTickError */
 /** @typedef {{ signalCount: number, signals: Uint8Array, errors: WitTickError[] }} WitBatchOutput */
@@ -74,10 +75,13 @@ export function exportStrategy(mod, hostLog) {
       runner = null;
       try {
         const params = Params.fromPairs(config.params);
+        const artifacts = new Artifacts();
+        for (const a of config.artifacts ?? []) artifacts.insert(a.name, a.sha256, a.data);
         const ctx = new InitContext({
           strategyId: config.strategyId,
           instruments: Array.from(config.instruments),
           seed: config.seed,
+          artifacts,
         });
         runner = Runner.init(StrategyClass, params, ctx);
       } catch (e) {

@@ -1,7 +1,8 @@
-// `InitContext` (who the strategy is: id, instruments, seed, and a seeded `Rng`) and `Context`
+// `InitContext` (who the strategy is: id, instruments, seed, a seeded `Rng`, and its artifacts) and `Context`
 // (what a callback can do besides changing its own state: emit signals, set timers, read the feed's
 // time, log).
 
+import { Artifacts } from './artifacts.js';
 import { log as hostLog } from './logging.js';
 import { Rng } from './rng.js';
 import { Timers } from './timers.js';
@@ -16,15 +17,18 @@ export const SET_NOW = Symbol('setNow');
 /** Who the strategy is, given once to `init`. */
 export class InitContext {
   /**
-   * @param {{ strategyId?: string, instruments?: Iterable<number>, seed?: bigint | number }} [init]
+   * @param {{ strategyId?: string, instruments?: Iterable<number>, seed?: bigint | number,
+   *   artifacts?: Artifacts }} [init]
    */
-  constructor({ strategyId = '', instruments = [], seed = 0n } = {}) {
+  constructor({ strategyId = '', instruments = [], seed = 0n, artifacts = new Artifacts() } = {}) {
     /** The strategy id of the manifest (`"momentum_js_1"`). @readonly */
     this.strategyId = strategyId;
     /** The instruments the strategy is subscribed to (empty: any). @readonly @type {number[]} */
     this.instruments = [...instruments];
     /** The only randomness a strategy gets: fixed per strategy id, 0..2^64-1. @readonly */
     this.seed = BigInt.asUintN(64, BigInt(seed));
+    /** The read-only files the manifest names under `[artifacts]`: `ctx.artifacts.json('model')`. @readonly */
+    this.artifacts = artifacts;
   }
 
   /** A generator seeded from `seed`: the same sequence for the same strategy id, every run. */

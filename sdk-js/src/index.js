@@ -1,7 +1,7 @@
 // @alpha-panda/sdk: trading strategies for alpha-panda as plain JavaScript classes.
 //
 // A strategy is a subclass of `Strategy` in a `strategy.js` ES module; `build-plugin.mjs` turns its
-// folder into a sandboxed WebAssembly component (alpha-panda:strategy@0.3.0) the host loads,
+// folder into a sandboxed WebAssembly component (alpha-panda:strategy@0.4.0) the host loads,
 // hot-reloads and snapshots. The SDK hides the ABI: the host hands ticks over in batches, the SDK
 // delivers them one by one, fires timers by tick time, tags every signal with the tick it answers
 // and checks it before it leaves. Tests run natively with `node --test` through `Runner`.
@@ -16,7 +16,8 @@
 // - tick_write.js / tick_data.js: BatchWriter (canonical batches); TickData, ticks tests build.
 // - params.js: Params (typed getters with defaults and ranges), ParamError.
 // - rng.js: Rng, the seeded generator (Math.random is fixed at build time in the sandbox).
-// - context.js: InitContext (id, instruments, seed) and Context (emit, timers, nowUs, log).
+// - artifacts.js: Artifacts, the manifest's read-only files (bytes, text, JSON).
+// - context.js: InitContext (id, instruments, seed, artifacts) and Context (emit, timers, nowUs, log).
 // - timers.js: the deterministic timer queue behind Context.
 // - strategy.js: Strategy, the class an author extends; StrategyError.
 // - snapshot.js: the default snapshot, canonical JSON of a strategy's fields.
@@ -35,6 +36,7 @@ export { TickBatch, BatchError, RecordError } from './batch.js';
 export { TickData } from './tick_data.js';
 export { Params, ParamError } from './params.js';
 export { Rng } from './rng.js';
+export { Artifact, Artifacts } from './artifacts.js';
 export { Context, InitContext } from './context.js';
 export { Strategy, StrategyError } from './strategy.js';
 export { SnapshotError } from './snapshot.js';

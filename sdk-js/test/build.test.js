@@ -71,7 +71,7 @@ test('imports the sandbox lacks are refused with the file, line and import', asy
     ["import _ from 'lodash';", "import 'lodash': the sandbox has no packages"],
     ["import { readFileSync } from 'node:fs';", "import 'node:fs': node builtins are not available"],
     ["import path from 'path';", "import 'path': node builtins are not available"],
-    ["import { log } from 'alpha-panda:strategy/host@0.3.0';", 'the host interface belongs to the SDK'],
+    ["import { log } from 'alpha-panda:strategy/host@0.4.0';", 'the host interface belongs to the SDK'],
     ["import { Tick } from '@alpha-panda/sdk/src/tick.js';", "import everything from '@alpha-panda/sdk' itself"],
     ["import { x } from '../outside.js';", 'leaves the strategy folder'],
     ["import { x } from './missing.js';", "import './missing.js': no such file"],

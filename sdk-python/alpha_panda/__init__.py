@@ -13,7 +13,8 @@ Layout (bytes -> tick -> strategy call -> signal -> bytes):
   `Ohlc`, `DepthLevel`, `TickMode`.
 - `batch`: reading a tick batch (`read_batch`, `BatchError`, `RecordError`); writing one.
 - `params`: `Params` (typed access, defaults, ranges), `ParamError`.
-- `context`: `InitContext` (id, instruments, seed) and `Context` (emit, timers, log).
+- `context`: `InitContext` (id, instruments, seed, artifacts) and `Context` (emit, timers, log).
+- `artifacts`: `Artifacts`, the manifest's read-only files (bytes, text, JSON).
 - `timers`: the deterministic timer queue inside `Context`.
 - `strategy`: the `Strategy` base class, `StrategyError`.
 - `state`: the default snapshot (the strategy's attributes, pickled).
@@ -28,6 +29,7 @@ Layout (bytes -> tick -> strategy call -> signal -> bytes):
 - `adapter` / `_component` (hidden): the four WIT calls on plain values / the glue.
 """
 
+from .artifacts import Artifact, Artifacts
 from .context import Context, InitContext
 from .logger import Level, log
 from .params import ParamError, Params

@@ -52,7 +52,9 @@ class Export:
     def init(self, config: wit.InitConfig) -> None:
         try:
             params = [(name, _param_value(v)) for name, v in config.params]
-            _instance.init(config.strategy_id, list(config.instruments), params, config.seed)
+            artifacts = [(a.name, a.sha256, a.data) for a in config.artifacts]
+            _instance.init(config.strategy_id, list(config.instruments), params, config.seed,
+                           artifacts)
         except InitFailed as e:
             raise Err(wit.InitError(param=e.param, message=e.message))
         except BaseException as e:

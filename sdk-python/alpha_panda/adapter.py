@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from .artifacts import Artifacts
 from .batch import BatchError, read_batch
 from .context import InitContext
 from .logger import Level, log
@@ -43,11 +44,15 @@ class Instance:
         self.runner: Optional[Runner] = None
 
     def init(self, strategy_id: str, instruments: list[int], params: list[tuple[str, ParamValue]],
-             seed: int) -> None:
-        """Raises `InitFailed`."""
+             seed: int, artifacts: Optional[list[tuple[str, str, bytes]]] = None) -> None:
+        """`artifacts` are (name, sha256, data). Raises `InitFailed`."""
         self.runner = None
         try:
-            ctx = InitContext(strategy_id=strategy_id, instruments=list(instruments), seed=seed)
+            files = Artifacts()
+            for name, sha256, data in artifacts or []:
+                files.insert(name, sha256, data)
+            ctx = InitContext(strategy_id=strategy_id, instruments=list(instruments), seed=seed,
+                              artifacts=files)
             self.runner = Runner(self.strategy, Params.from_pairs(params), ctx)
         except ParamError as e:
             raise InitFailed(e.param, e.message) from None

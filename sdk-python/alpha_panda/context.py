@@ -1,4 +1,4 @@
-"""`InitContext` (who the strategy is) and `Context` (what a callback can do: emit
+"""`InitContext` (who the strategy is, and its artifacts) and `Context` (what a callback can do: emit
 signals, read the feed's time, set and cancel timers, log)."""
 
 from __future__ import annotations
@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .artifacts import Artifacts
 from .logger import Level, log
 from .signal import Signal
 from .timers import Timers
@@ -22,6 +23,9 @@ class InitContext:
     instruments: list[int] = field(default_factory=list)
     #: The only randomness a strategy gets; fixed per strategy id.
     seed: int = 0
+    #: The read-only files the manifest names under `[artifacts]`:
+    #: `ctx.artifacts.json("model")`.
+    artifacts: Artifacts = field(default_factory=Artifacts)
 
     def rng(self) -> random.Random:
         """A random generator seeded with `seed`. Keep it in an attribute: it is then

@@ -5,7 +5,7 @@ fields, so the glue in `alpha_panda._component` runs natively."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from types import ModuleType
 from typing import Generic, List, Optional, Tuple, TypeVar
@@ -59,11 +59,19 @@ class ParamValue_Boolean:
 
 
 @dataclass
+class Artifact:
+    name: str
+    sha256: str
+    data: bytes
+
+
+@dataclass
 class InitConfig:
     strategy_id: str
     instruments: List[int]
     params: List[Tuple[str, object]]
     seed: int
+    artifacts: List[Artifact] = field(default_factory=list)
 
 
 @dataclass
@@ -86,7 +94,7 @@ HOST_LOG: list[tuple[LogLevel, str, list[tuple[str, str]]]] = []
 def install() -> None:
     types = ModuleType("wit_world.imports.types")
     for cls in (TickBatch, TickError, BatchOutput, ParamValue_Integer, ParamValue_Float,
-                ParamValue_Text, ParamValue_Boolean, InitConfig, InitError, LogLevel):
+                ParamValue_Text, ParamValue_Boolean, Artifact, InitConfig, InitError, LogLevel):
         setattr(types, cls.__name__, cls)
     host = ModuleType("wit_world.imports.host")
     host.log = lambda level, message, fields: HOST_LOG.append((level, message, fields))

@@ -162,6 +162,29 @@ def test_glue_errors_are_wit_errors(glue):
     assert e.value.value == "not an alpha-panda Python snapshot (16 bytes)"
 
 
+def test_glue_hands_the_artifacts_to_init(glue):
+    seen = {}
+
+    class ModelReader(Strategy):
+        def init(self, params, ctx):
+            seen["model"] = (ctx.artifacts.get("model").sha256, ctx.artifacts.json("model"))
+
+        def on_tick(self, tick, ctx):
+            pass
+
+    m = ModuleType("strategy")
+    m.ModelReader = ModelReader
+    m.Strategy = Strategy
+    Export = glue.export(m)
+    model = fake_wit.Artifact("model", "ab12", b'{"w": [0.5]}')
+    Export().init(fake_wit.InitConfig("ml_1", [], [], 5, [model]))
+    assert seen["model"] == ("ab12", {"w": [0.5]})
+    with pytest.raises(fake_wit.Err) as e:
+        Export().init(fake_wit.InitConfig("ml_1", [], [], 5))
+    assert e.value.value == fake_wit.InitError(
+        None, "artifact `model` is not in the manifest's [artifacts] (it names: [])")
+
+
 def test_glue_logs_through_the_host(glue):
     from alpha_panda import Level, log
 

@@ -11,7 +11,7 @@ pub use wit::{BatchOutput, InitConfig, InitError, TickBatch};
 use crate::batch::{write_signals, Received};
 use crate::params::ParamValue;
 use crate::runner::{Output, TickError};
-use crate::{InitContext, Params, Runner, Strategy};
+use crate::{Artifacts, InitContext, Params, Runner, Strategy};
 
 /// One plugin instance: the strategy (once `init` succeeded) and reused buffers.
 pub struct Instance<S> {
@@ -51,10 +51,15 @@ pub fn init<S: Strategy>(cell: &RefCell<Instance<S>>, config: InitConfig) -> Res
         };
         (name, v)
     }));
+    let mut artifacts = Artifacts::default();
+    for a in config.artifacts {
+        artifacts.insert(a.name, a.sha256, a.data);
+    }
     let ctx = InitContext {
         strategy_id: config.strategy_id,
         instruments: config.instruments,
         seed: config.seed,
+        artifacts,
     };
     let runner = params
         .and_then(|p| Runner::<S>::init(&p, &ctx))

@@ -1,5 +1,6 @@
-//! `InitContext` (who the strategy is) and `Context` (what a callback can do: emit, time, log).
+//! `InitContext` (who the strategy is, and its artifacts) and `Context` (what a callback can do: emit, time, log).
 
+use crate::artifacts::Artifacts;
 use crate::logging::{self, Level};
 use crate::timers::Timers;
 use crate::Signal;
@@ -13,6 +14,9 @@ pub struct InitContext {
     pub instruments: Vec<u32>,
     /// The only randomness a strategy gets; fixed per strategy id.
     pub seed: u64,
+    /// The read-only files the manifest names under `[artifacts]`:
+    /// `ctx.artifacts.json::<Model>("model")?`.
+    pub artifacts: Artifacts,
 }
 
 /// What a callback can do besides changing its own state: emit signals, set and cancel

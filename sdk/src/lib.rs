@@ -112,6 +112,7 @@
 
 extern crate self as alpha_panda_sdk;
 
+mod artifacts;
 mod batch;
 mod context;
 pub mod decimal;
@@ -136,6 +137,7 @@ pub mod __bindings;
 #[doc(hidden)]
 pub use wit_bindgen as __wit_bindgen;
 
+pub use artifacts::{Artifact, Artifacts};
 pub use context::{Context, InitContext};
 pub use decimal::Decimal;
 pub use params::{ParamError, Params};

@@ -72,6 +72,7 @@ fn runner(params: Params) -> Runner<Probe> {
         strategy_id: "probe_1".to_owned(),
         instruments: vec![2, 1],
         seed: 7,
+        ..Default::default()
     };
     Runner::init(&params, &ctx).expect("init")
 }

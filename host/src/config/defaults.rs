@@ -34,6 +34,8 @@ pub const FAULT_WINDOW_SECS: u64 = 60;
 /// Larger components are refused. A Python strategy (componentize-py embeds
 /// CPython and a pre-initialised heap) is 17-30 MiB; a JavaScript one about 12.
 pub const MAX_WASM_BYTES: u64 = 48 * 1024 * 1024;
+/// A model or data file a manifest names: 16 MiB (each instance gets a copy).
+pub const MAX_ARTIFACT_BYTES: u64 = 16 * 1024 * 1024;
 /// Core instances a component may create (a Python strategy needs 14).
 pub const MAX_INSTANCES: u32 = 32;
 pub const DEBOUNCE_MS: u64 = 200;

@@ -151,6 +151,8 @@ pub struct PluginsConfig {
     pub max_wasm_bytes: u64,
     /// Core WebAssembly instances one component may create.
     pub max_instances: u32,
+    /// A manifest's artifact (model, data file) larger than this is refused.
+    pub max_artifact_bytes: u64,
     /// If not empty, only components whose sha256 (hex) is listed are loaded.
     pub allowed_sha256: Vec<String>,
     /// Compiled components are cached here by content hash (default
@@ -180,6 +182,7 @@ impl Default for PluginsConfig {
             fault_window_secs: d::FAULT_WINDOW_SECS,
             max_wasm_bytes: d::MAX_WASM_BYTES,
             max_instances: d::MAX_INSTANCES,
+            max_artifact_bytes: d::MAX_ARTIFACT_BYTES,
             allowed_sha256: Vec::new(),
             cache_dir: None,
             debounce_ms: d::DEBOUNCE_MS,

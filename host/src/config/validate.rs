@@ -56,6 +56,7 @@ impl Config {
         for (key, value) in [
             ("plugins.call_timeout_ms", p.call_timeout_ms),
             ("plugins.memory_limit_mib", p.memory_limit_mib),
+            ("plugins.max_artifact_bytes", p.max_artifact_bytes),
             ("redis.memory_max_keys", self.redis.memory_max_keys as u64),
             ("plugins.max_batch", p.max_batch as u64),
         ] {

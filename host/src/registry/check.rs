@@ -1,6 +1,6 @@
 //! `alpha-panda plugin check`: everything the host checks before it runs a plugin
-//! (component, WIT version, imports, manifest, `init` with the manifest's
-//! parameters), run on one file, with the exact reason on failure.
+//! (component, WIT version, imports, manifest and its artifacts, `init` with the
+//! manifest's parameters), run on one file, with the exact reason on failure.
 
 use std::fmt;
 use std::path::Path;
@@ -22,6 +22,8 @@ pub struct CheckReport {
     pub brokers: Vec<&'static str>,
     pub instruments: usize,
     pub params: Vec<String>,
+    /// `(name, sha256)` of each artifact the manifest names.
+    pub artifacts: Vec<(String, String)>,
 }
 
 impl fmt::Display for CheckReport {
@@ -36,7 +38,11 @@ impl fmt::Display for CheckReport {
             self.brokers.join(", "),
             self.instruments,
             self.params.join(", ")
-        )
+        )?;
+        for (name, sha256) in &self.artifacts {
+            write!(f, "\n  artifact {name} sha256 {sha256}")?;
+        }
+        Ok(())
     }
 }
 
@@ -78,5 +84,11 @@ pub fn check_plugin(
         brokers: loaded.manifest.brokers.iter().map(|b| b.as_str()).collect(),
         instruments: loaded.manifest.instruments.len(),
         params: loaded.manifest.params.keys().cloned().collect(),
+        artifacts: loaded
+            .manifest
+            .loaded_artifacts
+            .iter()
+            .map(|a| (a.name.clone(), a.sha256.clone()))
+            .collect(),
     })
 }

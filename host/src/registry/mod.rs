@@ -5,8 +5,10 @@
 //! - [`scan`]: the pairs in the folder, each loaded and checked.
 //! - [`check`]: `alpha-panda plugin check`, what the watcher would see.
 //! - [`watcher`]: changes to the folder, prepared off the tick path.
+//! - [`deps`]: the artifact files plugins name, followed by the watcher.
 //! - [`readiness`]: every configured plugin loaded (for `/health`).
 pub mod check;
+pub mod deps;
 pub mod readiness;
 pub mod scan;
 pub mod watcher;

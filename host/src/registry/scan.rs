@@ -71,12 +71,13 @@ pub fn scan_dir(dir: &Path) -> Result<Vec<PluginFiles>, PluginError> {
     Ok(found)
 }
 
-/// Reads the manifest and compiles and checks the component.
+/// Reads the manifest and its artifacts, and compiles and checks the component.
 pub fn load_plugin(
     engine: &StrategyEngine,
     files: &PluginFiles,
 ) -> Result<LoadedPlugin, PluginError> {
-    let manifest = Manifest::load(&files.manifest)?;
+    let mut manifest = Manifest::load(&files.manifest)?;
+    manifest.load_artifacts(&files.manifest, &engine.artifact_policy())?;
     let component = engine
         .load_file(&files.wasm)
         .map_err(|source| PluginError::Component {

@@ -3,17 +3,20 @@
 //! and initialized on this watcher's thread, off the tick path, and handed to the
 //! tick loop as a [`PluginUpdate`]. A file that fails to load while it is still being
 //! written is retried once the writes settle; only a file that stays broken is
-//! reported as refused. Identical content is never loaded twice.
+//! reported as refused. Identical content is never loaded twice. A change to a file
+//! a manifest names under `[artifacts]` loads that plugin again ([`super::deps`]).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use notify::RecursiveMode;
 use notify_debouncer_full::{new_debouncer, DebounceEventResult};
 use sha2::{Digest, Sha256};
 
+use super::deps::{artifact_paths, ArtifactDeps};
 use super::scan::{load_plugin, scan_dir, LoadedPlugin, PluginFiles};
 use crate::manifest::Manifest;
 use crate::strategy::slot::Prepared;
@@ -28,26 +31,57 @@ pub struct WatchError {
     pub message: String,
 }
 
+type Debouncer = notify_debouncer_full::Debouncer<
+    notify::RecommendedWatcher,
+    notify_debouncer_full::RecommendedCache,
+>;
+
 /// The running watcher; dropping it stops watching.
 pub struct PluginWatcher {
     updates: Receiver<PluginUpdate>,
-    _debouncer: notify_debouncer_full::Debouncer<
-        notify::RecommendedWatcher,
-        notify_debouncer_full::RecommendedCache,
-    >,
+    /// The watching thread holds it weakly, to watch artifact folders as they appear.
+    _debouncer: Arc<Mutex<Debouncer>>,
 }
 
 /// What is loaded from a plugin name: the fingerprint of its files.
 type Fingerprints = HashMap<String, [u8; 32]>;
 
-fn fingerprint(files: &PluginFiles) -> Option<[u8; 32]> {
+/// A hash of the plugin's files: its component, its manifest and each artifact the
+/// manifest names (a missing one hashes differently from an empty one).
+fn fingerprint(dir: &Path, files: &PluginFiles) -> Option<[u8; 32]> {
     let wasm = std::fs::read(&files.wasm).ok()?;
     let manifest = std::fs::read(&files.manifest).unwrap_or_default();
     let mut h = Sha256::new();
-    h.update((wasm.len() as u64).to_le_bytes());
-    h.update(&wasm);
-    h.update(&manifest);
+    for part in [&wasm, &manifest] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    for path in artifact_paths(dir, &files.manifest) {
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                h.update((bytes.len() as u64).to_le_bytes());
+                h.update(&bytes);
+            }
+            Err(_) => h.update(u64::MAX.to_le_bytes()),
+        }
+    }
     Some(h.finalize().into())
+}
+
+/// Watches the folders of artifacts that appeared since the last call.
+fn watch_artifact_folders(debouncer: &Mutex<Debouncer>, dir: &Path, deps: &mut ArtifactDeps) {
+    let folders = deps.folders_to_watch(dir);
+    if folders.is_empty() {
+        return;
+    }
+    let Ok(mut d) = debouncer.lock() else {
+        return;
+    };
+    for folder in folders {
+        if let Err(e) = d.watch(&folder, RecursiveMode::NonRecursive) {
+            tracing::warn!(folder = %folder.display(), error = %e, "artifact folder not watched: its changes need a touch of the manifest");
+        }
+    }
 }
 
 fn load_and_prepare(
@@ -71,22 +105,26 @@ impl PluginWatcher {
             path: dir.to_owned(),
             message: m,
         };
-        let mut known: Fingerprints = HashMap::new();
+        // Events name canonical paths; artifacts are matched against them.
+        let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_owned());
+        let mut reg = Registered::default();
         let mut initial = Vec::new();
-        for files in scan_dir(dir).map_err(|e| err(e.to_string()))? {
-            initial.push(load_one(&engine, &files, &mut known));
+        for files in scan_dir(&dir).map_err(|e| err(e.to_string()))? {
+            initial.push(load_one(&engine, &dir, &files, &mut reg));
         }
         let (event_tx, event_rx) = mpsc::channel::<DebounceEventResult>();
         let mut debouncer =
             new_debouncer(debounce, None, event_tx).map_err(|e| err(e.to_string()))?;
         debouncer
-            .watch(dir, RecursiveMode::NonRecursive)
+            .watch(&dir, RecursiveMode::NonRecursive)
             .map_err(|e| err(e.to_string()))?;
+        let debouncer = Arc::new(Mutex::new(debouncer));
+        watch_artifact_folders(&debouncer, &dir, &mut reg.deps);
         let (tx, rx) = mpsc::channel();
-        let dir = dir.to_owned();
+        let weak = Arc::downgrade(&debouncer);
         std::thread::Builder::new()
             .name("plugin-watcher".into())
-            .spawn(move || watch_loop(&dir, &engine, debounce, event_rx, tx, known))
+            .spawn(move || watch_loop(&dir, &engine, debounce, event_rx, tx, reg, weak))
             .map_err(|e| err(e.to_string()))?;
         Ok((
             initial,
@@ -108,16 +146,27 @@ impl PluginWatcher {
     }
 }
 
+/// What the watcher knows of the folder: what each plugin was loaded from, and
+/// the artifact files each names.
+#[derive(Default)]
+struct Registered {
+    known: Fingerprints,
+    deps: ArtifactDeps,
+}
+
 fn load_one(
     engine: &StrategyEngine,
+    dir: &Path,
     files: &PluginFiles,
-    known: &mut Fingerprints,
+    reg: &mut Registered,
 ) -> PluginUpdate {
-    let fp = fingerprint(files);
+    let fp = fingerprint(dir, files);
+    reg.deps
+        .set(&files.name, artifact_paths(dir, &files.manifest));
     match load_and_prepare(engine, files) {
         Ok((loaded, prepared)) => {
             if let Some(fp) = fp {
-                known.insert(files.name.clone(), fp);
+                reg.known.insert(files.name.clone(), fp);
             }
             PluginUpdate::Load {
                 name: files.name.clone(),
@@ -158,7 +207,7 @@ fn check_plugin(
     dir: &Path,
     engine: &StrategyEngine,
     name: &str,
-    known: &mut Fingerprints,
+    reg: &mut Registered,
 ) -> Option<PluginUpdate> {
     let files = PluginFiles {
         name: name.to_owned(),
@@ -166,26 +215,37 @@ fn check_plugin(
         manifest: dir.join(format!("{name}.toml")),
     };
     if !files.wasm.exists() {
-        return known.remove(name).map(|_| PluginUpdate::Remove {
+        reg.deps.remove(name);
+        return reg.known.remove(name).map(|_| PluginUpdate::Remove {
             name: name.to_owned(),
         });
     }
-    let fp = fingerprint(&files);
-    if fp.is_some() && known.get(name) == fp.as_ref() {
+    let fp = fingerprint(dir, &files);
+    if fp.is_some() && reg.known.get(name) == fp.as_ref() {
         return None;
     }
-    Some(load_one(engine, &files, known))
+    Some(load_one(engine, dir, &files, reg))
 }
 
-/// The plugin names the events of one debounced batch touched (reading a file,
-/// our own fingerprinting too, is no change).
-fn touched_names(batch: Vec<notify_debouncer_full::DebouncedEvent>) -> HashSet<String> {
+/// The plugin names the events of one debounced batch touched: plugin files in
+/// `dir` and the artifacts plugins name (reading a file, our own fingerprinting
+/// too, is no change).
+fn touched_names(
+    batch: Vec<notify_debouncer_full::DebouncedEvent>,
+    dir: &Path,
+    deps: &ArtifactDeps,
+) -> HashSet<String> {
     let mut touched = HashSet::new();
     for ev in batch {
         if matches!(ev.kind, notify::EventKind::Access(_)) {
             continue;
         }
-        touched.extend(ev.paths.iter().filter_map(|p| plugin_name(p)));
+        for path in &ev.paths {
+            touched.extend(deps.plugins_touched_by(path));
+            if path.parent() == Some(dir) {
+                touched.extend(plugin_name(path));
+            }
+        }
     }
     touched
 }
@@ -196,7 +256,8 @@ fn watch_loop(
     debounce: Duration,
     events: Receiver<DebounceEventResult>,
     tx: Sender<PluginUpdate>,
-    mut known: Fingerprints,
+    mut reg: Registered,
+    debouncer: Weak<Mutex<Debouncer>>,
 ) {
     // Names whose last load failed, with the time to try again if nothing changes.
     let settle = (debounce * 4).max(Duration::from_millis(500));
@@ -208,7 +269,7 @@ fn watch_loop(
             .map(|t| t.saturating_duration_since(Instant::now()))
             .unwrap_or(Duration::from_secs(3600));
         let touched = match events.recv_timeout(wait) {
-            Ok(Ok(batch)) => touched_names(batch),
+            Ok(Ok(batch)) => touched_names(batch, dir, &reg.deps),
             Ok(Err(errors)) => {
                 for e in errors {
                     tracing::warn!(error = %e, "plugin folder watch error");
@@ -244,7 +305,7 @@ fn watch_loop(
             .map(|n| (n, true))
             .chain(due_retry.into_iter().map(|n| (n, false)));
         for (name, first) in attempts {
-            let update = match check_plugin(dir, engine, &name, &mut known) {
+            let update = match check_plugin(dir, engine, &name, &mut reg) {
                 None => continue,
                 Some(PluginUpdate::Refused { name, reason, .. }) if first => {
                     tracing::debug!(plugin = %name, %reason, "plugin did not load; retrying once its files settle");
@@ -256,6 +317,10 @@ fn watch_loop(
             if tx.send(update).is_err() {
                 return;
             }
+        }
+        match debouncer.upgrade() {
+            Some(d) => watch_artifact_folders(&d, dir, &mut reg.deps),
+            None => return,
         }
     }
 }

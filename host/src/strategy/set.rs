@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::slot::{Prepared, SlotConfig, StrategySlot};
+use crate::artifacts::Artifacts;
 use crate::contract::MarketTick;
 use crate::manifest::Manifest;
 use crate::wasm::convert::{sub_batch, BatchBuilder, ConvertError};
@@ -20,6 +21,8 @@ pub struct SetOutput {
     pub strategy_id: String,
     /// Content hash of the plugin version that produced it.
     pub sha256: String,
+    /// The artifacts that version was given (their hashes go into the signal).
+    pub artifacts: Artifacts,
     /// Index of this signal among the strategy's signals for that tick.
     pub index: u32,
     pub signal: StrategySignal,
@@ -289,6 +292,7 @@ impl StrategySet {
                     tick_pos: pos,
                     strategy_id: slot.strategy_id().to_owned(),
                     sha256: slot.sha256().to_owned(),
+                    artifacts: slot.manifest().loaded_artifacts.clone(),
                     index,
                     signal,
                 });

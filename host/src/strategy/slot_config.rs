@@ -65,7 +65,8 @@ pub fn seed_for(strategy_id: &str) -> u64 {
     })
 }
 
-/// What `init` receives for a manifest: its parameters, instruments and seed.
+/// What `init` receives for a manifest: its parameters, instruments, seed and
+/// artifacts.
 pub fn init_config(m: &Manifest, instruments: &[u32]) -> InitConfig {
     let params = m
         .params
@@ -85,5 +86,14 @@ pub fn init_config(m: &Manifest, instruments: &[u32]) -> InitConfig {
         instruments: instruments.to_vec(),
         params,
         seed: seed_for(&m.strategy_id),
+        artifacts: m
+            .loaded_artifacts
+            .iter()
+            .map(|a| types::Artifact {
+                name: a.name.clone(),
+                sha256: a.sha256.clone(),
+                data: a.bytes.to_vec(),
+            })
+            .collect(),
     }
 }

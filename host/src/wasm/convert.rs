@@ -1,4 +1,4 @@
-//! Market ticks into the WIT `tick-batch` (0.3.0): fixed-size little-endian tick
+//! Market ticks into the WIT `tick-batch` (0.4.0): fixed-size little-endian tick
 //! records written straight into one byte buffer, followed by the batch's depth
 //! levels, with the batch's distinct symbols stored once. A flat `list<u8>` crosses
 //! into the guest as one copy. The layout, and the writer of one record, are the

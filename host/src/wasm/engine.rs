@@ -30,6 +30,8 @@ pub struct EngineLimits {
     pub max_wasm_bytes: u64,
     /// Core instances one component may create.
     pub max_instances: u32,
+    /// An artifact file larger than this is refused.
+    pub max_artifact_bytes: u64,
 }
 
 impl Default for EngineLimits {
@@ -46,6 +48,7 @@ impl EngineLimits {
                 .unwrap_or(usize::MAX),
             max_wasm_bytes: p.max_wasm_bytes,
             max_instances: p.max_instances,
+            max_artifact_bytes: p.max_artifact_bytes,
         }
     }
 }
@@ -184,6 +187,14 @@ impl StrategyEngine {
         self.allowed_sha256 =
             Arc::new(hashes.into_iter().map(|h| h.to_ascii_lowercase()).collect());
         self
+    }
+
+    /// What a plugin's artifacts must satisfy: the size cap and the same allow-list.
+    pub fn artifact_policy(&self) -> crate::artifacts::Policy {
+        crate::artifacts::Policy {
+            max_bytes: self.limits.max_artifact_bytes,
+            allowed_sha256: self.allowed_sha256.clone(),
+        }
     }
 
     pub fn engine(&self) -> &Engine {

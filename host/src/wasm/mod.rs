@@ -30,7 +30,7 @@ pub use output::{OutputLimits, StrategySignal};
 pub const WIT_PACKAGE: &str = "alpha-panda:strategy";
 /// Its version, as declared by `package` in `wit/strategy.wit` (a test checks they
 /// agree): a plugin built against another one is refused.
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,7 @@ fn replayed_signals_are_the_committed_ones() {
         strategy_id: "mean_reversion_1".to_owned(),
         instruments: vec![738561, 81153, 2714625, 408065, 341249, 256265],
         seed: 1,
+        ..Default::default()
     };
     let mut r = Runner::<MeanReversion>::init(&params, &ctx).expect("init");
     let out = r.feed_all(&replay::series());

@@ -16,6 +16,7 @@ fn runner() -> Runner<MeanReversion> {
         strategy_id: "mean_reversion_1".to_owned(),
         instruments: vec![A, B],
         seed: 1,
+        ..Default::default()
     };
     Runner::init(&params, &ctx).expect("init")
 }

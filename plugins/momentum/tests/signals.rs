@@ -12,6 +12,7 @@ fn runner(params: Params) -> Runner<Momentum> {
         strategy_id: "momentum_1".to_owned(),
         instruments: vec![RELIANCE, SBIN],
         seed: 1,
+        ..Default::default()
     };
     Runner::init(&params, &ctx).expect("init")
 }
