@@ -230,8 +230,9 @@ impl StrategySet {
         out
     }
 
-    pub fn process(&mut self, ticks: &[&MarketTick]) -> Processed {
-        let mut out = Processed::default();
+    /// Converts each tick some running strategy subscribes to into the builder
+    /// (positions in `converted`); a tick the ABI cannot carry is poison.
+    fn convert(&mut self, ticks: &[&MarketTick], out: &mut Processed) {
         self.builder.clear();
         self.builder.reserve_ticks(ticks.len());
         self.converted.clear();
@@ -249,6 +250,11 @@ impl StrategySet {
                 Err(e) => out.unconvertible.push((pos, e)),
             }
         }
+    }
+
+    pub fn process(&mut self, ticks: &[&MarketTick]) -> Processed {
+        let mut out = Processed::default();
+        self.convert(ticks, &mut out);
         if self.builder.is_empty() {
             return out;
         }
