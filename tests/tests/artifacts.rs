@@ -437,7 +437,9 @@ fn alternating(
     (0..n)
         .map(|_| {
             let mut t = feed.next(token);
-            t.data.last_price = if *sent % 2 == 0 { "100" } else { "101" }.parse().unwrap();
+            t.data.last_price = if sent.is_multiple_of(2) { "100" } else { "101" }
+                .parse()
+                .unwrap();
             *sent += 1;
             t
         })

@@ -42,6 +42,135 @@ fn infinite_loop_is_stopped_by_the_deadline() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
+/// CPU time of this thread (the clock the host's deadline counts).
+fn thread_cpu() -> std::time::Duration {
+    alpha_panda::wasm::cpu::thread_cpu_time().expect("a thread CPU clock")
+}
+
+/// Pins the calling thread to CPU 0 (the previous mask is returned).
+fn pin_to_cpu0() -> libc::cpu_set_t {
+    // SAFETY: plain libc calls on cpu_set_t values owned here; pid 0 = this thread.
+    unsafe {
+        let mut old: libc::cpu_set_t = std::mem::zeroed();
+        libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut old);
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut one);
+        assert_eq!(
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &one),
+            0
+        );
+        old
+    }
+}
+
+/// One tick of the `spin` mode with `iterations`, under `engine`: (faults, signals,
+/// CPU time and wall time of the call).
+fn spin_once(
+    set: &mut alpha_panda::strategy::StrategySet,
+    i: i64,
+) -> (Vec<Fault>, usize, std::time::Duration, std::time::Duration) {
+    let t = tick(TOKEN, "100.5", i);
+    let (cpu, wall) = (thread_cpu(), std::time::Instant::now());
+    let out = set.process(&[&t]);
+    let (cpu, wall) = (thread_cpu() - cpu, wall.elapsed());
+    (
+        out.faults.into_iter().map(|f| f.fault).collect(),
+        out.signals.len(),
+        cpu,
+        wall,
+    )
+}
+
+fn spin_set(
+    engine: &alpha_panda::wasm::StrategyEngine,
+    iterations: u64,
+) -> alpha_panda::strategy::StrategySet {
+    let manifest = hostile_manifest(
+        "spin",
+        "spin",
+        -1,
+        &[TOKEN],
+        &format!("spin = {iterations}\n"),
+    );
+    set_with(
+        engine,
+        SlotConfig::default(),
+        &[(paths::test_wasm("hostile"), manifest)],
+    )
+}
+
+/// `plugins.call_timeout_ms` is CPU time per tick, with no floor: a tick that
+/// needs less CPU than that finishes even when the machine's load stretches it
+/// over several deadlines of wall time, and one that needs more is stopped at
+/// its deadline (not 100 ms later, as the old wall-clock floor allowed).
+#[test]
+fn the_deadline_is_cpu_time_per_tick() {
+    use std::time::Duration;
+    let deadline = Duration::from_millis(20);
+    let engine = alpha_panda::wasm::StrategyEngine::new(
+        alpha_panda::wasm::EngineLimits {
+            call_timeout: deadline,
+            ..alpha_panda::wasm::EngineLimits::default()
+        },
+        None,
+    )
+    .unwrap();
+    // Calibrate: iterations per millisecond of this machine's CPU.
+    let probe = 2_000_000u64;
+    let mut set = spin_set(&engine, probe);
+    spin_once(&mut set, 0);
+    let (faults, _, cpu, _) = spin_once(&mut set, 1);
+    assert!(faults.is_empty(), "{faults:?}");
+    let per_ms = (probe as f64 / cpu.as_secs_f64() / 1000.0).max(1.0);
+
+    // About 8 ms of CPU, on one core shared with four busy threads.
+    let mut set = spin_set(&engine, (per_ms * 8.0) as u64);
+    spin_once(&mut set, 0);
+    let old = pin_to_cpu0();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let hogs: Vec<_> = (0..4)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                pin_to_cpu0();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::black_box(0u64);
+                }
+            })
+        })
+        .collect();
+    let loaded: Vec<_> = (1..=3).map(|i| spin_once(&mut set, i)).collect();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for h in hogs {
+        h.join().unwrap();
+    }
+    // SAFETY: restores the mask read above, for this thread.
+    unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &old) };
+    let stretched = loaded.iter().filter(|r| r.3 > deadline).count();
+    assert!(
+        stretched >= 1,
+        "the load stretched a call past its deadline in wall time: {:?}",
+        loaded.iter().map(|r| (r.2, r.3)).collect::<Vec<_>>()
+    );
+    for (faults, signals, cpu, wall) in &loaded {
+        assert!(faults.is_empty(), "cpu {cpu:?}, wall {wall:?}: {faults:?}");
+        assert_eq!(*signals, 1);
+    }
+
+    // About 3 deadlines of CPU: stopped at the deadline, with its value.
+    let mut set = spin_set(&engine, (per_ms * 60.0) as u64);
+    let (faults, signals, cpu, _) = spin_once(&mut set, 0);
+    assert_eq!(signals, 0);
+    assert!(
+        matches!(&faults[..], [Fault::Timeout(d), ..] if *d == deadline),
+        "{faults:?}"
+    );
+    assert!(
+        cpu < Duration::from_millis(100),
+        "stopped near 20 ms of CPU, not 100: {cpu:?}"
+    );
+}
+
 #[test]
 fn allocation_past_the_cap_is_a_memory_fault() {
     let (faults, signals) = run_mode("alloc", 1);

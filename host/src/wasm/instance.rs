@@ -1,24 +1,23 @@
-//! One live plugin instance in its own store. Every call gets an epoch deadline;
-//! any trap, timeout or memory exhaustion becomes a [`Fault`] and leaves the
-//! instance dead (wasmtime poisons the store), so the owner must rebuild it.
+//! One live plugin instance in its own store. Every call gets a CPU budget
+//! (`plugins.call_timeout_ms` per tick, checked at epoch deadlines against the
+//! thread's CPU clock: [`super::cpu`]); any trap, timeout or memory exhaustion
+//! becomes a [`Fault`] and leaves the instance dead (wasmtime poisons the store), so
+//! the owner must rebuild it.
 
 use std::time::Duration;
 
-use wasmtime::Store;
+use wasmtime::{Store, UpdateDeadline};
 
 use super::bindings::types::{InitConfig, TickBatch};
 use super::bindings::{guest, Plugin};
 use super::component::{LoadError, PluginComponent};
+use super::cpu::CpuBudget;
 use super::engine::{StrategyEngine, TickerHandle, EPOCH_PERIOD};
 use super::output::RawOutput;
 use super::sandbox::StoreState;
 
-/// Longest deadline a single call may get, however large the batch.
+/// Longest CPU budget a single call may get, however large the batch.
 const MAX_CALL_DEADLINE: Duration = Duration::from_secs(2);
-/// Shortest deadline of a call. Epochs count wall time, so a thread descheduled on
-/// a busy machine would otherwise trap a healthy plugin (seen at load 6-10 with a
-/// 10 ms deadline); an endless loop is still stopped within this.
-const MIN_CALL_DEADLINE: Duration = Duration::from_millis(100);
 
 /// What went wrong inside a plugin call.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -81,8 +80,17 @@ impl Instance {
         let state = StoreState::new(strategy_id, seed, limits);
         let mut store = Store::new(engine.engine(), state);
         store.limiter(|s| &mut s.limits);
-        store.epoch_deadline_trap();
-        store.set_epoch_deadline(deadline_ticks(limits.call_timeout, 1));
+        // At each epoch deadline: stop the call if it used its CPU budget, else let
+        // it run for what is left (wall time ≥ CPU time, so it is checked again).
+        store.epoch_deadline_callback(|mut ctx| {
+            Ok(match ctx.data_mut().budget.check() {
+                Some(left) => UpdateDeadline::Continue(epoch_ticks(left)),
+                None => UpdateDeadline::Interrupt,
+            })
+        });
+        let first = CpuBudget::new(budget(limits.call_timeout, 1));
+        store.set_epoch_deadline(epoch_ticks(first.first_check()));
+        store.data_mut().budget = first;
         let ticker = engine.ticker();
         let plugin = {
             let _busy = ticker.busy();
@@ -114,18 +122,21 @@ impl Instance {
         if self.dead {
             return Err(Fault::Dead);
         }
+        let budget = CpuBudget::new(budget(self.call_timeout, units));
         self.store
-            .set_epoch_deadline(deadline_ticks(self.call_timeout, units));
-        self.store.data_mut().start_call();
+            .set_epoch_deadline(epoch_ticks(budget.first_check()));
+        let data = self.store.data_mut();
+        data.budget = budget;
+        data.start_call();
         Ok(())
     }
 
-    fn fail(&mut self, err: wasmtime::Error, units: usize) -> Fault {
+    fn fail(&mut self, err: wasmtime::Error) -> Fault {
         self.dead = true;
         classify(
             &err,
             self.store.data().stderr_text(),
-            budget(self.call_timeout, units),
+            self.store.data().budget.limit(),
         )
     }
 
@@ -141,7 +152,7 @@ impl Instance {
             let _busy = self.ticker.busy();
             f(self.plugin.alpha_panda_strategy_strategy(), &mut self.store)
         };
-        result.map_err(|e| self.fail(e, units))
+        result.map_err(|e| self.fail(e))
     }
 
     /// Hands the parameters over. `Ok(Err(_))` is the plugin refusing them.
@@ -177,18 +188,19 @@ impl Instance {
     }
 }
 
+/// The CPU budget of `units` ticks of work: `timeout` each, capped at
+/// [`MAX_CALL_DEADLINE`] unless one tick's budget is larger.
 fn budget(timeout: Duration, units: usize) -> Duration {
     timeout
         .saturating_mul(u32::try_from(units).unwrap_or(u32::MAX))
-        .max(MIN_CALL_DEADLINE)
         .min(MAX_CALL_DEADLINE)
         .max(timeout)
 }
 
-/// Epoch ticks for `units` ticks of work, plus one for the partial current period.
-fn deadline_ticks(timeout: Duration, units: usize) -> u64 {
-    let b = budget(timeout, units);
-    (b.as_micros() / EPOCH_PERIOD.as_micros().max(1)) as u64 + 1
+/// Epoch periods until `d` of wall time has passed, plus one for the partial
+/// current period.
+fn epoch_ticks(d: Duration) -> u64 {
+    (d.as_micros() / EPOCH_PERIOD.as_micros().max(1)) as u64 + 1
 }
 
 fn classify(err: &wasmtime::Error, stderr: String, budget: Duration) -> Fault {
@@ -232,15 +244,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deadline_scales_with_batch_and_is_capped() {
+    fn the_budget_is_the_per_tick_deadline_times_the_ticks_capped() {
         let t = Duration::from_millis(10);
-        assert_eq!(deadline_ticks(t, 1), 101, "floor of 100 ms");
-        assert_eq!(deadline_ticks(t, 50), 501);
-        assert_eq!(deadline_ticks(t, 1_000_000), 2001, "cap of 2 s");
         assert_eq!(
-            deadline_ticks(Duration::from_secs(5), 1),
-            5001,
+            budget(t, 1),
+            t,
+            "no floor: one tick gets exactly its deadline"
+        );
+        assert_eq!(budget(t, 50), Duration::from_millis(500));
+        assert_eq!(budget(t, 1_000_000), MAX_CALL_DEADLINE, "cap of 2 s");
+        assert_eq!(
+            budget(Duration::from_secs(5), 1),
+            Duration::from_secs(5),
             "a configured timeout above the cap wins"
         );
+        assert_eq!(epoch_ticks(Duration::from_millis(10)), 11);
     }
 }

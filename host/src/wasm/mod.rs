@@ -4,6 +4,7 @@
 //!
 //! - [`bindings`]: host-side bindings generated from `wit/` (the only contract).
 //! - [`engine`]: the wasmtime engine, the linker, the epoch ticker, the compiled cache.
+//! - [`cpu`]: a call's CPU budget, checked against the thread's CPU clock.
 //! - [`component`]: checking a component (non-component, WIT version, imports) before use.
 //! - [`sandbox`]: per-store state: empty WASI, pinned clocks and randomness, limits, logging.
 //! - [`instance`]: one live instance and its calls; traps become [`Fault`]s.
@@ -14,6 +15,7 @@
 pub mod bindings;
 pub mod component;
 pub mod convert;
+pub mod cpu;
 pub mod engine;
 pub mod instance;
 pub mod language;

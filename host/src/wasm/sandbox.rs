@@ -99,6 +99,8 @@ pub struct StoreState {
     pub(crate) logs_dropped: u64,
     /// When false (replay after a fault), plugin logs are not written again.
     pub(crate) log_enabled: bool,
+    /// The CPU budget of the call in progress.
+    pub(crate) budget: super::cpu::CpuBudget,
 }
 
 impl StoreState {
@@ -136,6 +138,7 @@ impl StoreState {
             logs_this_call: 0,
             logs_dropped: 0,
             log_enabled: true,
+            budget: super::cpu::CpuBudget::default(),
         }
     }
 

@@ -4,6 +4,8 @@
 //!   tick reaches exactly one version.
 //! - `panic`: like `counter`, but panics on the tick whose time is `at_us` (every tick if -1).
 //! - `loop`: loops forever (on `at_us`, or every tick).
+//! - `spin`: like `counter`, after `spin` iterations of busy work per tick (CPU
+//!   time without end: the deadline's unit).
 //! - `alloc`: allocates 1 GiB (on `at_us`, or every tick).
 //! - `flood`: returns 10 000 signals for one tick.
 //! - `snapshot_panic`: like `counter`, but panics in `snapshot` (so it passes its
@@ -22,6 +24,7 @@ pub struct Hostile {
     mode: String,
     at_us: i64,
     version: i64,
+    spin: u64,
     count: u64,
 }
 
@@ -72,6 +75,7 @@ impl Strategy for Hostile {
             mode: params.get_or("mode", "counter".to_owned())?,
             at_us: params.get_or("at_us", -1i64)?,
             version: params.get_or("version", 0i64)?,
+            spin: params.get_or_in("spin", 0u64, 0..)?,
             count: 0,
         })
     }
@@ -84,6 +88,14 @@ impl Strategy for Hostile {
                 if self.hits(tick) {
                     panic!("hostile plugin panics on tick at {}", tick.timestamp_us());
                 }
+                out.emit(self.count_signal(tick));
+            }
+            "spin" => {
+                let mut x = 0u64;
+                for i in 0..self.spin {
+                    x = std::hint::black_box(x.wrapping_add(i));
+                }
+                std::hint::black_box(x);
                 out.emit(self.count_signal(tick));
             }
             "loop" if self.hits(tick) => {
