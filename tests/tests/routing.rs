@@ -95,3 +95,64 @@ fn strategies_see_their_instruments_and_unconvertible_ticks_are_poison_only_when
     assert!(out.unconvertible.is_empty());
     assert!(out.signals.is_empty() && out.calls.is_empty());
 }
+
+/// The strategies of a batch run side by side on the workers (`plugins.workers`):
+/// with one worker or two, the same signals and faults come out in the same order
+/// (tick, then strategy id), a strategy subscribed to part of the batch included,
+/// and a faulting strategy's rebuild on a worker leaves the others exact.
+#[test]
+fn one_worker_or_two_give_the_same_output_in_the_same_order() {
+    use alpha_panda::strategy::workers::Workers;
+    let run = |workers: usize| {
+        let engine = engine();
+        let config = SlotConfig {
+            workers: Workers::new(workers),
+            ..SlotConfig::default()
+        };
+        let plugins = [
+            (
+                paths::test_wasm("hostile"),
+                hostile_manifest("a_all", "counter", -1, &[A, B], ""),
+            ),
+            (
+                paths::test_wasm("hostile"),
+                hostile_manifest("b_only_b", "counter", -1, &[B], ""),
+            ),
+            (
+                paths::test_wasm("hostile"),
+                hostile_manifest("c_panics", "panic", 1_756_442_709_000_000, &[A, B], ""),
+            ),
+            (
+                paths::test_wasm("hostile"),
+                hostile_manifest("d_all", "counter", -1, &[A, B], ""),
+            ),
+        ];
+        let mut set = set_with(&engine, config, &plugins);
+        assert_eq!(set.slot_config().workers.threads(), workers);
+        let ticks: Vec<MarketTick> = (0..40)
+            .map(|i| tick(if i % 3 == 0 { B } else { A }, "100.5", i))
+            .collect();
+        let mut out = Vec::new();
+        let mut faults = Vec::new();
+        for chunk in ticks.chunks(7) {
+            let refs: Vec<&MarketTick> = chunk.iter().collect();
+            let p = set.process(&refs);
+            out.extend(trace(&p.signals));
+            faults.extend(p.faults.into_iter().map(|f| (f.tick_pos, f.strategy_id)));
+        }
+        (out, faults)
+    };
+    let (one, one_faults) = run(1);
+    let (two, two_faults) = run(2);
+    assert_eq!(
+        one_faults,
+        vec![(5, "c_panics".to_owned())],
+        "one fault, at its tick"
+    );
+    assert_eq!(one, two);
+    assert_eq!(one_faults, two_faults);
+    // Every strategy answered: 40 ticks × 3 for the all-instrument ones, B's for b.
+    let by = |id: &str| one.iter().filter(|s| s.1 == id).count();
+    assert_eq!((by("a_all"), by("d_all"), by("c_panics")), (40, 40, 39));
+    assert_eq!(by("b_only_b"), 14);
+}

@@ -153,6 +153,8 @@ pub struct PluginsConfig {
     pub max_instances: u32,
     /// A manifest's artifact (model, data file) larger than this is refused.
     pub max_artifact_bytes: u64,
+    /// Threads a batch's strategies run on side by side (0 = one per core).
+    pub workers: usize,
     /// If not empty, only components whose sha256 (hex) is listed are loaded.
     pub allowed_sha256: Vec<String>,
     /// Compiled components are cached here by content hash (default
@@ -183,6 +185,7 @@ impl Default for PluginsConfig {
             max_wasm_bytes: d::MAX_WASM_BYTES,
             max_instances: d::MAX_INSTANCES,
             max_artifact_bytes: d::MAX_ARTIFACT_BYTES,
+            workers: 0,
             allowed_sha256: Vec::new(),
             cache_dir: None,
             debounce_ms: d::DEBOUNCE_MS,

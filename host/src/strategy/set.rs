@@ -57,7 +57,6 @@ pub struct StrategySet {
     /// Input positions of the ticks in the converted batch.
     converted: Vec<usize>,
     /// Per strategy: indices into the converted batch.
-    keep: Vec<usize>,
     /// Signals counted per tick of one strategy's batch.
     per_tick: Vec<u32>,
 }
@@ -70,7 +69,6 @@ impl StrategySet {
             slots: BTreeMap::new(),
             builder: BatchBuilder::new(),
             converted: Vec::new(),
-            keep: Vec::new(),
             per_tick: Vec::new(),
         }
     }
@@ -259,62 +257,91 @@ impl StrategySet {
             return out;
         }
         let full = Arc::new(self.builder.take());
-        for slot in self.slots.values_mut() {
-            if slot.is_quarantined() {
-                continue;
-            }
-            self.keep.clear();
-            for (i, &pos) in self.converted.iter().enumerate() {
-                if slot.subscribes(ticks[pos].instrument_token) {
-                    self.keep.push(i);
-                }
-            }
-            if self.keep.is_empty() {
-                continue;
-            }
-            let batch = if self.keep.len() == self.converted.len() {
+        let converted = &self.converted;
+        // Each running strategy with its ticks (indices into `converted`).
+        let jobs: Vec<(&mut StrategySlot, Vec<usize>)> = self
+            .slots
+            .values_mut()
+            .filter(|slot| !slot.is_quarantined())
+            .filter_map(|slot| {
+                let keep: Vec<usize> = (0..converted.len())
+                    .filter(|&i| slot.subscribes(ticks[converted[i]].instrument_token))
+                    .collect();
+                (!keep.is_empty()).then_some((slot, keep))
+            })
+            .collect();
+        // Side by side on the workers; back in strategy-id order.
+        let ran = self.config.workers.run_all(jobs, |(slot, keep)| {
+            let batch = if keep.len() == converted.len() {
                 Arc::clone(&full)
             } else {
-                Arc::new(sub_batch(&full, &self.keep))
+                Arc::new(sub_batch(&full, &keep))
             };
-            let given = self.keep.len();
             let started = std::time::Instant::now();
             let result = slot.run(&batch);
-            out.calls
-                .push((slot.strategy_id().to_owned(), started.elapsed(), given));
-            // The input position of tick `at` of this strategy's batch.
-            let pos_of = |at: usize| self.keep.get(at).and_then(|&i| self.converted.get(i));
-            // Index of each signal among this strategy's signals for its tick.
-            self.per_tick.clear();
-            self.per_tick.resize(given, 0);
-            for signal in result.signals {
-                let at = signal.tick_index as usize;
-                let Some(&pos) = pos_of(at) else {
-                    continue;
-                };
-                let index = self.per_tick[at];
-                self.per_tick[at] += 1;
-                out.signals.push(SetOutput {
-                    tick_pos: pos,
-                    strategy_id: slot.strategy_id().to_owned(),
-                    sha256: slot.sha256().to_owned(),
-                    artifacts: slot.manifest().loaded_artifacts.clone(),
-                    index,
-                    signal,
-                });
-            }
-            for (idx, fault) in result.faults {
-                let pos = pos_of(idx as usize).copied().unwrap_or(0);
-                out.faults.push(SetFault {
-                    tick_pos: pos,
-                    strategy_id: slot.strategy_id().to_owned(),
-                    sha256: slot.sha256().to_owned(),
-                    fault,
-                });
-            }
+            let took = started.elapsed();
+            let who = Ran {
+                strategy_id: slot.strategy_id().to_owned(),
+                sha256: slot.sha256().to_owned(),
+                artifacts: slot.manifest().loaded_artifacts.clone(),
+            };
+            (who, keep, result, took)
+        });
+        for (who, keep, result, took) in ran {
+            out.calls.push((who.strategy_id.clone(), took, keep.len()));
+            who.collect(result, &keep, converted, &mut self.per_tick, &mut out);
         }
         // Slots run in strategy-id order; a stable sort by tick keeps that order within a tick.
         out.signals.sort_by_key(|s| s.tick_pos);
         out
+    }
+}
+
+/// The strategy one call of a batch ran.
+struct Ran {
+    strategy_id: String,
+    sha256: String,
+    artifacts: Artifacts,
+}
+
+impl Ran {
+    /// Its signals and faults, placed at their ticks' positions in the input.
+    fn collect(
+        self,
+        result: super::slot::SlotOutput,
+        keep: &[usize],
+        converted: &[usize],
+        per_tick: &mut Vec<u32>,
+        out: &mut Processed,
+    ) {
+        // The input position of tick `at` of this strategy's batch.
+        let pos_of = |at: usize| keep.get(at).and_then(|&i| converted.get(i)).copied();
+        // Index of each signal among this strategy's signals for its tick.
+        per_tick.clear();
+        per_tick.resize(keep.len(), 0);
+        for signal in result.signals {
+            let at = signal.tick_index as usize;
+            let Some(pos) = pos_of(at) else {
+                continue;
+            };
+            let index = per_tick[at];
+            per_tick[at] += 1;
+            out.signals.push(SetOutput {
+                tick_pos: pos,
+                strategy_id: self.strategy_id.clone(),
+                sha256: self.sha256.clone(),
+                artifacts: self.artifacts.clone(),
+                index,
+                signal,
+            });
+        }
+        for (idx, fault) in result.faults {
+            out.faults.push(SetFault {
+                tick_pos: pos_of(idx as usize).unwrap_or(0),
+                strategy_id: self.strategy_id.clone(),
+                sha256: self.sha256.clone(),
+                fault,
+            });
+        }
     }
 }

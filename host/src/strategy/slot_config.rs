@@ -1,9 +1,11 @@
 //! What a slot is configured with (snapshot cadence, fault policy, output
-//! limits, memory recycling) and what a strategy's `init` receives.
+//! limits, memory recycling, the worker threads) and what a strategy's `init`
+//! receives.
 
 use std::time::Duration;
 
 use super::events::EventSink;
+use super::workers::Workers;
 use crate::manifest::{Manifest, ParamValue};
 use crate::wasm::bindings::types::{self, InitConfig};
 use crate::wasm::output::OutputLimits;
@@ -23,6 +25,8 @@ pub struct SlotConfig {
     /// Counts of faults, recoveries, quarantines and releases (shared by every
     /// slot made with this config, and with the metrics).
     pub events: EventSink,
+    /// Where a batch's strategies run.
+    pub workers: Workers,
 }
 
 impl Default for SlotConfig {
@@ -47,6 +51,7 @@ impl SlotConfig {
                 .saturating_mul(p.recycle_memory_pct.min(100) as usize)
                 / 100,
             events: EventSink::default(),
+            workers: Workers::new(p.workers),
         }
     }
 
