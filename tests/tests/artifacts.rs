@@ -217,15 +217,6 @@ fn model_json(w: f64, version: &str) -> String {
     )
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp",
-        path.file_name().unwrap().to_string_lossy()
-    ));
-    std::fs::write(&tmp, bytes).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
-}
-
 /// `dir` gets `ml.wasm` (the logistic sample) naming `models/m.json`.
 fn ml_plugin(dir: &Path, id: &str, token: u32, model: &str) {
     std::fs::create_dir_all(dir.join("models")).unwrap();
@@ -348,7 +339,7 @@ fn an_artifact_change_reloads_the_strategy_and_a_bad_one_changes_nothing() {
 
     // A new model: the strategy reloads, keeps its price history and decides by it.
     let v2 = model_json(-1000.0, "v2");
-    write_atomic(&rig.model_path(), v2.as_bytes());
+    common::write_atomic(&rig.model_path(), v2.as_bytes());
     let e = rig.feed_until("the reload", |e| matches!(e, Lifecycle::Reloaded { .. }));
     assert!(matches!(e, Lifecycle::Reloaded { strategy_id, .. } if strategy_id == "ml_1"));
     rig.feed();
@@ -370,7 +361,7 @@ fn an_artifact_change_reloads_the_strategy_and_a_bad_one_changes_nothing() {
     ];
     for (what, bytes, says) in bad {
         match bytes {
-            Some(b) => write_atomic(&rig.model_path(), b),
+            Some(b) => common::write_atomic(&rig.model_path(), b),
             None => std::fs::remove_file(rig.model_path()).unwrap(),
         }
         let e = rig.feed_until(what, |e| refused(e).is_some());
@@ -388,7 +379,7 @@ fn an_artifact_change_reloads_the_strategy_and_a_bad_one_changes_nothing() {
     }
 
     // A good model again: loaded.
-    write_atomic(&rig.model_path(), model_json(1000.0, "v3").as_bytes());
+    common::write_atomic(&rig.model_path(), model_json(1000.0, "v3").as_bytes());
     rig.feed_until("the reload to v3", |e| {
         matches!(e, Lifecycle::Reloaded { .. })
     });
@@ -480,7 +471,7 @@ async fn on_a_broker_a_model_change_mid_stream_loses_no_tick() {
         "the first 19 answers"
     );
     let v2 = model_json(-1000.0, "v2");
-    write_atomic(&plugins.join("models/m.json"), v2.as_bytes());
+    common::write_atomic(&plugins.join("models/m.json"), v2.as_bytes());
     // Ticks keep coming until one is answered by the new model.
     let v2_sha = sha256_hex(v2.as_bytes());
     let started = Instant::now();

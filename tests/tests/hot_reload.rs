@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use alpha_panda::contract::{BrokerNamespace, MarketTick};
@@ -26,15 +25,6 @@ struct Rig {
     next_tick: i64,
     signals: Vec<SetOutput>,
     events: Vec<Lifecycle>,
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp",
-        path.file_name().unwrap().to_string_lossy()
-    ));
-    std::fs::write(&tmp, bytes).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
 }
 
 fn manifest(version: i64) -> String {

@@ -137,3 +137,15 @@ pub fn bad_and_good(engine: &StrategyEngine, metrics: &Metrics, token: u32) -> L
 pub fn ticks_of(token: u32, n: usize) -> Vec<MarketTick> {
     (0..n).map(|i| tick(token, "10", i as i64)).collect()
 }
+
+/// Writes `path` as an editor or `cp` to a temp name + rename would: the watcher
+/// never sees half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp"));
+    std::fs::write(&tmp, bytes).expect("write the temp file");
+    std::fs::rename(&tmp, path).expect("rename over the file");
+}
