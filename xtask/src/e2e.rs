@@ -6,7 +6,10 @@
 //! backlog in a fresh consumer group. Each is timed from its first message, and
 //! its process CPU time is read over the same span. Medians and ratios are printed.
 //! With `--baseline BIN`, another build of the host (an older commit) runs in turn
-//! with this one on the same backlog, and their ratio is printed too.
+//! with this one on the same backlog, and their ratio is printed too. With
+//! `--baseline-env KEY=VALUE` (repeatable), the baseline runs with those variables
+//! set (`ALPHA_PANDA__PLUGINS__WORKERS=1`: this host one strategy after another);
+//! without `--baseline` it is this host's own binary.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -54,8 +57,17 @@ fn passthrough(bin: &Path, config: &Path, group: &str, ticks: u64) -> Result<Run
     }
 }
 
-fn host(bin: &Path, config: &Path, dir: &Path, port: u16, ticks: u64) -> Result<(Run, f64)> {
-    let child = spawn_logged(run_cmd(bin, config, dir), &dir.join("host.log"))?;
+fn host(
+    bin: &Path,
+    env: &[(String, String)],
+    config: &Path,
+    dir: &Path,
+    port: u16,
+    ticks: u64,
+) -> Result<(Run, f64)> {
+    let mut cmd = run_cmd(bin, config, dir);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    let child = spawn_logged(cmd, &dir.join("host.log"))?;
     let pid = child.0.id();
     let limit = Instant::now() + Duration::from_secs(600);
     let mut start: Option<(Instant, f64)> = None;
@@ -100,22 +112,53 @@ fn host(bin: &Path, config: &Path, dir: &Path, port: u16, ticks: u64) -> Result<
     Ok((run, p99))
 }
 
-pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
-    // `--baseline BIN`: another build of the host (an older commit), run in turn
-    // with this one on the same backlog, so the two compare in one run.
-    let (args, baseline) = match args.iter().position(|a| a == "--baseline") {
-        Some(i) => {
-            let bin = args
-                .get(i + 1)
-                .context("--baseline takes the path of an alpha-panda binary")?;
-            let rest: Vec<String> = args[..i].iter().chain(&args[i + 2..]).cloned().collect();
-            (rest, Some(std::path::PathBuf::from(bin)))
+/// The command line: TICKS and RUNS, and what the baseline is.
+struct Options {
+    args: Vec<String>,
+    baseline: Option<std::path::PathBuf>,
+    baseline_env: Vec<(String, String)>,
+}
+
+impl Options {
+    fn parse(all: &[String]) -> Result<Options> {
+        let mut o = Options {
+            args: Vec::new(),
+            baseline: None,
+            baseline_env: Vec::new(),
+        };
+        let mut it = all.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--baseline" => {
+                    let bin = it
+                        .next()
+                        .context("--baseline takes the path of an alpha-panda binary")?;
+                    let bin = std::path::PathBuf::from(bin);
+                    if !bin.is_file() {
+                        bail!("--baseline {}: no such binary", bin.display());
+                    }
+                    o.baseline = Some(bin);
+                }
+                "--baseline-env" => {
+                    let kv = it.next().context("--baseline-env takes KEY=VALUE")?;
+                    let (k, v) = kv
+                        .split_once('=')
+                        .with_context(|| format!("--baseline-env {kv:?}: not KEY=VALUE"))?;
+                    o.baseline_env.push((k.to_owned(), v.to_owned()));
+                }
+                _ => o.args.push(a.clone()),
+            }
         }
-        None => (args.to_vec(), None),
-    };
-    if let Some(b) = baseline.as_ref().filter(|b| !b.is_file()) {
-        bail!("--baseline {}: no such binary", b.display());
+        Ok(o)
     }
+}
+
+pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
+    let Options {
+        args,
+        baseline,
+        baseline_env,
+    } = Options::parse(args)?;
     let ticks: u64 = match args.first() {
         Some(t) => t.parse().with_context(|| format!("TICKS, not {t:?}"))?,
         None => 100_000,
@@ -138,6 +181,10 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
     super::status(build, "cargo build --release (host and passthrough)")?;
     let bin = super::target_dir().join("release/alpha-panda");
     let pass = super::target_dir().join("release/examples/passthrough");
+    let baseline = match baseline {
+        None if !baseline_env.is_empty() => Some(bin.clone()),
+        b => b,
+    };
 
     let work = std::env::temp_dir().join(format!("alpha-panda-e2e-{}", std::process::id()));
     let plugins = sample_plugins(root, &work)?;
@@ -173,7 +220,7 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
             &config,
             host_toml(&bootstrap, &format!("e2e_{i}"), "", &plugins, &cache, port),
         )?;
-        let (h, p99) = host(&bin, &config, &work, port, ticks)?;
+        let (h, p99) = host(&bin, &[], &config, &work, port, ticks)?;
         eprintln!(
             "xtask: e2e run {i}: host        {:.0} ticks/s, {:.2} µs CPU/tick, in-host batch p99 <= {:.2} ms",
             ticks as f64 / h.secs,
@@ -195,7 +242,7 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
                     port,
                 ),
             )?;
-            let (h, _) = host(b, &config, &work, port, ticks)?;
+            let (h, _) = host(b, &baseline_env, &config, &work, port, ticks)?;
             eprintln!(
                 "xtask: e2e run {i}: baseline    {:.0} ticks/s, {:.2} µs CPU/tick",
                 ticks as f64 / h.secs,
@@ -238,13 +285,14 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
             .map(|(h, b)| format!("{:.2}", b.secs / h.secs))
             .collect();
         eprintln!(
-            "xtask: e2e baseline ({})\n\
+            "xtask: e2e baseline ({} {:?})\n\
              baseline, 2 strategies {:.0} ticks/s, {:.2} µs CPU/tick\n\
              host / baseline        {:.2}x throughput (per run: {}), {:.2}x CPU per tick",
             baseline
                 .as_ref()
                 .map(|b| b.display().to_string())
                 .unwrap_or_default(),
+            baseline_env,
             rate(&base_runs),
             cpu(&base_runs),
             rate(&host_runs) / rate(&base_runs),
@@ -254,4 +302,39 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options> {
+        Options::parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn baseline_env_pairs_and_positional_args() {
+        let o = parse(&[
+            "50000",
+            "--baseline-env",
+            "ALPHA_PANDA__PLUGINS__WORKERS=1",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(o.args, ["50000", "5"]);
+        assert_eq!(
+            o.baseline_env,
+            [("ALPHA_PANDA__PLUGINS__WORKERS".to_owned(), "1".to_owned())]
+        );
+        assert!(o.baseline.is_none());
+    }
+
+    #[test]
+    fn bad_flags_are_refused_with_the_reason() {
+        let e = |args: &[&str]| parse(args).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(e(&["--baseline-env"]).contains("takes KEY=VALUE"));
+        assert!(e(&["--baseline-env", "WORKERS"]).contains("not KEY=VALUE"));
+        assert!(e(&["--baseline"]).contains("path of an alpha-panda binary"));
+        assert!(e(&["--baseline", "/no/such/bin"]).contains("no such binary"));
+    }
 }
