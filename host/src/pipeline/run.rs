@@ -1,6 +1,7 @@
 //! Stage 3, run: each partition's strategies over its ticks of the batch, in
 //! offset order, ticks to answer and ticks only to feed (answered before) kept in
-//! their order. Faults are logged with their tick's ids; call times observed.
+//! their order; partitions side by side on the workers. Faults are logged with
+//! their tick's ids; call times observed.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +11,7 @@ use super::classify::Fresh;
 use super::Host;
 use crate::contract::MarketTick;
 use crate::strategy::set::Processed;
+use crate::strategy::StrategySet;
 
 /// A tick of a partition in a batch: its offset, its position among the ticks to
 /// answer (`None`: answered before, only fed), and the tick.
@@ -34,45 +36,24 @@ impl Host {
                 .or_default()
                 .push((m.offset(), pos, &f.env.data));
         }
-        let mut out = Processed::default();
-        for (p, mut items) in by_partition {
+        for items in by_partition.values_mut() {
             items.sort_by_key(|(o, _, _)| *o);
-            self.run_partition(p, &items, &mut out);
+        }
+        // Partitions side by side on the workers (their sets share nothing), then
+        // put together in partition order, as one after another would.
+        let replayed = self.shared.metrics.state_replayed_ticks.clone();
+        let (workers, jobs) = self.live.partitions_mut(by_partition);
+        let parts = workers.run_all(jobs, |(set, items)| run_partition(set, &items, &replayed));
+        let mut out = Processed::default();
+        for part in parts {
+            out.signals.extend(part.signals);
+            out.faults.extend(part.faults);
+            out.unconvertible.extend(part.unconvertible);
+            out.calls.extend(part.calls);
         }
         out.signals.sort_by_key(|s| s.tick_pos);
         self.observe_run(&out, keep);
         out
-    }
-
-    /// One partition's consecutive runs of answered and caught-up ticks, in order.
-    fn run_partition(&mut self, p: i32, items: &[Item<'_>], out: &mut Processed) {
-        let Some(set) = self.live.partition_mut(p) else {
-            return;
-        };
-        for run in items.chunk_by(|a, b| a.1.is_some() == b.1.is_some()) {
-            let ticks: Vec<&MarketTick> = run.iter().map(|(_, _, t)| *t).collect();
-            if run[0].1.is_none() {
-                self.shared
-                    .metrics
-                    .state_replayed_ticks
-                    .inc_by(ticks.len() as u64);
-                set.catch_up_all(&ticks);
-                continue;
-            }
-            let at = |local: usize| run.get(local).and_then(|(_, i, _)| *i).unwrap_or(0);
-            let part = set.process(&ticks);
-            out.signals.extend(part.signals.into_iter().map(|mut s| {
-                s.tick_pos = at(s.tick_pos);
-                s
-            }));
-            out.faults.extend(part.faults.into_iter().map(|mut f| {
-                f.tick_pos = at(f.tick_pos);
-                f
-            }));
-            out.unconvertible
-                .extend(part.unconvertible.into_iter().map(|(i, e)| (at(i), e)));
-            out.calls.extend(part.calls);
-        }
     }
 
     /// Counts and logs the run's faults, and observes its call times.
@@ -97,4 +78,36 @@ impl Host {
                 .observe(took.as_secs_f64());
         }
     }
+}
+
+/// One partition's consecutive runs of answered and caught-up ticks, in order;
+/// positions in the result are positions among the batch's answered ticks.
+fn run_partition(
+    set: &mut StrategySet,
+    items: &[Item<'_>],
+    replayed: &prometheus::IntCounter,
+) -> Processed {
+    let mut out = Processed::default();
+    for run in items.chunk_by(|a, b| a.1.is_some() == b.1.is_some()) {
+        let ticks: Vec<&MarketTick> = run.iter().map(|(_, _, t)| *t).collect();
+        if run[0].1.is_none() {
+            replayed.inc_by(ticks.len() as u64);
+            set.catch_up_all(&ticks);
+            continue;
+        }
+        let at = |local: usize| run.get(local).and_then(|(_, i, _)| *i).unwrap_or(0);
+        let part = set.process(&ticks);
+        out.signals.extend(part.signals.into_iter().map(|mut s| {
+            s.tick_pos = at(s.tick_pos);
+            s
+        }));
+        out.faults.extend(part.faults.into_iter().map(|mut f| {
+            f.tick_pos = at(f.tick_pos);
+            f
+        }));
+        out.unconvertible
+            .extend(part.unconvertible.into_iter().map(|(i, e)| (at(i), e)));
+        out.calls.extend(part.calls);
+    }
+    out
 }

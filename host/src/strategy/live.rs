@@ -17,6 +17,7 @@ use super::events::{Event, EventKind};
 use super::set::{Processed, StrategySet};
 use super::slot::{Prepared, SlotConfig, StrategySlot};
 use super::update::{Lifecycle, PluginUpdate};
+use super::workers::Workers;
 use crate::contract::{BrokerNamespace, MarketTick};
 use crate::manifest::{Manifest, Scope};
 use crate::topics::TopicRegistry;
@@ -189,6 +190,21 @@ impl LiveStrategies {
 
     pub fn partition_mut(&mut self, partition: i32) -> Option<&mut StrategySet> {
         self.sets.get_mut(&partition)
+    }
+
+    /// The sets of the partitions `work` names, each with its work, in partition
+    /// order (partitions without a set are left out), and the workers to run them on.
+    pub fn partitions_mut<W>(
+        &mut self,
+        mut work: BTreeMap<i32, W>,
+    ) -> (Workers, Vec<(&mut StrategySet, W)>) {
+        let workers = self.config.workers.clone();
+        let jobs = self
+            .sets
+            .iter_mut()
+            .filter_map(|(p, set)| work.remove(p).map(|w| (set, w)))
+            .collect();
+        (workers, jobs)
     }
 
     /// The set of `partition`; a new one runs every loaded strategy from `init`.
