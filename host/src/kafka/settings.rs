@@ -23,8 +23,16 @@ const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
     ("message.max.bytes", "16777216"),
 ];
 
-/// Consumer defaults: manual commits only, start from the beginning.
+/// Consumer defaults: manual commits only, start from the beginning, a bounded
+/// prefetch.
 const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
+    // librdkafka prefetches up to 64 MiB per consumer by default; a host slower
+    // than its backlog fills that (10 strategies × 12 partitions: 174 MiB RSS, with
+    // 4 MiB: 95 MiB; BENCHMARKS.md, "Memory"). 4 MiB is thousands of ticks. A full
+    // queue pauses fetching for `fetch.queue.backoff.ms` (1 s by default, which cut
+    // throughput 5×): resume as soon as the host has taken some.
+    ("queued.max.messages.kbytes", "4096"),
+    ("fetch.queue.backoff.ms", "5"),
     ("enable.auto.commit", "false"),
     ("enable.auto.offset.store", "false"),
     ("auto.offset.reset", "earliest"),
@@ -174,6 +182,11 @@ mod tests {
         let k = consumer(&c, "h:1", "alpha-panda.strategy_runner.zerodha");
         assert_eq!(k.get("enable.auto.commit"), Some("false"));
         assert_eq!(k.get("auto.offset.reset"), Some("earliest"));
+        assert_eq!(k.get("queued.max.messages.kbytes"), Some("4096"));
+        assert_eq!(k.get("fetch.queue.backoff.ms"), Some("5"));
+        // librdkafka knows every property (creating a client does not connect).
+        let created: Result<rdkafka::consumer::BaseConsumer, _> = k.create();
+        assert!(created.is_ok(), "{:?}", created.err());
         assert_eq!(
             k.get("group.id"),
             Some("alpha-panda.strategy_runner.zerodha")
