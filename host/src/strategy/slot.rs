@@ -12,7 +12,7 @@ pub use super::slot_config::{init_config, seed_for, SlotConfig};
 
 use super::events::{Event, EventKind};
 use crate::manifest::Manifest;
-use crate::wasm::bindings::types::{InitConfig, TickBatch};
+use crate::wasm::bindings::types::TickBatch;
 use crate::wasm::convert::sub_batch;
 use crate::wasm::output::{self, RawOutput, StrategySignal};
 use crate::wasm::{Fault, Instance, LoadError, PluginComponent, StrategyEngine};
@@ -45,7 +45,6 @@ pub struct StrategySlot {
     component: PluginComponent,
     manifest: Manifest,
     instruments: Vec<u32>,
-    init: InitConfig,
     config: SlotConfig,
     instance: Instance,
     snapshot: Vec<u8>,
@@ -58,14 +57,17 @@ pub struct StrategySlot {
     stats: SlotStats,
 }
 
-/// A fresh instance with `init` done.
+/// A fresh instance with `init` done. Its config is built here from the manifest,
+/// so the artifacts' bytes are copied only while `init` takes them.
 fn instantiate(
     engine: &StrategyEngine,
     component: &PluginComponent,
-    init: &InitConfig,
+    manifest: &Manifest,
+    instruments: &[u32],
 ) -> Result<Instance, LoadError> {
+    let init = init_config(manifest, instruments);
     let mut instance = Instance::new(engine, component, &init.strategy_id, init.seed)?;
-    match instance.init(init) {
+    match instance.init(&init) {
         Ok(Ok(())) => Ok(instance),
         Ok(Err(msg)) => Err(LoadError::Init(msg)),
         Err(fault) => Err(LoadError::InitFault(fault.to_string())),
@@ -83,8 +85,7 @@ impl StrategySlot {
         let mut instruments = manifest.instruments.clone();
         instruments.sort_unstable();
         instruments.dedup();
-        let init = init_config(&manifest, &instruments);
-        let mut instance = instantiate(engine, &component, &init)?;
+        let mut instance = instantiate(engine, &component, &manifest, &instruments)?;
         let snapshot = instance
             .snapshot()
             .map_err(|f| LoadError::Snapshot(format!("first snapshot faulted: {f}")))?;
@@ -93,7 +94,6 @@ impl StrategySlot {
             component,
             manifest,
             instruments,
-            init,
             config,
             instance,
             snapshot,
@@ -329,8 +329,13 @@ impl StrategySlot {
     }
 
     fn restore_and_replay(&self) -> Result<Instance, String> {
-        let mut fresh =
-            instantiate(&self.engine, &self.component, &self.init).map_err(|e| e.to_string())?;
+        let mut fresh = instantiate(
+            &self.engine,
+            &self.component,
+            &self.manifest,
+            &self.instruments,
+        )
+        .map_err(|e| e.to_string())?;
         fresh.set_logging(false);
         match fresh.restore(&self.snapshot) {
             Ok(Ok(())) => {}
@@ -397,13 +402,11 @@ impl StrategySlot {
         let mut instruments = manifest.instruments.clone();
         instruments.sort_unstable();
         instruments.dedup();
-        let init = init_config(manifest, &instruments);
-        let instance = instantiate(engine, component, &init)?;
+        let instance = instantiate(engine, component, manifest, &instruments)?;
         Ok(Prepared {
             component: component.clone(),
             manifest: manifest.clone(),
             instruments,
-            init,
             instance,
         })
     }
@@ -461,7 +464,6 @@ impl StrategySlot {
         self.component = next.component;
         self.manifest = next.manifest;
         self.instruments = next.instruments;
-        self.init = next.init;
         self.instance = next.instance;
         self.snapshot = state;
         self.journal.clear();
@@ -493,7 +495,12 @@ impl StrategySlot {
 
     /// Starts the strategy over from `init` (its state is lost, and `why` says why).
     fn rebuild_from_init(&mut self, why: &str) {
-        match instantiate(&self.engine, &self.component, &self.init) {
+        match instantiate(
+            &self.engine,
+            &self.component,
+            &self.manifest,
+            &self.instruments,
+        ) {
             Ok(mut fresh) => {
                 self.snapshot = fresh.snapshot().unwrap_or_default();
                 self.instance = fresh;
@@ -523,7 +530,6 @@ pub struct Prepared {
     component: PluginComponent,
     manifest: Manifest,
     instruments: Vec<u32>,
-    init: InitConfig,
     instance: Instance,
 }
 
