@@ -27,8 +27,6 @@ pub struct Policy {
 pub struct Artifact {
     /// Its name under `[artifacts]`.
     pub name: String,
-    /// The file it was read from.
-    pub path: PathBuf,
     /// Hex sha256 of `bytes`.
     pub sha256: String,
     pub bytes: Arc<[u8]>,
@@ -162,7 +160,6 @@ fn load_one(name: &str, path: &Path, policy: &Policy) -> Result<Artifact, Artifa
     }
     Ok(Artifact {
         name: name.to_owned(),
-        path: path.to_owned(),
         sha256,
         bytes: bytes.into(),
     })
