@@ -46,9 +46,25 @@ pub struct PluginWatcher {
 /// What is loaded from a plugin name: the fingerprint of its files.
 type Fingerprints = HashMap<String, [u8; 32]>;
 
-/// A hash of the plugin's files: its component, its manifest and each artifact the
-/// manifest names (a missing one hashes differently from an empty one).
-fn fingerprint(dir: &Path, files: &PluginFiles) -> Option<[u8; 32]> {
+/// What the plugin's files are now: the artifacts its manifest names, and a hash of
+/// its component, its manifest and those artifacts (`None` while the component
+/// cannot be read). Read once per look, for the comparison and the load both.
+struct Look {
+    artifacts: Vec<PathBuf>,
+    fingerprint: Option<[u8; 32]>,
+}
+
+fn look(dir: &Path, files: &PluginFiles) -> Look {
+    let artifacts = artifact_paths(dir, &files.manifest);
+    let fingerprint = fingerprint(files, &artifacts);
+    Look {
+        artifacts,
+        fingerprint,
+    }
+}
+
+/// A missing artifact hashes differently from an empty one.
+fn fingerprint(files: &PluginFiles, artifacts: &[PathBuf]) -> Option<[u8; 32]> {
     let wasm = std::fs::read(&files.wasm).ok()?;
     let manifest = std::fs::read(&files.manifest).unwrap_or_default();
     let mut h = Sha256::new();
@@ -56,8 +72,8 @@ fn fingerprint(dir: &Path, files: &PluginFiles) -> Option<[u8; 32]> {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }
-    for path in artifact_paths(dir, &files.manifest) {
-        match std::fs::read(&path) {
+    for path in artifacts {
+        match std::fs::read(path) {
             Ok(bytes) => {
                 h.update((bytes.len() as u64).to_le_bytes());
                 h.update(&bytes);
@@ -110,7 +126,8 @@ impl PluginWatcher {
         let mut reg = Registered::default();
         let mut initial = Vec::new();
         for files in scan_dir(&dir).map_err(|e| err(e.to_string()))? {
-            initial.push(load_one(&engine, &dir, &files, &mut reg));
+            let seen = look(&dir, &files);
+            initial.push(load_one(&engine, &files, seen, &mut reg));
         }
         let (event_tx, event_rx) = mpsc::channel::<DebounceEventResult>();
         let mut debouncer =
@@ -156,16 +173,14 @@ struct Registered {
 
 fn load_one(
     engine: &StrategyEngine,
-    dir: &Path,
     files: &PluginFiles,
+    seen: Look,
     reg: &mut Registered,
 ) -> PluginUpdate {
-    let fp = fingerprint(dir, files);
-    reg.deps
-        .set(&files.name, artifact_paths(dir, &files.manifest));
+    reg.deps.set(&files.name, seen.artifacts);
     match load_and_prepare(engine, files) {
         Ok((loaded, prepared)) => {
-            if let Some(fp) = fp {
+            if let Some(fp) = seen.fingerprint {
                 reg.known.insert(files.name.clone(), fp);
             }
             PluginUpdate::Load {
@@ -220,11 +235,11 @@ fn check_plugin(
             name: name.to_owned(),
         });
     }
-    let fp = fingerprint(dir, &files);
-    if fp.is_some() && reg.known.get(name) == fp.as_ref() {
+    let seen = look(dir, &files);
+    if seen.fingerprint.is_some() && reg.known.get(name) == seen.fingerprint.as_ref() {
         return None;
     }
-    Some(load_one(engine, dir, &files, reg))
+    Some(load_one(engine, &files, seen, reg))
 }
 
 /// The plugin names the events of one debounced batch touched: plugin files in
