@@ -5,7 +5,7 @@
 //! transaction) and its ticks marked as answered. Also the final commit and
 //! state of a clean stop.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::Message;
@@ -20,13 +20,16 @@ use crate::kafka::outbox::{deliver, OutRecord, Undelivered};
 use crate::state::StateRecord;
 use crate::topics::MARKET_TICKS;
 
-/// Resolves once the batch in flight has all its acks; never if there is none.
-pub(super) async fn wait_acks<M>(in_flight: &mut Option<Sent<M>>) -> Result<Acked, PipelineError> {
-    let Some(handle) = in_flight.as_mut().and_then(|s| s.delivery.as_mut()) else {
+/// Resolves once the oldest batch in flight has all its acks; never if there is
+/// none.
+pub(super) async fn wait_acks<M>(
+    in_flight: &mut VecDeque<Sent<M>>,
+) -> Result<Acked, PipelineError> {
+    let Some(handle) = in_flight.front_mut().and_then(|s| s.delivery.as_mut()) else {
         return std::future::pending().await;
     };
     let acked = handle.await;
-    if let Some(s) = in_flight.as_mut() {
+    if let Some(s) = in_flight.front_mut() {
         s.delivery = None;
     }
     Ok(acked?)

@@ -1,4 +1,4 @@
-//! Stage 2, dedupe: a tick the dedup store has seen, one of the batch still in
+//! Stage 2, dedupe: a tick the dedup store has seen, one of the batches still in
 //! flight, or a repeat within the batch is not answered again. A seen tick in
 //! its partition's catch-up window (answered by a previous owner after its last
 //! commit) is still fed to the strategies, outputs dropped, so restored state
@@ -21,7 +21,7 @@ impl Host {
     pub(super) async fn dedupe(
         &mut self,
         fresh: Vec<Fresh>,
-        pending: Option<&HashSet<String>>,
+        pending: &[&HashSet<String>],
     ) -> Deduped {
         let (skip, answered) = {
             let ids: Vec<&str> = fresh.iter().map(|f| f.env.id.as_str()).collect();
@@ -51,25 +51,25 @@ impl Host {
 }
 
 /// Which of a batch's ids to skip: those the dedup store has `seen`, those of the
-/// batch still in flight (`pending`: answered, not marked yet), and every repeat
+/// batches still in flight (`pending`: answered, not marked yet), and every repeat
 /// of an id within the batch after its first.
-fn repeats(ids: &[&str], seen: &[bool], pending: Option<&HashSet<String>>) -> Vec<bool> {
+fn repeats(ids: &[&str], seen: &[bool], pending: &[&HashSet<String>]) -> Vec<bool> {
     let mut in_batch: HashSet<&str> = HashSet::with_capacity(ids.len());
     ids.iter()
         .zip(seen)
-        .map(|(id, s)| *s || pending.is_some_and(|p| p.contains(*id)) || !in_batch.insert(id))
+        .map(|(id, s)| *s || pending.iter().any(|p| p.contains(*id)) || !in_batch.insert(id))
         .collect()
 }
 
 /// Which of a batch's ids the dedup store has seen that are neither in flight
 /// nor repeated in the batch: answered before, maybe by another host.
-fn answered_elsewhere(ids: &[&str], seen: &[bool], pending: Option<&HashSet<String>>) -> Vec<bool> {
+fn answered_elsewhere(ids: &[&str], seen: &[bool], pending: &[&HashSet<String>]) -> Vec<bool> {
     let mut in_batch: HashSet<&str> = HashSet::with_capacity(ids.len());
     ids.iter()
         .zip(seen)
         .map(|(id, s)| {
             let first = in_batch.insert(id);
-            *s && first && !pending.is_some_and(|p| p.contains(*id))
+            *s && first && !pending.iter().any(|p| p.contains(*id))
         })
         .collect()
 }
@@ -84,12 +84,12 @@ mod tests {
         let ids = ["a", "c", "d", "c", "e", "b"];
         let seen = vec![false, false, true, false, false, false];
         assert_eq!(
-            repeats(&ids, &seen, Some(&pending)),
+            repeats(&ids, &seen, &[&pending]),
             vec![true, false, true, true, false, true],
             "in flight (a, b), seen by the store (d), repeated in the batch (2nd c)"
         );
         assert_eq!(
-            repeats(&ids, &seen, None),
+            repeats(&ids, &seen, &[]),
             vec![false, false, true, true, false, false],
             "with nothing in flight only the store and the batch count"
         );
@@ -101,7 +101,7 @@ mod tests {
         let ids = ["a", "b", "b", "c", "d"];
         let seen = [true, true, true, false, true];
         assert_eq!(
-            answered_elsewhere(&ids, &seen, Some(&pending)),
+            answered_elsewhere(&ids, &seen, &[&pending]),
             vec![false, true, false, false, true],
             "in flight (a) and a repeat in the batch (2nd b) were answered here; c is new"
         );
