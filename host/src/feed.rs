@@ -230,7 +230,10 @@ async fn flush(producer: &FutureProducer, batch: &mut Vec<OutRecord>) -> Result<
 }
 
 /// Writes `count` paper ticks (0 = until `stop`) at `rate` per second (0 = as fast
-/// as acknowledged). Returns how many were written.
+/// as acknowledged). Returns how many were written. At a set rate the ticks go
+/// out every millisecond, as a live feed's would, not in bursts: each
+/// millisecond's chunk is handed to the producer without waiting for the acks of
+/// the chunks before it (up to [`CHUNKS_IN_FLIGHT`] of them).
 pub async fn run_paper(
     producer: &FutureProducer,
     seed: u64,
@@ -243,7 +246,7 @@ pub async fn run_paper(
     let chunk = if rate == 0 {
         500
     } else {
-        (rate / 10).clamp(1, 500)
+        rate.div_ceil(1000).clamp(1, 500)
     };
     let period = if rate == 0 {
         Duration::ZERO
@@ -251,8 +254,8 @@ pub async fn run_paper(
         Duration::from_secs_f64(chunk as f64 / rate as f64)
     };
     let mut written = 0u64;
-    let mut batch = Vec::with_capacity(chunk as usize);
-    let mut ticker = tokio::time::interval(period.max(Duration::from_millis(1)));
+    let mut in_flight = std::collections::VecDeque::new();
+    let mut ticker = tokio::time::interval(period.max(Duration::from_micros(100)));
     while (count == 0 || written < count) && !*stop.borrow() {
         if rate > 0 {
             ticker.tick().await;
@@ -262,13 +265,34 @@ pub async fn run_paper(
         } else {
             chunk.min(count - written)
         };
+        let mut batch = Vec::with_capacity(n as usize);
         for _ in 0..n {
             batch.push(record(&tick_envelope(feed.next_tick()))?);
         }
-        flush(producer, &mut batch).await?;
+        let producer = producer.clone();
+        in_flight.push_back(tokio::spawn(
+            async move { flush(&producer, &mut batch).await },
+        ));
+        if rate == 0 || in_flight.len() > CHUNKS_IN_FLIGHT {
+            if let Some(h) = in_flight.pop_front() {
+                landed(h).await?;
+            }
+        }
         written += n;
     }
+    while let Some(h) = in_flight.pop_front() {
+        landed(h).await?;
+    }
     Ok(written)
+}
+
+/// Chunks of a paced feed whose acks may be awaited at once.
+const CHUNKS_IN_FLIGHT: usize = 256;
+
+/// A chunk's delivery, awaited.
+async fn landed(h: tokio::task::JoinHandle<Result<(), FeedError>>) -> Result<(), FeedError> {
+    h.await
+        .map_err(|e| FeedError::Undelivered(1, e.to_string()))?
 }
 
 /// Re-publishes recorded tick envelopes (ids kept) from a JSON-lines file.
