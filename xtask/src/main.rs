@@ -9,7 +9,7 @@
 //!   with `--fuzz`, then every fuzz target for SECS seconds each.
 //! - `cargo xtask kafka [--port PORT]`: a single-node Kafka broker in the foreground
 //!   (see `kafka.rs`).
-//! - `cargo xtask fuzz [SECS] [TARGET]`: the cargo-fuzz targets of `fuzz/` (60 s each).
+//! - `cargo xtask fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer]`: the cargo-fuzz targets of `fuzz/` (60 s each).
 //! - `cargo xtask bench`: the benchmarks of `BENCHMARKS.md`.
 //! - `cargo xtask e2e [TICKS] [RUNS]`: host vs a plain rdkafka passthrough (see `e2e.rs`).
 //! - `cargo xtask soak [TICKS]`: 1 000 000 ticks with a reload every 10 000 (see `soak.rs`).
@@ -74,7 +74,7 @@ fn main() -> ExitCode {
             .and_then(|_| soak::soak(&root(), &args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] | bench [NAME] | e2e [TICKS] [RUNS] [--baseline BIN] | scope [TICKS] [RATE] | soak [TICKS]>\n\
+                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer] | bench [NAME] | e2e [TICKS] [RUNS] [--baseline BIN] | scope [TICKS] [RATE] | soak [TICKS]>\n\
                  run      build the sample plugins and start alpha-panda on the embedded profile\n\
                  plugins  build every plugin to .wasm\n\
                  setup    add the wasm target, resolve the Kafka broker from Maven Central, start Redis\n\
@@ -280,8 +280,29 @@ const FUZZ_TARGETS: &[&str] = &[
 
 /// Runs each fuzz target (or `TARGET`) for `SECS` seconds from its committed
 /// seeds, and prints the executions of each. A crash fails the command and leaves
-/// the input in `fuzz/artifacts/TARGET/`.
+/// the input in `fuzz/artifacts/TARGET/`. `--runs N` stops each target after N
+/// executions instead (SECS still bounds it); `--no-sanitizer` builds without
+/// AddressSanitizer (the targets are safe Rust: a panic is what they find, and
+/// uninstrumented they run several times faster).
 fn fuzz(args: &[String]) -> Result<()> {
+    let mut runs: Option<u64> = None;
+    let mut sanitizer = true;
+    let mut rest = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--runs" => {
+                let n = it.next().context("--runs takes a number")?;
+                runs = Some(
+                    n.parse()
+                        .with_context(|| format!("--runs takes a number, not {n:?}"))?,
+                );
+            }
+            "--no-sanitizer" => sanitizer = false,
+            _ => rest.push(a.clone()),
+        }
+    }
+    let args = &rest[..];
     let secs: u64 = match args.first() {
         Some(s) => s
             .parse()
@@ -309,10 +330,16 @@ fn fuzz(args: &[String]) -> Result<()> {
         let mut c = cargo();
         // cargo-fuzz builds with AddressSanitizer through unstable rustc flags;
         // RUSTC_BOOTSTRAP lets the stable toolchain (the only one here) take them.
-        c.env("RUSTC_BOOTSTRAP", "1")
-            .args(["fuzz", "run", t, "--"])
+        c.env("RUSTC_BOOTSTRAP", "1").args(["fuzz", "run", t]);
+        if !sanitizer {
+            c.args(["--sanitizer", "none"]);
+        }
+        c.arg("--")
             .arg(format!("-max_total_time={secs}"))
             .arg("-print_final_stats=1");
+        if let Some(n) = runs {
+            c.arg(format!("-runs={n}"));
+        }
         let out = c
             .output()
             .with_context(|| format!("cannot run cargo fuzz {t}"))?;
