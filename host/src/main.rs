@@ -171,29 +171,7 @@ fn runtime(e: impl Into<anyhow::Error>) -> Failure {
     }
 }
 
-// The tick path allocates per tick (decoded envelopes, encoded signals, the
-// producer's records) on several threads at once; glibc's malloc took about 12 %
-// of the host's CPU there (BENCHMARKS.md, "CPU per tick").
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-/// mimalloc's memory options, set before anything else runs: arenas committed as
-/// they are used, not at once, and freed pages given back at once. With its
-/// defaults the host's RSS was 27 % above glibc's on a backlog; with these, below
-/// it (BENCHMARKS.md, "CPU per tick"). Numbers from v2's `mimalloc.h`
-/// (`mi_option_e`), which the crate builds.
-fn tune_allocator() {
-    const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
-    const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-    // SAFETY: plain setters of mimalloc's option table; valid option numbers.
-    unsafe {
-        libmimalloc_sys::mi_option_set(ARENA_EAGER_COMMIT, 0);
-        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
-    }
-}
-
 fn main() -> ExitCode {
-    tune_allocator();
     let cli = Cli::parse();
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
