@@ -243,16 +243,7 @@ pub async fn run_paper(
 ) -> Result<u64, FeedError> {
     let start_us = Timestamp::now().to_unix_micros();
     let mut feed = PaperFeed::new(seed, start_us);
-    let chunk = if rate == 0 {
-        500
-    } else {
-        rate.div_ceil(1000).clamp(1, 500)
-    };
-    let period = if rate == 0 {
-        Duration::ZERO
-    } else {
-        Duration::from_secs_f64(chunk as f64 / rate as f64)
-    };
+    let (chunk, period) = pacing(rate);
     let mut written = 0u64;
     let mut in_flight = std::collections::VecDeque::new();
     let mut ticker = tokio::time::interval(period.max(Duration::from_micros(100)));
@@ -286,6 +277,17 @@ pub async fn run_paper(
     Ok(written)
 }
 
+/// Ticks written at once, and how often, for `rate` ticks per second (0 = as
+/// fast as acknowledged: chunks of 500 back to back): about one chunk a
+/// millisecond, so a live rate arrives smoothly, as an exchange feed's would.
+fn pacing(rate: u64) -> (u64, Duration) {
+    if rate == 0 {
+        return (500, Duration::ZERO);
+    }
+    let chunk = rate.div_ceil(1000).clamp(1, 500);
+    (chunk, Duration::from_secs_f64(chunk as f64 / rate as f64))
+}
+
 /// Chunks of a paced feed whose acks may be awaited at once.
 const CHUNKS_IN_FLIGHT: usize = 256;
 
@@ -314,6 +316,15 @@ pub async fn run_file(producer: &FutureProducer, path: &Path) -> Result<u64, Fee
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_set_rate_is_paced_every_millisecond() {
+        assert_eq!(pacing(20_000), (20, Duration::from_millis(1)));
+        assert_eq!(pacing(500), (1, Duration::from_millis(2)));
+        // Above 500 000 ticks/s a chunk is capped and comes more often.
+        assert_eq!(pacing(1_000_000), (500, Duration::from_micros(500)));
+        assert_eq!(pacing(0), (500, Duration::ZERO));
+    }
 
     #[test]
     fn walks_are_seeded_and_realistic() {

@@ -96,6 +96,24 @@ mod tests {
     }
 
     #[test]
+    fn a_tick_of_any_batch_in_flight_is_a_repeat() {
+        let older: HashSet<String> = ["a"].into_iter().map(String::from).collect();
+        let newer: HashSet<String> = ["b"].into_iter().map(String::from).collect();
+        let ids = ["a", "b", "c"];
+        let seen = [false, false, false];
+        assert_eq!(
+            repeats(&ids, &seen, &[&older, &newer]),
+            vec![true, true, false],
+            "a is in the older batch in flight, b in the newer one"
+        );
+        assert_eq!(
+            answered_elsewhere(&ids, &[true, true, true], &[&older, &newer]),
+            vec![false, false, true],
+            "what either batch in flight answers was answered here, not elsewhere"
+        );
+    }
+
+    #[test]
     fn only_a_first_store_seen_tick_was_answered_elsewhere() {
         let pending: HashSet<String> = ["a"].into_iter().map(String::from).collect();
         let ids = ["a", "b", "b", "c", "d"];
