@@ -278,6 +278,41 @@ const FUZZ_TARGETS: &[&str] = &[
     "config_parse",
 ];
 
+/// `fuzz`'s flags, and the positional arguments left (SECS, TARGET).
+#[derive(Debug, PartialEq)]
+struct FuzzFlags {
+    /// `--runs N`: executions per target.
+    runs: Option<u64>,
+    /// Off with `--no-sanitizer`.
+    sanitizer: bool,
+    rest: Vec<String>,
+}
+
+impl FuzzFlags {
+    fn parse(args: &[String]) -> Result<FuzzFlags> {
+        let mut f = FuzzFlags {
+            runs: None,
+            sanitizer: true,
+            rest: Vec::new(),
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--runs" => {
+                    let n = it.next().context("--runs takes a number")?;
+                    f.runs = Some(
+                        n.parse()
+                            .with_context(|| format!("--runs takes a number, not {n:?}"))?,
+                    );
+                }
+                "--no-sanitizer" => f.sanitizer = false,
+                _ => f.rest.push(a.clone()),
+            }
+        }
+        Ok(f)
+    }
+}
+
 /// Runs each fuzz target (or `TARGET`) for `SECS` seconds from its committed
 /// seeds, and prints the executions of each. A crash fails the command and leaves
 /// the input in `fuzz/artifacts/TARGET/`. `--runs N` stops each target after N
@@ -285,23 +320,11 @@ const FUZZ_TARGETS: &[&str] = &[
 /// AddressSanitizer (the targets are safe Rust: a panic is what they find, and
 /// uninstrumented they run several times faster).
 fn fuzz(args: &[String]) -> Result<()> {
-    let mut runs: Option<u64> = None;
-    let mut sanitizer = true;
-    let mut rest = Vec::new();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--runs" => {
-                let n = it.next().context("--runs takes a number")?;
-                runs = Some(
-                    n.parse()
-                        .with_context(|| format!("--runs takes a number, not {n:?}"))?,
-                );
-            }
-            "--no-sanitizer" => sanitizer = false,
-            _ => rest.push(a.clone()),
-        }
-    }
+    let FuzzFlags {
+        runs,
+        sanitizer,
+        rest,
+    } = FuzzFlags::parse(args)?;
     let args = &rest[..];
     let secs: u64 = match args.first() {
         Some(s) => s
@@ -463,6 +486,35 @@ fn install_wasm(out_dir: &Path, name: &str, dest_dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn strings(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn fuzz_flags_are_taken_out_and_a_bad_runs_is_refused() {
+        let f = FuzzFlags::parse(&strings(&[
+            "600",
+            "--runs",
+            "10000000",
+            "dlq_record",
+            "--no-sanitizer",
+        ]))
+        .unwrap();
+        assert_eq!(
+            f,
+            FuzzFlags {
+                runs: Some(10_000_000),
+                sanitizer: false,
+                rest: strings(&["600", "dlq_record"]),
+            }
+        );
+        let plain = FuzzFlags::parse(&strings(&["60"])).unwrap();
+        assert_eq!((plain.runs, plain.sanitizer), (None, true));
+        let e = |a: &[&str]| format!("{:#}", FuzzFlags::parse(&strings(a)).unwrap_err());
+        assert!(e(&["--runs"]).contains("--runs takes a number"));
+        assert!(e(&["--runs", "many"]).contains("not \"many\""));
+    }
 
     #[test]
     fn an_interrupt_waits_for_the_child_which_gets_its_own() {

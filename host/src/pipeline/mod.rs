@@ -421,8 +421,9 @@ impl Host {
         prepared: Prepared<M>,
         in_flight: &mut VecDeque<Sent<M>>,
     ) -> Result<(), PipelineError> {
-        // Commits stay in order per partition: the batch before is finished
-        // (acked, DLQ'd, committed) before this one goes to the producer.
+        // Commits stay in order per partition: batches are finished (acked,
+        // DLQ'd, committed) oldest first; with MAX_IN_FLIGHT out, the oldest is
+        // finished before this one goes to the producer.
         if in_flight.len() >= MAX_IN_FLIGHT {
             if let Some(sent) = in_flight.pop_front() {
                 self.settle(sent).await?;
