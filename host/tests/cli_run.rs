@@ -172,7 +172,10 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
     let mut moved = false;
     let mut both = false;
     let mut committed = false;
-    while started.elapsed() < Duration::from_secs(120) && !(ready && moved && both && committed) {
+    let mut observed_latency = false;
+    while started.elapsed() < Duration::from_secs(120)
+        && !(ready && moved && both && committed && observed_latency)
+    {
         std::thread::sleep(Duration::from_millis(300));
         if let Some((code, _)) = http_get(port, "/health") {
             ready |= code == 200;
@@ -189,6 +192,12 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
         }
         both = signals_of(&s, "momentum_1") > 0.0 && signals_of(&s, "mean_reversion_1") > 0.0;
         committed = value(&s, "alpha_panda_commit_seconds_count") > 0.0;
+        // A signal's latency is observed once its batch is acknowledged, which can
+        // be a batch after the one that first counted it.
+        observed_latency = value(
+            &s,
+            "alpha_panda_tick_to_signal_seconds_count{strategy_id=\"momentum_1\"}",
+        ) > 0.0;
     }
     let (_, text) = http_get(port, "/metrics").unwrap_or_default();
     let s = samples(&text);
