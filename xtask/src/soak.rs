@@ -1,7 +1,9 @@
-//! `cargo xtask soak [TICKS]`: the soak run of `BENCHMARKS.md`. A release host on a
-//! Kafka broker (its own process, so the broker's log is not in the host's memory)
-//! consumes TICKS paper ticks (1 000 000 by default) with both sample strategies,
-//! while `momentum.wasm` is replaced every 10 000 ticks (two builds in turn, so
+//! `cargo xtask soak [TICKS] [--strategies N]`: the soak run of `BENCHMARKS.md`. A
+//! release host on a Kafka broker (its own process, so the broker's log is not in
+//! the host's memory) consumes TICKS paper ticks (1 000 000 by default) with both
+//! sample strategies, or with N copies of momentum under ids `momentum_1` to
+//! `momentum_N` (issue 19's memory target is 10 strategies on the 12 partitions),
+//! while one momentum plugin is replaced every 10 000 ticks (two builds in turn, so
 //! every swap is a real reload). It samples the host's resident memory, open file
 //! descriptors and threads, and fails if memory or descriptors grow or plugin
 //! instances pile up.
@@ -45,21 +47,73 @@ fn variant(component: &[u8], tag: &str) -> Vec<u8> {
     out
 }
 
+/// What `cargo xtask soak` was asked for.
+#[derive(Debug, PartialEq)]
+struct SoakArgs {
+    ticks: u64,
+    /// Copies of momentum to run instead of both sample strategies.
+    strategies: Option<usize>,
+}
+
+impl SoakArgs {
+    fn parse(args: &[String]) -> Result<SoakArgs> {
+        let mut out = SoakArgs {
+            ticks: 1_000_000,
+            strategies: None,
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            if a == "--strategies" {
+                let n = it.next().context("--strategies takes a number")?;
+                let n: usize =
+                    n.parse().ok().filter(|&n| n > 0).with_context(|| {
+                        format!("--strategies takes a number above 0, not {n:?}")
+                    })?;
+                out.strategies = Some(n);
+            } else {
+                out.ticks = a
+                    .parse()
+                    .with_context(|| format!("soak takes a tick count, not {a:?}"))?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `n` copies of momentum in `work/plugins` (`m1` to `mN`, ids `momentum_1` to
+/// `momentum_N`).
+fn momentum_copies(root: &Path, work: &Path, n: usize) -> Result<std::path::PathBuf> {
+    let plugins = work.join("plugins");
+    std::fs::create_dir_all(&plugins)?;
+    let manifest = std::fs::read_to_string(root.join("plugins/momentum.toml"))
+        .context("plugins/momentum.toml")?;
+    let wasm = std::fs::read(root.join("plugins/momentum.wasm"))
+        .context("plugins/momentum.wasm (run `cargo xtask plugins`)")?;
+    const ID: &str = "strategy_id = \"momentum_1\"";
+    if !manifest.contains(ID) {
+        bail!("plugins/momentum.toml no longer says {ID}");
+    }
+    for i in 1..=n {
+        let own = manifest.replace(ID, &format!("strategy_id = \"momentum_{i}\""));
+        std::fs::write(plugins.join(format!("m{i}.toml")), own)?;
+        std::fs::write(plugins.join(format!("m{i}.wasm")), &wasm)?;
+    }
+    Ok(plugins)
+}
+
 pub fn soak(root: &Path, args: &[String]) -> Result<()> {
-    let ticks: u64 = match args.first() {
-        Some(t) => t
-            .parse()
-            .with_context(|| format!("soak takes a tick count, not {t:?}"))?,
-        None => 1_000_000,
-    };
+    let SoakArgs { ticks, strategies } = SoakArgs::parse(args)?;
     let mut build = super::cargo();
     build.args(["build", "--release", "-p", "alpha-panda"]);
     super::status(build, "cargo build --release -p alpha-panda")?;
     let bin = super::target_dir().join("release/alpha-panda");
 
     let work = std::env::temp_dir().join(format!("alpha-panda-soak-{}", std::process::id()));
-    let plugins = sample_plugins(root, &work)?;
-    let base = std::fs::read(plugins.join("momentum.wasm"))?;
+    let (plugins, reloaded, expected) = match strategies {
+        Some(n) => (momentum_copies(root, &work, n)?, "m1", n),
+        None => (sample_plugins(root, &work)?, "momentum", 2),
+    };
+    let base = std::fs::read(plugins.join(format!("{reloaded}.wasm")))?;
     let builds = [variant(&base, "a"), variant(&base, "b")];
 
     let (_kafka, bootstrap) = start_kafka()?;
@@ -99,8 +153,8 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
         // reload, none merged by the watcher's debounce).
         let applied = metric(metrics_port, "alpha_panda_plugin_reloads_total").unwrap_or(0.0);
         if consumed >= next_reload && applied >= swaps as f64 {
-            let file = plugins.join("momentum.wasm");
-            let tmp = plugins.join(".momentum.wasm.tmp");
+            let file = plugins.join(format!("{reloaded}.wasm"));
+            let tmp = plugins.join(format!(".{reloaded}.wasm.tmp"));
             std::fs::write(&tmp, &builds[(swaps % 2) as usize])?;
             std::fs::rename(&tmp, &file)?;
             swaps += 1;
@@ -151,9 +205,10 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
          ticks consumed      {consumed} in {elapsed:.0} s ({:.0} ticks/s)\n\
          signals             {signals}\n\
          swaps written       {swaps}; reloads applied {reloads}; plugin faults {faults}\n\
-         plugins loaded      {loaded} (2 expected)\n\
+         plugins loaded      {loaded} ({expected} expected)\n\
          rss after warm-up   {:.1} MiB at {} ticks\n\
          rss at end          {:.1} MiB ({:+.1}%)\n\
+         rss peak sampled    {:.1} MiB\n\
          fds                 {} -> {fds_end}\n\
          threads             {} -> {threads_end}\n\
          in-host batch time  p50 <= {:.2} ms, p99 <= {:.2} ms (consume to produce, broker excluded)\n\
@@ -163,6 +218,7 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
         warm.0,
         rss_end as f64 / 1024.0,
         (rss_end as f64 / warm.1.max(1) as f64 - 1.0) * 100.0,
+        samples.iter().map(|s| s.1).chain([rss_end]).max().unwrap_or(0) as f64 / 1024.0,
         warm.2,
         warm.3,
         host_p50 * 1e3,
@@ -183,8 +239,10 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
             warm.2
         ));
     }
-    if loaded != 2.0 {
-        failures.push(format!("{loaded} plugin instances loaded, 2 expected"));
+    if loaded != expected as f64 {
+        failures.push(format!(
+            "{loaded} plugin instances loaded, {expected} expected"
+        ));
     }
     if reloads < swaps as f64 {
         failures.push(format!(
@@ -200,4 +258,58 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn soak_args_take_a_tick_count_and_a_number_of_strategies() {
+        let none = SoakArgs::parse(&[]).unwrap();
+        assert_eq!((none.ticks, none.strategies), (1_000_000, None));
+        let both = SoakArgs::parse(&args(&["300000", "--strategies", "10"])).unwrap();
+        assert_eq!((both.ticks, both.strategies), (300_000, Some(10)));
+        let flag_first = SoakArgs::parse(&args(&["--strategies", "3", "5"])).unwrap();
+        assert_eq!((flag_first.ticks, flag_first.strategies), (5, Some(3)));
+    }
+
+    #[test]
+    fn bad_soak_args_say_what_is_wrong() {
+        let err = |a: &[&str]| format!("{:#}", SoakArgs::parse(&args(a)).unwrap_err());
+        assert!(err(&["--strategies"]).contains("takes a number"));
+        assert!(err(&["--strategies", "0"]).contains("above 0"));
+        assert!(err(&["--strategies", "ten"]).contains("\"ten\""));
+        assert!(err(&["many"]).contains("tick count"));
+    }
+
+    #[test]
+    fn momentum_copies_get_their_own_ids() {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let manifest = std::fs::read_to_string(repo.join("plugins/momentum.toml")).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir(root.path().join("plugins")).unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let e = momentum_copies(root.path(), work.path(), 2).unwrap_err();
+        assert!(format!("{e:#}").contains("plugins/momentum.toml"), "{e:#}");
+        std::fs::write(root.path().join("plugins/momentum.toml"), &manifest).unwrap();
+        let e = momentum_copies(root.path(), work.path(), 2).unwrap_err();
+        assert!(format!("{e:#}").contains("cargo xtask plugins"), "{e:#}");
+        std::fs::write(root.path().join("plugins/momentum.wasm"), b"\0asm").unwrap();
+        let plugins = momentum_copies(root.path(), work.path(), 3).unwrap();
+        let third = std::fs::read_to_string(plugins.join("m3.toml")).unwrap();
+        assert!(third.contains("strategy_id = \"momentum_3\""), "{third}");
+        assert!(!third.contains("momentum_1\""), "{third}");
+        assert_eq!(std::fs::read(plugins.join("m3.wasm")).unwrap(), b"\0asm");
+        assert!(!plugins.join("m4.toml").exists());
+        // A manifest whose id line changed is refused, not copied under one id.
+        let renamed = manifest.replace("momentum_1", "momentum_x");
+        std::fs::write(root.path().join("plugins/momentum.toml"), renamed).unwrap();
+        let e = momentum_copies(root.path(), tempfile::tempdir().unwrap().path(), 2).unwrap_err();
+        assert!(format!("{e:#}").contains("no longer says"), "{e:#}");
+    }
 }
