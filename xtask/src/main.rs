@@ -12,8 +12,8 @@
 //! - `cargo xtask fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer]`: the cargo-fuzz targets of `fuzz/` (60 s each).
 //! - `cargo xtask bench`: the benchmarks of `BENCHMARKS.md`.
 //! - `cargo xtask e2e [TICKS] [RUNS]`: host vs a plain rdkafka passthrough (see `e2e.rs`).
-//! - `cargo xtask soak [TICKS] [--strategies N]`: 1 000 000 ticks with a reload every
-//!   10 000, both sample strategies or N momentum copies (see `soak.rs`).
+//! - `cargo xtask soak [TICKS] [--strategies N] [--bin HOST]`: 1 000 000 ticks with a
+//!   reload every 10 000, both sample strategies or N momentum copies (see `soak.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -75,7 +75,7 @@ fn main() -> ExitCode {
             .and_then(|_| soak::soak(&root(), &args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer] | bench [NAME] | e2e [TICKS] [RUNS] [--baseline BIN] | scope [TICKS] [RATE] | soak [TICKS] [--strategies N]>\n\
+                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer] | bench [NAME] | e2e [TICKS] [RUNS] [--baseline BIN] | scope [TICKS] [RATE] | soak [TICKS] [--strategies N] [--bin HOST]>\n\
                  run      build the sample plugins and start alpha-panda on the embedded profile\n\
                  plugins  build every plugin to .wasm\n\
                  setup    add the wasm target, resolve the Kafka broker from Maven Central, start Redis\n\
@@ -86,7 +86,7 @@ fn main() -> ExitCode {
                  e2e      host vs rdkafka passthrough on a Kafka broker (100 000 ticks, 3 runs)\n\
                  scope    strategy vs instrument scope, 50 instruments: CPU per tick, tick-to-signal p99\n\
                  soak     TICKS (1 000 000) through a release host, a reload every 10 000;
-                          --strategies N: N momentum copies instead of both samples"
+                          --strategies N: N momentum copies instead of both samples; --bin HOST: soak that binary"
             );
             return ExitCode::from(2);
         }

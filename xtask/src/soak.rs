@@ -1,5 +1,5 @@
-//! `cargo xtask soak [TICKS] [--strategies N]`: the soak run of `BENCHMARKS.md`. A
-//! release host on a Kafka broker (its own process, so the broker's log is not in
+//! `cargo xtask soak [TICKS] [--strategies N] [--bin HOST]`: the soak run of
+//! `BENCHMARKS.md`. A release host (HOST instead of this tree's, for a before and after) on a Kafka broker (its own process, so the broker's log is not in
 //! the host's memory) consumes TICKS paper ticks (1 000 000 by default) with both
 //! sample strategies, or with N copies of momentum under ids `momentum_1` to
 //! `momentum_N` (issue 19's memory target is 10 strategies on the 12 partitions),
@@ -53,6 +53,8 @@ struct SoakArgs {
     ticks: u64,
     /// Copies of momentum to run instead of both sample strategies.
     strategies: Option<usize>,
+    /// A host binary to soak instead of this tree's release build.
+    bin: Option<std::path::PathBuf>,
 }
 
 impl SoakArgs {
@@ -60,6 +62,7 @@ impl SoakArgs {
         let mut out = SoakArgs {
             ticks: 1_000_000,
             strategies: None,
+            bin: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -70,6 +73,12 @@ impl SoakArgs {
                         format!("--strategies takes a number above 0, not {n:?}")
                     })?;
                 out.strategies = Some(n);
+            } else if a == "--bin" {
+                let bin = std::path::PathBuf::from(it.next().context("--bin takes a path")?);
+                if !bin.is_file() {
+                    bail!("--bin {}: no such file", bin.display());
+                }
+                out.bin = Some(bin);
             } else {
                 out.ticks = a
                     .parse()
@@ -102,11 +111,20 @@ fn momentum_copies(root: &Path, work: &Path, n: usize) -> Result<std::path::Path
 }
 
 pub fn soak(root: &Path, args: &[String]) -> Result<()> {
-    let SoakArgs { ticks, strategies } = SoakArgs::parse(args)?;
-    let mut build = super::cargo();
-    build.args(["build", "--release", "-p", "alpha-panda"]);
-    super::status(build, "cargo build --release -p alpha-panda")?;
-    let bin = super::target_dir().join("release/alpha-panda");
+    let SoakArgs {
+        ticks,
+        strategies,
+        bin,
+    } = SoakArgs::parse(args)?;
+    let bin = match bin {
+        Some(b) => b,
+        None => {
+            let mut build = super::cargo();
+            build.args(["build", "--release", "-p", "alpha-panda"]);
+            super::status(build, "cargo build --release -p alpha-panda")?;
+            super::target_dir().join("release/alpha-panda")
+        }
+    };
 
     let work = std::env::temp_dir().join(format!("alpha-panda-soak-{}", std::process::id()));
     let (plugins, reloaded, expected) = match strategies {
@@ -276,12 +294,18 @@ mod tests {
         assert_eq!((both.ticks, both.strategies), (300_000, Some(10)));
         let flag_first = SoakArgs::parse(&args(&["--strategies", "3", "5"])).unwrap();
         assert_eq!((flag_first.ticks, flag_first.strategies), (5, Some(3)));
+        let host = tempfile::NamedTempFile::new().unwrap();
+        let path = host.path().to_str().unwrap();
+        let bin = SoakArgs::parse(&args(&["--bin", path])).unwrap();
+        assert_eq!(bin.bin.as_deref(), Some(host.path()));
     }
 
     #[test]
     fn bad_soak_args_say_what_is_wrong() {
         let err = |a: &[&str]| format!("{:#}", SoakArgs::parse(&args(a)).unwrap_err());
         assert!(err(&["--strategies"]).contains("takes a number"));
+        assert!(err(&["--bin"]).contains("takes a path"));
+        assert!(err(&["--bin", "/nowhere/host"]).contains("no such file"));
         assert!(err(&["--strategies", "0"]).contains("above 0"));
         assert!(err(&["--strategies", "ten"]).contains("\"ten\""));
         assert!(err(&["many"]).contains("tick count"));
