@@ -156,3 +156,69 @@ fn one_worker_or_two_give_the_same_output_in_the_same_order() {
     assert_eq!((by("a_all"), by("d_all"), by("c_panics")), (40, 40, 39));
     assert_eq!(by("b_only_b"), 14);
 }
+
+/// A batch of more than `CALL_TICKS` ticks is given to each strategy in calls of
+/// at most that many, and comes out as if it had been given in small batches:
+/// the same signals at the same positions, a fault in a later call at its tick.
+#[test]
+fn a_large_batch_is_called_in_parts_with_positions_kept() {
+    use alpha_panda::strategy::set::CALL_TICKS;
+    let n = 2 * CALL_TICKS + 44;
+    let panic_at = 1_756_442_704_000_000 + (CALL_TICKS as i64 + 3) * 1_000_000;
+    let plugins = [
+        (
+            paths::test_wasm("hostile"),
+            hostile_manifest("a_all", "counter", -1, &[A, B], ""),
+        ),
+        (
+            paths::test_wasm("hostile"),
+            hostile_manifest("b_only_b", "counter", -1, &[B], ""),
+        ),
+        (
+            paths::test_wasm("hostile"),
+            hostile_manifest("c_panics", "panic", panic_at, &[A, B], ""),
+        ),
+    ];
+    let ticks: Vec<MarketTick> = (0..n as i64)
+        .map(|i| tick(if i % 3 == 0 { B } else { A }, "100.5", i))
+        .collect();
+    let refs: Vec<&MarketTick> = ticks.iter().collect();
+    let engine = engine();
+    let mut whole = set_with(&engine, SlotConfig::default(), &plugins);
+    let big = whole.process(&refs);
+    let mut parts = set_with(&engine, SlotConfig::default(), &plugins);
+    let mut small = Vec::new();
+    let mut small_faults = Vec::new();
+    for (k, chunk) in refs.chunks(10).enumerate() {
+        let p = parts.process(chunk);
+        small.extend(
+            trace(&p.signals)
+                .into_iter()
+                .map(|(i, s, c)| (i + k * 10, s, c)),
+        );
+        small_faults.extend(
+            p.faults
+                .into_iter()
+                .map(|f| (f.tick_pos + k * 10, f.strategy_id)),
+        );
+    }
+    assert_eq!(trace(&big.signals), small);
+    let big_faults: Vec<(usize, String)> = big
+        .faults
+        .iter()
+        .map(|f| (f.tick_pos, f.strategy_id.clone()))
+        .collect();
+    assert_eq!(big_faults, vec![(CALL_TICKS + 3, "c_panics".to_owned())]);
+    assert_eq!(big_faults, small_faults);
+    // Three calls each for the strategies of every tick, none over CALL_TICKS.
+    let calls = |id: &str| -> Vec<usize> {
+        big.calls
+            .iter()
+            .filter(|c| c.0 == id)
+            .map(|c| c.2)
+            .collect()
+    };
+    assert_eq!(calls("a_all"), vec![CALL_TICKS, CALL_TICKS, 44]);
+    assert!(calls("b_only_b").iter().all(|&k| k <= CALL_TICKS));
+    assert_eq!(calls("b_only_b").iter().sum::<usize>(), n.div_ceil(3));
+}

@@ -46,10 +46,7 @@ impl Host {
         let parts = workers.run_all(jobs, |(set, items)| run_partition(set, &items, &replayed));
         let mut out = Processed::default();
         for part in parts {
-            out.signals.extend(part.signals);
-            out.faults.extend(part.faults);
-            out.unconvertible.extend(part.unconvertible);
-            out.calls.extend(part.calls);
+            out.extend_at(part, |i| i);
         }
         out.signals.sort_by_key(|s| s.tick_pos);
         self.observe_run(&out, keep);
@@ -96,18 +93,7 @@ fn run_partition(
             continue;
         }
         let at = |local: usize| run.get(local).and_then(|(_, i, _)| *i).unwrap_or(0);
-        let part = set.process(&ticks);
-        out.signals.extend(part.signals.into_iter().map(|mut s| {
-            s.tick_pos = at(s.tick_pos);
-            s
-        }));
-        out.faults.extend(part.faults.into_iter().map(|mut f| {
-            f.tick_pos = at(f.tick_pos);
-            f
-        }));
-        out.unconvertible
-            .extend(part.unconvertible.into_iter().map(|(i, e)| (at(i), e)));
-        out.calls.extend(part.calls);
+        out.extend_at(set.process(&ticks), at);
     }
     out
 }

@@ -13,6 +13,13 @@ use crate::wasm::convert::{sub_batch, BatchBuilder, ConvertError};
 use crate::wasm::output::StrategySignal;
 use crate::wasm::{Fault, LoadError, PluginComponent, StrategyEngine};
 
+/// The most ticks one strategy call is given. A call's ticks are lowered into the
+/// guest's linear memory, which keeps its high-water mark for the instance's life:
+/// 512 full ticks take about 210 KiB in every instance, 128 about 55 KiB, while the
+/// cost per tick of a call is about the same from 64 ticks up (BENCHMARKS.md,
+/// "Calls of at most 128 ticks").
+pub const CALL_TICKS: usize = 128;
+
 /// One signal of a batch, ready to become an envelope.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SetOutput {
@@ -46,6 +53,23 @@ pub struct Processed {
     pub unconvertible: Vec<(usize, ConvertError)>,
     /// How long each strategy's call took, with the number of ticks it was given.
     pub calls: Vec<(String, std::time::Duration, usize)>,
+}
+
+impl Processed {
+    /// Appends `part`, whose tick positions `at` turns into positions here.
+    pub fn extend_at(&mut self, part: Processed, at: impl Fn(usize) -> usize) {
+        self.signals.extend(part.signals.into_iter().map(|mut s| {
+            s.tick_pos = at(s.tick_pos);
+            s
+        }));
+        self.faults.extend(part.faults.into_iter().map(|mut f| {
+            f.tick_pos = at(f.tick_pos);
+            f
+        }));
+        self.unconvertible
+            .extend(part.unconvertible.into_iter().map(|(i, e)| (at(i), e)));
+        self.calls.extend(part.calls);
+    }
 }
 
 /// The loaded strategies.
@@ -101,17 +125,18 @@ impl StrategySet {
         let Some(slot) = self.slots.get_mut(strategy_id) else {
             return;
         };
-        self.builder.clear();
-        self.builder.reserve_ticks(ticks.len());
-        for t in ticks {
-            if slot.subscribes(t.instrument_token) {
-                let _ = self.builder.push(t);
+        for chunk in ticks.chunks(CALL_TICKS) {
+            self.builder.clear();
+            self.builder.reserve_ticks(chunk.len());
+            for t in chunk {
+                if slot.subscribes(t.instrument_token) {
+                    let _ = self.builder.push(t);
+                }
+            }
+            if !self.builder.is_empty() {
+                slot.catch_up(&Arc::new(self.builder.take()));
             }
         }
-        if self.builder.is_empty() {
-            return;
-        }
-        slot.catch_up(&Arc::new(self.builder.take()));
     }
 
     /// Where this set's slots count their operator events.
@@ -210,18 +235,7 @@ impl StrategySet {
             if fed {
                 self.catch_up_all(run);
             } else {
-                let part = self.process(run);
-                out.signals.extend(part.signals.into_iter().map(|mut s| {
-                    s.tick_pos += start;
-                    s
-                }));
-                out.faults.extend(part.faults.into_iter().map(|mut f| {
-                    f.tick_pos += start;
-                    f
-                }));
-                out.unconvertible
-                    .extend(part.unconvertible.into_iter().map(|(i, e)| (i + start, e)));
-                out.calls.extend(part.calls);
+                out.extend_at(self.process(run), |i| i + start);
             }
             start += len;
         }
@@ -250,7 +264,22 @@ impl StrategySet {
         }
     }
 
+    /// Runs every strategy over the ticks it subscribes to, in calls of at most
+    /// [`CALL_TICKS`] ticks; positions in the result are positions in `ticks`.
     pub fn process(&mut self, ticks: &[&MarketTick]) -> Processed {
+        if ticks.len() <= CALL_TICKS {
+            return self.process_call(ticks);
+        }
+        let mut out = Processed::default();
+        for (n, chunk) in ticks.chunks(CALL_TICKS).enumerate() {
+            let start = n * CALL_TICKS;
+            out.extend_at(self.process_call(chunk), |i| i + start);
+        }
+        out
+    }
+
+    /// One call per strategy over `ticks`.
+    fn process_call(&mut self, ticks: &[&MarketTick]) -> Processed {
         let mut out = Processed::default();
         self.convert(ticks, &mut out);
         if self.builder.is_empty() {
