@@ -66,9 +66,9 @@ pub async fn run(
         Some(_) => Some(paper_feed(&config, &bootstrap, stop_rx)?),
         None => None,
     };
-    let (live, watcher) = plugins(&config, &metrics)?;
-
-    // The operator's endpoint and the display.
+    // The operator's endpoint and the display, before the plugins compile (a cold
+    // start of many plugins takes a while): /metrics answers, /health says not
+    // ready until the host runs with them.
     let readiness = Readiness::default();
     let (commands_tx, commands) = tokio::sync::mpsc::unbounded_channel();
     let endpoint = Endpoint {
@@ -78,6 +78,7 @@ pub async fn run(
     };
     let served = serve_metrics(&config, endpoint).await?;
     let display = tokio::spawn(crate::observe::display::display(metrics.clone()));
+    let (live, watcher) = plugins(&config, &metrics)?;
 
     let shared = Shared {
         metrics: metrics.clone(),
