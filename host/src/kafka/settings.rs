@@ -28,10 +28,13 @@ const PRODUCER_DEFAULTS: &[(&str, &str)] = &[
 const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
     // librdkafka prefetches up to 64 MiB per consumer by default; a host slower
     // than its backlog fills that (10 strategies × 12 partitions: 174 MiB RSS, with
-    // 4 MiB: 95 MiB; BENCHMARKS.md, "Memory"). 4 MiB is thousands of ticks. A full
+    // 4 MiB: 95 MiB; BENCHMARKS.md, "Memory"). The limit counts fetched bytes, and
+    // an LZ4 fetch unpacks to several times its size: 4 MiB held 35 MiB of
+    // decompressed ticks, 1 MiB holds a third as much with the same throughput
+    // (BENCHMARKS.md, "Issue 19, session 24"); still thousands of ticks. A full
     // queue pauses fetching for `fetch.queue.backoff.ms` (1 s by default, which cut
     // throughput 5×): resume as soon as the host has taken some.
-    ("queued.max.messages.kbytes", "4096"),
+    ("queued.max.messages.kbytes", "1024"),
     ("fetch.queue.backoff.ms", "5"),
     ("enable.auto.commit", "false"),
     ("enable.auto.offset.store", "false"),
@@ -182,7 +185,7 @@ mod tests {
         let k = consumer(&c, "h:1", "alpha-panda.strategy_runner.zerodha");
         assert_eq!(k.get("enable.auto.commit"), Some("false"));
         assert_eq!(k.get("auto.offset.reset"), Some("earliest"));
-        assert_eq!(k.get("queued.max.messages.kbytes"), Some("4096"));
+        assert_eq!(k.get("queued.max.messages.kbytes"), Some("1024"));
         assert_eq!(k.get("fetch.queue.backoff.ms"), Some("5"));
         // librdkafka knows every property (creating a client does not connect).
         let created: Result<rdkafka::consumer::BaseConsumer, _> = k.create();

@@ -15,9 +15,9 @@ use crate::wasm::{Fault, LoadError, PluginComponent, StrategyEngine};
 
 /// The most ticks one strategy call is given. A call's ticks are lowered into the
 /// guest's linear memory, which keeps its high-water mark for the instance's life:
-/// 512 full ticks take about 210 KiB in every instance, 128 about 55 KiB, while the
-/// cost per tick of a call is about the same from 64 ticks up (BENCHMARKS.md,
-/// "Calls of at most 128 ticks").
+/// 512 full ticks are about 210 KiB of records, 128 about 55 KiB, in every
+/// instance, while the cost per tick of a call is about the same from 64 ticks up
+/// (BENCHMARKS.md, "Issue 19, session 24: memory").
 pub const CALL_TICKS: usize = 128;
 
 /// One signal of a batch, ready to become an envelope.
