@@ -24,6 +24,25 @@ fn trace(signals: &[SetOutput]) -> Vec<(usize, String, String)> {
         .collect()
 }
 
+/// `a_all` counting every tick, `b_only_b` counting B's, and `c_panics` panicking
+/// on the tick at `panic_at` (unix microseconds).
+fn counters_and_a_panic(panic_at: i64) -> Vec<(std::path::PathBuf, String)> {
+    vec![
+        (
+            paths::test_wasm("hostile"),
+            hostile_manifest("a_all", "counter", -1, &[A, B], ""),
+        ),
+        (
+            paths::test_wasm("hostile"),
+            hostile_manifest("b_only_b", "counter", -1, &[B], ""),
+        ),
+        (
+            paths::test_wasm("hostile"),
+            hostile_manifest("c_panics", "panic", panic_at, &[A, B], ""),
+        ),
+    ]
+}
+
 #[test]
 fn strategies_see_their_instruments_and_unconvertible_ticks_are_poison_only_when_wanted() {
     let engine = engine();
@@ -109,24 +128,11 @@ fn one_worker_or_two_give_the_same_output_in_the_same_order() {
             workers: Workers::new(workers),
             ..SlotConfig::default()
         };
-        let plugins = [
-            (
-                paths::test_wasm("hostile"),
-                hostile_manifest("a_all", "counter", -1, &[A, B], ""),
-            ),
-            (
-                paths::test_wasm("hostile"),
-                hostile_manifest("b_only_b", "counter", -1, &[B], ""),
-            ),
-            (
-                paths::test_wasm("hostile"),
-                hostile_manifest("c_panics", "panic", 1_756_442_709_000_000, &[A, B], ""),
-            ),
-            (
-                paths::test_wasm("hostile"),
-                hostile_manifest("d_all", "counter", -1, &[A, B], ""),
-            ),
-        ];
+        let mut plugins = counters_and_a_panic(1_756_442_709_000_000);
+        plugins.push((
+            paths::test_wasm("hostile"),
+            hostile_manifest("d_all", "counter", -1, &[A, B], ""),
+        ));
         let mut set = set_with(&engine, config, &plugins);
         assert_eq!(set.slot_config().workers.threads(), workers);
         let ticks: Vec<MarketTick> = (0..40)
@@ -165,20 +171,7 @@ fn a_large_batch_is_called_in_parts_with_positions_kept() {
     use alpha_panda::strategy::set::CALL_TICKS;
     let n = 2 * CALL_TICKS + 44;
     let panic_at = 1_756_442_704_000_000 + (CALL_TICKS as i64 + 3) * 1_000_000;
-    let plugins = [
-        (
-            paths::test_wasm("hostile"),
-            hostile_manifest("a_all", "counter", -1, &[A, B], ""),
-        ),
-        (
-            paths::test_wasm("hostile"),
-            hostile_manifest("b_only_b", "counter", -1, &[B], ""),
-        ),
-        (
-            paths::test_wasm("hostile"),
-            hostile_manifest("c_panics", "panic", panic_at, &[A, B], ""),
-        ),
-    ];
+    let plugins = counters_and_a_panic(panic_at);
     let ticks: Vec<MarketTick> = (0..n as i64)
         .map(|i| tick(if i % 3 == 0 { B } else { A }, "100.5", i))
         .collect();
