@@ -61,11 +61,6 @@ pub async fn run(
         preflight(&config, &registry)?;
         (None, config.kafka.bootstrap_servers.clone())
     };
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let feed = match &embedded {
-        Some(_) => Some(paper_feed(&config, &bootstrap, stop_rx)?),
-        None => None,
-    };
     // The operator's endpoint and the display, before the plugins compile (a cold
     // start of many plugins takes a while): /metrics answers, /health says not
     // ready until the host runs with them.
@@ -79,6 +74,15 @@ pub async fn run(
     let served = serve_metrics(&config, endpoint).await?;
     let display = tokio::spawn(crate::observe::display::display(metrics.clone()));
     let (live, watcher) = plugins(&config, &metrics)?;
+    // The paper feed once the plugins are loaded: while they compile (a minute for
+    // the nine samples, cold) it would only pile up ticks, and the in-process
+    // broker keeps a bounded log per partition: a backlog past it is dropped from
+    // the front faster than the consumer can reset to it.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let feed = match &embedded {
+        Some(_) => Some(paper_feed(&config, &bootstrap, stop_rx)?),
+        None => None,
+    };
 
     let shared = Shared {
         metrics: metrics.clone(),
@@ -159,6 +163,7 @@ fn paper_feed(
         .create()
         .map_err(KafkaError::Client)?;
     let (seed, rate, count) = (config.feed.seed, config.feed.rate, config.feed.count);
+    tracing::info!(rate, count, "paper feed started");
     Ok(tokio::spawn(async move {
         match crate::feed::run_paper(&producer, seed, rate, count, &stop).await {
             Ok(n) => tracing::info!(ticks = n, "paper feed finished"),

@@ -254,11 +254,13 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
         "{out}"
     );
     assert!(err.contains("stopped cleanly"), "{err}");
-    // The endpoint is up before the plugins compile (a cold start of many takes a while).
+    // The endpoint is up before the plugins compile (a cold start of many takes a
+    // while), the feed after them: while they compile it would only pile up ticks.
     let serving = err.find("serving /metrics");
     let loaded = err.find("plugin loaded");
+    let feed = err.find("paper feed started");
     assert!(
-        matches!((serving, loaded), (Some(s), Some(l)) if s < l),
+        matches!((serving, loaded, feed), (Some(s), Some(l), Some(f)) if s < l && l < f),
         "{err}"
     );
 }
