@@ -588,17 +588,8 @@ fn secrets_never_reach_logs_errors_or_metrics() {
     );
     assert!(!text.contains(SECRET), "{text}");
 
-    // A running host with debug logs and metrics, and one plugin (compiling all
-    // the samples on a busy machine would only delay the start).
-    let plugins = tmp.path().join("plugins");
-    std::fs::create_dir(&plugins).unwrap();
-    for ext in ["toml", "wasm"] {
-        std::fs::copy(
-            root().join(format!("plugins/momentum.{ext}")),
-            plugins.join(format!("momentum.{ext}")),
-        )
-        .unwrap();
-    }
+    // A running host with debug logs and metrics, its samples from the tests'
+    // compiled cache (compiling them cold on a busy machine took minutes).
     let port = alpha_panda_tests::free_port();
     let (out_path, err_path, out_io, err_io) = log_files(&tmp.path().join("logs"));
     let mut cmd = Command::new(BIN);
@@ -610,7 +601,7 @@ fn secrets_never_reach_logs_errors_or_metrics() {
         .env("ALPHA_PANDA__KAFKA__SECURITY__SASL_PASSWORD", SECRET)
         .env("ALPHA_PANDA__REDIS__URL", &redis_url)
         .env("ALPHA_PANDA__METRICS__LISTEN", format!("127.0.0.1:{port}"))
-        .env("ALPHA_PANDA__PLUGINS__DIR", &plugins)
+        .env("ALPHA_PANDA__PLUGINS__CACHE_DIR", compiled_cache())
         .env("RUST_LOG", DEBUG_LOGS)
         .stdout(out_io)
         .stderr(err_io)
@@ -618,10 +609,11 @@ fn secrets_never_reach_logs_errors_or_metrics() {
         .unwrap();
     let started = Instant::now();
     let mut metrics: Option<String> = None;
-    // Until the plugin is loaded: the host is past its start and its clients run.
+    // Until the samples are loaded: the host is past its start and its clients run.
+    let samples_n = sample_ids().len() as f64;
     let loaded = |m: &Option<String>| {
         m.as_deref()
-            .is_some_and(|t| value(&samples(t), "alpha_panda_plugins_loaded") == 1.0)
+            .is_some_and(|t| value(&samples(t), "alpha_panda_plugins_loaded") == samples_n)
     };
     while started.elapsed() < Duration::from_secs(120) && !loaded(&metrics) {
         if child.try_wait().unwrap().is_some() {
@@ -643,7 +635,7 @@ fn secrets_never_reach_logs_errors_or_metrics() {
     }
     let logs =
         std::fs::read_to_string(&out_path).unwrap() + &std::fs::read_to_string(&err_path).unwrap();
-    assert!(loaded(&metrics), "the plugin never loaded:\n{logs}");
+    assert!(loaded(&metrics), "the samples never loaded:\n{logs}");
     let metrics = metrics.unwrap_or_default();
     assert!(!logs.is_empty());
     for (what, text) in [("logs", &logs), ("metrics", &metrics), ("health", &health)] {
