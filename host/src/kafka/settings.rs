@@ -30,10 +30,11 @@ const CONSUMER_DEFAULTS: &[(&str, &str)] = &[
     // than its backlog fills that (10 strategies × 12 partitions: 174 MiB RSS, with
     // 4 MiB: 95 MiB; BENCHMARKS.md, "Memory"). The limit counts fetched bytes, and
     // an LZ4 fetch unpacks to several times its size: 4 MiB held 35 MiB of
-    // decompressed ticks, 1 MiB holds a third as much with the same throughput
-    // (BENCHMARKS.md, "Issue 19, session 24"); still thousands of ticks. A full
-    // queue pauses fetching for `fetch.queue.backoff.ms` (1 s by default, which cut
-    // throughput 5×): resume as soon as the host has taken some.
+    // decompressed ticks, 1 MiB holds a third as much at a throughput within
+    // this machine's noise (BENCHMARKS.md, "Issue 19, session 24: memory"); still
+    // thousands of ticks. A full queue pauses fetching for `fetch.queue.backoff.ms`
+    // (1 s by default, which cut throughput 5×): resume as soon as the host has
+    // taken some.
     ("queued.max.messages.kbytes", "1024"),
     ("fetch.queue.backoff.ms", "5"),
     ("enable.auto.commit", "false"),

@@ -267,9 +267,6 @@ impl StrategySet {
     /// Runs every strategy over the ticks it subscribes to, in calls of at most
     /// [`CALL_TICKS`] ticks; positions in the result are positions in `ticks`.
     pub fn process(&mut self, ticks: &[&MarketTick]) -> Processed {
-        if ticks.len() <= CALL_TICKS {
-            return self.process_call(ticks);
-        }
         let mut out = Processed::default();
         for (n, chunk) in ticks.chunks(CALL_TICKS).enumerate() {
             let start = n * CALL_TICKS;
