@@ -85,8 +85,7 @@ fn main() -> ExitCode {
                  smoke    the README's scaffold commands, then `run` until both samples signal and Ctrl-C\n\
                  e2e      host vs rdkafka passthrough on a Kafka broker (100 000 ticks, 3 runs)\n\
                  scope    strategy vs instrument scope, 50 instruments: CPU per tick, tick-to-signal p99\n\
-                 soak     TICKS (1 000 000) through a release host, a reload every 10 000;
-                          --strategies N: N momentum copies instead of both samples; --bin HOST: soak that binary"
+                 soak     TICKS (1 000 000) through a release host, a reload every 10 000 (--strategies N: N momentum copies; --bin HOST: that build)"
             );
             return ExitCode::from(2);
         }
@@ -489,7 +488,8 @@ fn install_wasm(out_dir: &Path, name: &str, dest_dir: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn strings(a: &[&str]) -> Vec<String> {
+    /// Command-line words, as `std::env::args` gives them (for the parsers' tests).
+    pub(crate) fn strings(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
     }
 

@@ -281,10 +281,7 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::tests::strings as args;
 
     #[test]
     fn soak_args_take_a_tick_count_and_a_number_of_strategies() {
