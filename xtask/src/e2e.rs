@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::harness::{
-    cpu_secs, feed_cmd, free_port, host_toml, metric, metric_with, quantile, run_cmd,
+    cpu_secs, feed_cmd, free_port, host_binary, host_toml, metric, metric_with, quantile, run_cmd,
     sample_plugins, spawn_logged, start_kafka,
 };
 
@@ -129,16 +129,7 @@ impl Options {
         let mut it = all.iter();
         while let Some(a) = it.next() {
             match a.as_str() {
-                "--baseline" => {
-                    let bin = it
-                        .next()
-                        .context("--baseline takes the path of an alpha-panda binary")?;
-                    let bin = std::path::PathBuf::from(bin);
-                    if !bin.is_file() {
-                        bail!("--baseline {}: no such binary", bin.display());
-                    }
-                    o.baseline = Some(bin);
-                }
+                "--baseline" => o.baseline = Some(host_binary("--baseline", it.next())?),
                 "--baseline-env" => {
                     let kv = it.next().context("--baseline-env takes KEY=VALUE")?;
                     let (k, v) = kv

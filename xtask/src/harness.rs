@@ -19,6 +19,16 @@ impl Drop for Proc {
     }
 }
 
+/// The host binary a `flag` names (`--baseline BIN`, `--bin HOST`): `value`, which
+/// must be a file.
+pub fn host_binary(flag: &str, value: Option<&String>) -> Result<std::path::PathBuf> {
+    let bin = std::path::PathBuf::from(
+        value.with_context(|| format!("{flag} takes the path of an alpha-panda binary"))?,
+    );
+    anyhow::ensure!(bin.is_file(), "{flag} {}: no such binary", bin.display());
+    Ok(bin)
+}
+
 pub fn free_port() -> Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?

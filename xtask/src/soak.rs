@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::harness::{
-    feed_cmd, free_port, host_toml, metric, quantile, run_cmd, sample, sample_plugins,
+    feed_cmd, free_port, host_binary, host_toml, metric, quantile, run_cmd, sample, sample_plugins,
     spawn_logged, start_kafka,
 };
 
@@ -74,11 +74,7 @@ impl SoakArgs {
                     })?;
                 out.strategies = Some(n);
             } else if a == "--bin" {
-                let bin = std::path::PathBuf::from(it.next().context("--bin takes a path")?);
-                if !bin.is_file() {
-                    bail!("--bin {}: no such file", bin.display());
-                }
-                out.bin = Some(bin);
+                out.bin = Some(host_binary("--bin", it.next())?);
             } else {
                 out.ticks = a
                     .parse()
@@ -301,8 +297,8 @@ mod tests {
     fn bad_soak_args_say_what_is_wrong() {
         let err = |a: &[&str]| format!("{:#}", SoakArgs::parse(&args(a)).unwrap_err());
         assert!(err(&["--strategies"]).contains("takes a number"));
-        assert!(err(&["--bin"]).contains("takes a path"));
-        assert!(err(&["--bin", "/nowhere/host"]).contains("no such file"));
+        assert!(err(&["--bin"]).contains("--bin takes the path"));
+        assert!(err(&["--bin", "/nowhere/host"]).contains("no such binary"));
         assert!(err(&["--strategies", "0"]).contains("above 0"));
         assert!(err(&["--strategies", "ten"]).contains("\"ten\""));
         assert!(err(&["many"]).contains("tick count"));
