@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 
 use crate::errors::{classify_kafka, ErrorType};
 
@@ -57,11 +57,15 @@ fn jitter() -> f64 {
     0.5 + f64::from(nanos % 1000) / 2000.0
 }
 
-/// Sends `records` once and returns the ones that failed, with their error.
-async fn send_once(
-    producer: &FutureProducer,
-    records: Vec<OutRecord>,
-) -> Vec<(OutRecord, KafkaError)> {
+/// Records handed to the producer, their acks not awaited yet.
+pub struct Enqueued {
+    pending: Vec<(OutRecord, DeliveryFuture)>,
+    failed: Vec<(OutRecord, KafkaError)>,
+}
+
+/// Hands `records` to the producer in their order, now, without waiting: records
+/// enqueued before others are written before them (per partition).
+pub fn enqueue(producer: &FutureProducer, records: Vec<OutRecord>) -> Enqueued {
     let mut pending = Vec::with_capacity(records.len());
     let mut failed = Vec::new();
     for r in records {
@@ -79,6 +83,16 @@ async fn send_once(
             Err((e, _)) => failed.push((r, e)),
         }
     }
+    Enqueued { pending, failed }
+}
+
+/// Awaits the acks of enqueued records; returns the ones that failed, with
+/// their error.
+async fn acks(enqueued: Enqueued) -> Vec<(OutRecord, KafkaError)> {
+    let Enqueued {
+        pending,
+        mut failed,
+    } = enqueued;
     let (records, futures): (Vec<_>, Vec<_>) = pending.into_iter().unzip();
     for (r, res) in records.into_iter().zip(join_all(futures).await) {
         match res {
@@ -97,7 +111,16 @@ pub async fn deliver(
     records: Vec<OutRecord>,
     retry_scale: f64,
 ) -> (Vec<Undelivered>, u64) {
-    let mut failed = send_once(producer, records).await;
+    deliver_enqueued(producer, enqueue(producer, records), retry_scale).await
+}
+
+/// [`deliver`] for records [`enqueue`]d already.
+pub async fn deliver_enqueued(
+    producer: &FutureProducer,
+    enqueued: Enqueued,
+    retry_scale: f64,
+) -> (Vec<Undelivered>, u64) {
+    let mut failed = acks(enqueued).await;
     let mut retries = 0u64;
     let mut attempt = 0u32;
     let mut given_up = Vec::new();
@@ -154,7 +177,8 @@ pub async fn deliver(
         crate::clock::sleep(delay).await;
         retries += again.len() as u64;
         attempt += 1;
-        failed = send_once(producer, again.into_iter().map(|(r, _)| r).collect()).await;
+        let again = again.into_iter().map(|(r, _)| r).collect();
+        failed = acks(enqueue(producer, again)).await;
     }
     (given_up, retries)
 }
