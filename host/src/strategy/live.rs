@@ -168,9 +168,7 @@ impl LiveStrategies {
 
     /// Whether a strategy is quarantined on some partition.
     pub fn is_quarantined(&self, strategy_id: &str) -> bool {
-        self.all_sets()
-            .filter_map(|s| s.get(strategy_id))
-            .any(StrategySlot::is_quarantined)
+        self.all_sets().any(|s| s.is_quarantined(strategy_id))
     }
 
     /// Lifts a strategy's quarantine on every partition; false if it is not loaded.
@@ -186,6 +184,11 @@ impl LiveStrategies {
     /// The partitions with a set.
     pub fn partitions(&self) -> impl Iterator<Item = i32> + '_ {
         self.sets.keys().copied().filter(|p| *p != LOCAL)
+    }
+
+    /// The worker threads strategy calls may use.
+    pub fn workers(&self) -> &Workers {
+        &self.config.workers
     }
 
     pub fn partition_mut(&mut self, partition: i32) -> Option<&mut StrategySet> {

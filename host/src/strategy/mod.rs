@@ -2,8 +2,9 @@
 //! snapshots, fault recovery, quarantine, hot swap), a [`set::StrategySet`] that
 //! routes each tick to the strategies subscribed to its instrument, and the
 //! [`events`] every lifecycle change is logged and counted as; a batch's strategies
-//! run side by side on the [`workers`].
+//! run side by side on the [`workers`], or on [`lanes`] that wait for no other.
 pub mod events;
+pub mod lanes;
 pub mod live;
 pub mod set;
 pub mod slot;

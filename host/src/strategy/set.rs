@@ -9,6 +9,7 @@ use super::slot::{Prepared, SlotConfig, StrategySlot};
 use crate::artifacts::Artifacts;
 use crate::contract::MarketTick;
 use crate::manifest::Manifest;
+use crate::wasm::bindings::types::TickBatch;
 use crate::wasm::convert::{sub_batch, BatchBuilder, ConvertError};
 use crate::wasm::output::StrategySignal;
 use crate::wasm::{Fault, LoadError, PluginComponent, StrategyEngine};
@@ -72,11 +73,29 @@ impl Processed {
     }
 }
 
+/// A slot out on its lane: its subscription, and whether it was quarantined
+/// when it left.
+struct Away {
+    instruments: Vec<u32>,
+    quarantined: bool,
+}
+
+/// One strategy's call over ticks of a [`StrategySet::route`]d run.
+pub struct RoutedCall {
+    pub strategy_id: String,
+    pub batch: Arc<TickBatch>,
+    /// The position in the routed ticks of each tick of `batch`.
+    pub positions: Vec<usize>,
+}
+
 /// The loaded strategies.
 pub struct StrategySet {
     engine: StrategyEngine,
     config: SlotConfig,
     slots: BTreeMap<String, StrategySlot>,
+    /// Slots out on their lane (a call running on a worker): what routing needs
+    /// of them until they are back.
+    away: BTreeMap<String, Away>,
     builder: BatchBuilder,
     /// Input positions of the ticks in the converted batch.
     converted: Vec<usize>,
@@ -91,6 +110,7 @@ impl StrategySet {
             engine,
             config,
             slots: BTreeMap::new(),
+            away: BTreeMap::new(),
             builder: BatchBuilder::new(),
             converted: Vec::new(),
             per_tick: Vec::new(),
@@ -188,9 +208,49 @@ impl StrategySet {
         }
     }
 
-    /// Unloads a strategy; returns whether it was loaded.
+    /// Unloads a strategy; returns whether it was loaded. One out on its lane
+    /// is dropped when it comes back.
     pub fn remove(&mut self, strategy_id: &str) -> bool {
-        self.slots.remove(strategy_id).is_some()
+        let away = self.away.remove(strategy_id).is_some();
+        self.slots.remove(strategy_id).is_some() || away
+    }
+
+    /// Takes a slot out to run a call on its lane; routing still counts it.
+    pub fn take(&mut self, strategy_id: &str) -> Option<StrategySlot> {
+        let slot = self.slots.remove(strategy_id)?;
+        let away = Away {
+            instruments: slot.instruments().to_vec(),
+            quarantined: slot.is_quarantined(),
+        };
+        self.away.insert(strategy_id.to_owned(), away);
+        Some(slot)
+    }
+
+    /// A slot back from its lane; dropped if its strategy was removed meanwhile.
+    pub fn put_back(&mut self, slot: StrategySlot) {
+        if self.away.remove(slot.strategy_id()).is_some() {
+            self.insert_slot(slot);
+        }
+    }
+
+    /// Whether `strategy_id` is quarantined (one out on its lane: when it left).
+    pub fn is_quarantined(&self, strategy_id: &str) -> bool {
+        match self.slots.get(strategy_id) {
+            Some(s) => s.is_quarantined(),
+            None => self.away.get(strategy_id).is_some_and(|a| a.quarantined),
+        }
+    }
+
+    /// Whether a running strategy, here or on its lane, wants this instrument.
+    fn wanted(&self, instrument: u32) -> bool {
+        let here = self
+            .slots
+            .values()
+            .any(|s| !s.is_quarantined() && s.subscribes(instrument));
+        here || self
+            .away
+            .values()
+            .any(|a| !a.quarantined && a.instruments.binary_search(&instrument).is_ok())
     }
 
     pub fn get(&self, strategy_id: &str) -> Option<&StrategySlot> {
@@ -206,11 +266,11 @@ impl StrategySet {
     }
 
     pub fn len(&self) -> usize {
-        self.slots.len()
+        self.slots.len() + self.away.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.len() == 0
     }
 
     /// Runs every strategy over the ticks it subscribes to. Each tick some running
@@ -244,24 +304,79 @@ impl StrategySet {
 
     /// Converts each tick some running strategy subscribes to into the builder
     /// (positions in `converted`); a tick the ABI cannot carry is poison.
-    fn convert(&mut self, ticks: &[&MarketTick], out: &mut Processed) {
+    fn convert(&mut self, ticks: &[&MarketTick], poison: &mut Vec<(usize, ConvertError)>) {
         self.builder.clear();
         self.builder.reserve_ticks(ticks.len());
         self.converted.clear();
         for (pos, t) in ticks.iter().enumerate() {
-            let wanted = self
-                .slots
-                .values()
-                .any(|s| !s.is_quarantined() && s.subscribes(t.instrument_token));
-            if !wanted {
+            if !self.wanted(t.instrument_token) {
                 continue;
             }
             match self.builder.push(t) {
                 Ok(()) => self.converted.push(pos),
                 // Poison: a running strategy would have been given it.
-                Err(e) => out.unconvertible.push((pos, e)),
+                Err(e) => poison.push((pos, e)),
             }
         }
+    }
+
+    /// The calls `ticks` make, for lanes to run: per call of at most
+    /// [`CALL_TICKS`] ticks, one per running strategy (here or on its lane)
+    /// subscribed to some of them, in strategy-id order. Ticks no plugin can be
+    /// given go to `poison` (positions in `ticks`).
+    pub fn route(
+        &mut self,
+        ticks: &[&MarketTick],
+        poison: &mut Vec<(usize, ConvertError)>,
+    ) -> Vec<RoutedCall> {
+        let mut calls = Vec::new();
+        for (n, chunk) in ticks.chunks(CALL_TICKS).enumerate() {
+            let start = n * CALL_TICKS;
+            let mut bad = Vec::new();
+            self.convert(chunk, &mut bad);
+            poison.extend(bad.into_iter().map(|(i, e)| (i + start, e)));
+            if self.builder.is_empty() {
+                continue;
+            }
+            let full = Arc::new(self.builder.take());
+            let here = self
+                .slots
+                .iter()
+                .map(|(id, s)| (id, s.instruments(), s.is_quarantined()));
+            let away = self
+                .away
+                .iter()
+                .map(|(id, a)| (id, &a.instruments[..], a.quarantined));
+            let mut running: Vec<(&String, &[u32])> = here
+                .chain(away)
+                .filter(|(_, _, q)| !q)
+                .map(|(id, i, _)| (id, i))
+                .collect();
+            running.sort_by_key(|(id, _)| *id);
+            for (id, instruments) in running {
+                let keep: Vec<usize> = (0..self.converted.len())
+                    .filter(|&i| {
+                        let token = chunk[self.converted[i]].instrument_token;
+                        instruments.binary_search(&token).is_ok()
+                    })
+                    .collect();
+                if keep.is_empty() {
+                    continue;
+                }
+                let batch = if keep.len() == self.converted.len() {
+                    Arc::clone(&full)
+                } else {
+                    Arc::new(sub_batch(&full, &keep))
+                };
+                let positions = keep.iter().map(|&i| self.converted[i] + start).collect();
+                calls.push(RoutedCall {
+                    strategy_id: id.clone(),
+                    batch,
+                    positions,
+                });
+            }
+        }
+        calls
     }
 
     /// Runs every strategy over the ticks it subscribes to, in calls of at most
@@ -278,7 +393,7 @@ impl StrategySet {
     /// One call per strategy over `ticks`.
     fn process_call(&mut self, ticks: &[&MarketTick]) -> Processed {
         let mut out = Processed::default();
-        self.convert(ticks, &mut out);
+        self.convert(ticks, &mut out.unconvertible);
         if self.builder.is_empty() {
             return out;
         }
@@ -315,7 +430,8 @@ impl StrategySet {
         });
         for (who, keep, result, took) in ran {
             out.calls.push((who.strategy_id.clone(), took, keep.len()));
-            who.collect(result, &keep, converted, &mut self.per_tick, &mut out);
+            let pos_of = |at: usize| keep.get(at).and_then(|&i| converted.get(i)).copied();
+            who.collect(result, keep.len(), pos_of, &mut self.per_tick, &mut out);
         }
         // Slots run in strategy-id order; a stable sort by tick keeps that order within a tick.
         out.signals.sort_by_key(|s| s.tick_pos);
@@ -324,27 +440,26 @@ impl StrategySet {
 }
 
 /// The strategy one call of a batch ran.
-struct Ran {
-    strategy_id: String,
-    sha256: String,
-    artifacts: Artifacts,
+pub(crate) struct Ran {
+    pub(crate) strategy_id: String,
+    pub(crate) sha256: String,
+    pub(crate) artifacts: Artifacts,
 }
 
 impl Ran {
     /// Its signals and faults, placed at their ticks' positions in the input.
-    fn collect(
+    /// `pos_of` gives the input position of tick `at` of the call's `ticks`.
+    pub(crate) fn collect(
         self,
         result: super::slot::SlotOutput,
-        keep: &[usize],
-        converted: &[usize],
+        ticks: usize,
+        pos_of: impl Fn(usize) -> Option<usize>,
         per_tick: &mut Vec<u32>,
         out: &mut Processed,
     ) {
-        // The input position of tick `at` of this strategy's batch.
-        let pos_of = |at: usize| keep.get(at).and_then(|&i| converted.get(i)).copied();
         // Index of each signal among this strategy's signals for its tick.
         per_tick.clear();
-        per_tick.resize(keep.len(), 0);
+        per_tick.resize(ticks, 0);
         for signal in result.signals {
             let at = signal.tick_index as usize;
             let Some(pos) = pos_of(at) else {

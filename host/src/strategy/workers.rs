@@ -41,31 +41,16 @@ impl Workers {
         if n < 2 {
             return Self { pool: None };
         }
-        static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-        let pools = POOLS.get_or_init(Default::default);
-        let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
         // The caller works too: the pool has one thread fewer.
-        let n = n - 1;
-        if let Some(p) = pools.get(&n) {
-            return Self {
-                pool: Some(p.clone()),
-            };
+        Self {
+            pool: pool_of(n - 1),
         }
-        let built = rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .thread_name(|i| format!("strategy-worker-{i}"))
-            .build();
-        match built {
-            Ok(p) => {
-                let p = Arc::new(p);
-                pools.insert(n, p.clone());
-                Self { pool: Some(p) }
-            }
-            Err(e) => {
-                tracing::warn!(threads = n, error = %e, "no strategy worker pool: strategies run one after another");
-                Self { pool: None }
-            }
-        }
+    }
+
+    /// A pool with as many threads as calls may use, for jobs that run apart
+    /// from their caller ([`super::lanes`]); `None` if none could be started.
+    pub fn detached(&self) -> Option<Arc<rayon::ThreadPool>> {
+        pool_of(self.threads())
     }
 
     /// Threads calls may use at once, the caller's included.
@@ -114,6 +99,31 @@ impl Workers {
             .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()))
             .map(|r| r.expect("every job of the scope ran"))
             .collect()
+    }
+}
+
+/// The process's pool of `n` threads, started on first use.
+fn pool_of(n: usize) -> Option<Arc<rayon::ThreadPool>> {
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let pools = POOLS.get_or_init(Default::default);
+    let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(p) = pools.get(&n) {
+        return Some(p.clone());
+    }
+    let built = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .thread_name(|i| format!("strategy-worker-{i}"))
+        .build();
+    match built {
+        Ok(p) => {
+            let p = Arc::new(p);
+            pools.insert(n, p.clone());
+            Some(p)
+        }
+        Err(e) => {
+            tracing::warn!(threads = n, error = %e, "no strategy worker pool: strategies run one after another");
+            None
+        }
     }
 }
 
