@@ -46,9 +46,10 @@ pub struct Metrics {
     pub plugin_call: HistogramVec,
     /// Seconds from handing a batch's outputs to the producer to its commit.
     pub commit_seconds: Histogram,
-    /// Seconds a batch spends in the host before its outputs go to the producer
-    /// (decode, dedup lookup, plugin calls, envelopes): the in-host part of every
-    /// tick-to-signal latency in the batch, broker time excluded.
+    /// Seconds from a batch's first message taken to its outputs handed to the
+    /// producer (decode, dedup lookup, plugin calls, envelopes): the in-host part
+    /// of the tick-to-signal latency, broker time excluded. At-least-once one
+    /// observation per strategy call that signalled, exactly-once one per batch.
     pub batch_host: Histogram,
     /// Per strategy: a tick taken from the consumer to its signal acknowledged by
     /// the broker (one observation per signal).
@@ -210,7 +211,7 @@ impl Metrics {
             ))),
             batch_host: r.histogram(
                 "batch_host_seconds",
-                "A batch in the host before it is produced",
+                "A batch's first message taken to its outputs (a call's, at-least-once) handed to the producer",
             ),
             consumer_lag: r.add(ok(IntGaugeVec::new(
                 Opts::new("consumer_lag", "Messages behind the high watermark"),

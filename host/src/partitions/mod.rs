@@ -431,6 +431,16 @@ impl PartitionStates {
         self.state_due = crate::clock::now();
     }
 
+    /// How long the periodic state records have been due at `now`, if they are.
+    pub fn state_overdue(&self, now: Instant) -> Option<std::time::Duration> {
+        (self.policy.enabled && now >= self.state_due).then(|| now - self.state_due)
+    }
+
+    /// The state period.
+    pub fn state_every(&self) -> std::time::Duration {
+        self.policy.every
+    }
+
     /// The periodic state records, if they are due at `now`.
     pub fn due_state(&mut self, now: Instant, inst: &mut impl Instances) -> Vec<StateRecord> {
         if !self.policy.enabled || now < self.state_due {

@@ -16,51 +16,71 @@ use super::{Acked, Batch, Host, PipelineError, Prepared, Sent, TXN_TIMEOUT};
 use crate::clock::{self, Instant};
 use crate::dlq::Failure;
 use crate::errors::ErrorType;
-use crate::kafka::outbox::{deliver, OutRecord, Undelivered};
+use crate::kafka::outbox::{deliver, deliver_enqueued, enqueue, OutRecord, Undelivered};
 use crate::state::StateRecord;
 use crate::topics::MARKET_TICKS;
 
-/// Resolves once the oldest batch in flight has all its acks; never if there is
-/// none.
-pub(super) async fn wait_acks<M>(
-    in_flight: &mut VecDeque<Sent<M>>,
-) -> Result<Acked, PipelineError> {
-    let Some(handle) = in_flight.front_mut().and_then(|s| s.delivery.as_mut()) else {
+/// Resolves once the oldest batch in flight has all its calls back and all its
+/// acks (in its `acked`); never while there is none or its calls are pending.
+/// Cancel-safe: acks taken stay taken.
+pub(super) async fn wait_acks<M>(in_flight: &mut VecDeque<Sent<M>>) -> Result<(), PipelineError> {
+    let Some(front) = in_flight.front_mut().filter(|s| s.batch.pending == 0) else {
         return std::future::pending().await;
     };
-    let acked = handle.await;
-    if let Some(s) = in_flight.front_mut() {
-        s.delivery = None;
+    while let Some(handle) = front.deliveries.last_mut() {
+        let (undelivered, retries) = handle.await?;
+        front.deliveries.pop();
+        front.acked.0.extend(undelivered);
+        front.acked.1 += retries;
     }
-    Ok(acked?)
+    Ok(())
 }
 
 impl Host {
     /// Hands a prepared batch's records to the producer; their acks are awaited
     /// by `settle` or `wait_acks`.
     pub(super) fn send<M: Message>(&self, p: Prepared<M>) -> Sent<M> {
-        let producer = self.producer.clone();
-        let scale = self.config.delivery.retry_scale;
-        let records = p.records;
+        let received = p.batch.received;
         Sent {
             batch: p.batch,
             producing: clock::now(),
-            delivery: Some(tokio::spawn(async move {
-                deliver(&producer, records, scale).await
-            })),
+            deliveries: vec![self.spawn_delivery(p.records, p.answered, received)],
+            acked: (Vec::new(), 0),
         }
     }
 
-    /// Waits for a sent batch's acks (retries included), then finishes it.
+    /// Hands `records` to the producer now, in their order, and awaits their
+    /// acks (retries included) off the loop; the signals in `answered` are
+    /// observed on the tick-to-signal histogram when they are acknowledged.
+    pub(super) fn spawn_delivery(
+        &self,
+        records: Vec<OutRecord>,
+        answered: Vec<(String, u64)>,
+        received: Instant,
+    ) -> tokio::task::JoinHandle<Acked> {
+        let producer = self.producer.clone();
+        let scale = self.config.delivery.retry_scale;
+        let metrics = self.shared.metrics.clone();
+        let enqueued = enqueue(&producer, records);
+        tokio::spawn(async move {
+            let acked = deliver_enqueued(&producer, enqueued, scale).await;
+            metrics.observe_tick_to_signal(&answered, received.elapsed());
+            acked
+        })
+    }
+
+    /// Waits for a sent batch's acks (retries included), then finishes it. Its
+    /// calls must all be back.
     pub(super) async fn settle<M: Message>(
         &mut self,
         mut sent: Sent<M>,
     ) -> Result<(), PipelineError> {
-        let acked = match sent.delivery.take() {
-            Some(handle) => handle.await?,
-            None => (Vec::new(), 0),
-        };
-        self.finish(sent.batch, sent.producing, acked).await
+        for handle in sent.deliveries.drain(..) {
+            let (undelivered, retries) = handle.await?;
+            sent.acked.0.extend(undelivered);
+            sent.acked.1 += retries;
+        }
+        self.finish(sent.batch, sent.producing, sent.acked).await
     }
 
     /// Once a batch's acks are in: the DLQ for what could not be written, its
@@ -72,7 +92,6 @@ impl Host {
         (undelivered, retries): Acked,
     ) -> Result<(), PipelineError> {
         let metrics = self.shared.metrics.clone();
-        metrics.observe_tick_to_signal(&batch.answered, batch.received.elapsed());
         metrics.produce_retries.inc_by(retries);
         let exhausted = self.dlq_undelivered(&batch.msgs, &undelivered).await?;
         metrics.count_dlq(crate::topics::MARKET_TICKS, batch.dlq + exhausted);

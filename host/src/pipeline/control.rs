@@ -1,19 +1,23 @@
 //! The work between batches: plugin updates from the watcher, operator commands,
 //! rebalances handed to the partition state machine, partitions paused while
 //! their state is read and resumed (from the right offset) once it is in, and
-//! the plugin gauges and readiness kept current.
+//! the plugin gauges and readiness kept current. What changes the strategy sets
+//! waits until no lane is busy.
 
+use std::collections::VecDeque;
 use std::time::Duration;
+
+use rdkafka::message::Message;
 
 use rdkafka::consumer::Consumer;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::context::AssignmentChange;
-use super::{Host, PipelineError};
+use super::{Host, PipelineError, Sent};
 use crate::clock;
 use crate::observe::OperatorCommand;
-use crate::partitions::{ReadOutcome, ReadRequest};
-use crate::strategy::Lifecycle;
+use crate::partitions::{ReadOutcome, ReadRequest, ReadResult};
+use crate::strategy::{Lifecycle, PluginUpdate};
 use crate::topics::MARKET_TICKS;
 
 /// How long a seek may take before the host gives up on the partition.
@@ -29,11 +33,27 @@ fn partitions_tpl(partitions: impl IntoIterator<Item = i32>) -> TopicPartitionLi
 
 impl Host {
     /// Everything that happens at a batch boundary.
-    pub(super) async fn between_batches(&mut self) -> Result<(), PipelineError> {
-        self.apply_plugin_updates();
-        self.apply_commands();
-        self.apply_rebalances();
-        self.apply_reads().await?;
+    pub(super) async fn between_batches<M: Message>(
+        &mut self,
+        in_flight: &mut VecDeque<Sent<M>>,
+    ) -> Result<(), PipelineError> {
+        // Taken first, so what arrives meanwhile waits for the next boundary.
+        let updates = self.plugin_updates();
+        let commands: Vec<OperatorCommand> =
+            std::iter::from_fn(|| self.shared.commands.try_recv().ok()).collect();
+        let changes = match self.changes.lock() {
+            Ok(mut q) => std::mem::take(&mut *q),
+            Err(_) => Vec::new(),
+        };
+        let reads: Vec<ReadResult> = std::iter::from_fn(|| self.reads.try_next()).collect();
+        let work = !(updates.is_empty() && commands.is_empty() && changes.is_empty());
+        if self.lanes.busy() && (work || !reads.is_empty()) {
+            self.quiesce(in_flight).await?;
+        }
+        self.apply_plugin_updates(updates);
+        self.apply_commands(commands);
+        self.apply_rebalances(changes);
+        self.apply_reads(reads).await?;
         let rereads = self.states.rereads(clock::now());
         if !rereads.is_empty() {
             tracing::info!(partitions = ?rereads.iter().map(|r| r.partition).collect::<Vec<_>>(), "reading the state of partitions that started from init again");
@@ -44,14 +64,21 @@ impl Host {
         Ok(())
     }
 
-    /// Plugin updates from the watcher, applied at this tick boundary.
-    fn apply_plugin_updates(&mut self) {
+    /// The watcher's plugin updates since the last batch.
+    fn plugin_updates(&self) -> Vec<PluginUpdate> {
         let Some(watcher) = &self.watcher else {
-            return;
+            return Vec::new();
         };
-        let mut changed = false;
-        while let Some(update) = watcher.try_recv() {
-            changed = true;
+        std::iter::from_fn(|| watcher.try_recv()).collect()
+    }
+
+    /// Plugin updates from the watcher, applied at this tick boundary.
+    fn apply_plugin_updates(&mut self, updates: Vec<PluginUpdate>) {
+        if self.watcher.is_none() {
+            return;
+        }
+        let changed = !updates.is_empty();
+        for update in updates {
             if let Some(event) = self.live.apply(update) {
                 // A new strategy or version has no state record of its own yet:
                 // one is written with the next commit, not a period later, so a
@@ -79,8 +106,8 @@ impl Host {
     }
 
     /// Operator commands, applied at this tick boundary.
-    fn apply_commands(&mut self) {
-        while let Ok(command) = self.shared.commands.try_recv() {
+    fn apply_commands(&mut self, commands: Vec<OperatorCommand>) {
+        for command in commands {
             match command {
                 OperatorCommand::Release(id) => {
                     if self.live.release(&id) {
@@ -95,11 +122,7 @@ impl Host {
 
     /// The rebalances queued since the last batch: lost partitions' strategies are
     /// parked until the new assignment is known, gained ones are read first.
-    fn apply_rebalances(&mut self) {
-        let changes = match self.changes.lock() {
-            Ok(mut q) => std::mem::take(&mut *q),
-            Err(_) => return,
-        };
+    fn apply_rebalances(&mut self, changes: Vec<AssignmentChange>) {
         if changes.is_empty() {
             return;
         }
@@ -140,8 +163,8 @@ impl Host {
 
     /// Finished reads: each partition's strategies start from what was read, and
     /// the partition goes on from the right offset.
-    async fn apply_reads(&mut self) -> Result<(), PipelineError> {
-        while let Some(result) = self.reads.try_next() {
+    async fn apply_reads(&mut self, reads: Vec<ReadResult>) -> Result<(), PipelineError> {
+        for result in reads {
             let Some(out) = self.states.read_done(result, &mut self.live) else {
                 continue;
             };

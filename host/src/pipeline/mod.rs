@@ -3,18 +3,23 @@
 //!
 //! classify → dedupe → run → encode → deliver → commit
 //!
-//! At-least-once, up to two batches are in flight: while their outputs wait for
-//! their acks, the next batch is classified, deduplicated (also against the ids
-//! in flight), run, encoded and sent; batches are committed oldest first, so
-//! commits stay in order per partition. Exactly-once, each batch's
-//! transaction is committed before the next is delivered. Between batches,
-//! [`control`] applies plugin updates, operator commands, rebalances and the
-//! partitions' state reads.
+//! At-least-once, each (partition, strategy) runs its calls on a lane of its own
+//! ([`crate::strategy::lanes`]): a batch's calls are handed to the lanes, and
+//! each call's signals are encoded and sent as soon as it returns, so a slow
+//! strategy holds up only itself. Batches whose calls or acks are pending stay
+//! in flight (up to [`MAX_IN_FLIGHT_TICKS`] ticks) while the next ones are
+//! classified, deduplicated (also against the ids in flight) and handed out;
+//! they are committed oldest first, so commits stay in order per partition.
+//! Exactly-once, a batch's strategies run side by side and its transaction is
+//! committed before the next is delivered. Between batches, [`control`] applies
+//! plugin updates, operator commands, rebalances and the partitions' state
+//! reads, once no lane is busy.
 //!
 //! - [`context`]: the consumer's context: rebalances, librdkafka's log, lag.
 //! - [`classify`]: each message's route (run, skip, hold) and decoding.
 //! - [`dedupe`]: ticks answered before are skipped, or fed only.
 //! - [`run`]: each partition's strategies over its ticks, in offset order.
+//! - [`lane_run`]: the same on lanes: calls handed out, each result sent.
 //! - [`encode`]: signals into envelopes, poison into DLQ records.
 //! - [`commit`]: delivery, the DLQ for what could not be written, offsets, marks.
 //! - [`transaction`]: exactly-once transactions, and their abort and rewind.
@@ -29,6 +34,7 @@ mod control;
 mod dedupe;
 mod encode;
 mod instances;
+mod lane_run;
 mod reads;
 mod run;
 mod stale;
@@ -57,6 +63,7 @@ use crate::partitions::{PartitionStates, StatePolicy};
 use crate::registry::watcher::PluginWatcher;
 use crate::registry::Readiness;
 use crate::state::StateRecord;
+use crate::strategy::lanes::Lanes;
 use crate::strategy::LiveStrategies;
 use crate::topics::{TopicRegistry, MARKET_TICKS};
 use crate::units::owners::Owners;
@@ -67,13 +74,16 @@ use unit_run::UnitFlight;
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// At-least-once: batches whose outputs may wait for their acks at once. Each is
-/// committed after the one before it, so commits stay in order per partition;
-/// with one, a batch waited for the acks of the batch before it (the producer's
-/// linger and a round trip) before it could go, and ticks piled up meanwhile.
-/// Two, not more: each batch in flight keeps its messages and records in memory
-/// (four held 5-15 MiB more in the 10 strategies x 12 partitions run).
-const MAX_IN_FLIGHT: usize = 2;
+/// At-least-once: the most ticks whose batches may wait for their calls or acks
+/// at once. Each batch is committed after the one before it, so commits stay in
+/// order per partition. While a strategy is slow, the others' calls go on for
+/// this many ticks before the pipeline waits for it: at 1 000 ticks/s, 8 s. Each
+/// batch in flight keeps its messages in memory.
+const MAX_IN_FLIGHT_TICKS: usize = 8_192;
+
+/// At-least-once: the most batches in flight at once, whatever their size
+/// (at a low rate every tick is a batch).
+const MAX_IN_FLIGHT_BATCHES: usize = 4_096;
 
 /// Why the host stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -159,11 +169,20 @@ pub struct Host {
     /// Notified when a unit's delivery is acked.
     flight_landed: Arc<tokio::sync::Notify>,
     stale: stale::StaleBurst,
+    /// At-least-once: the lanes strategy calls run on.
+    lanes: Lanes,
+    /// The number of the next batch.
+    seq: u64,
 }
 
 /// A batch's messages and what finishing it needs once its outputs are written.
 struct Batch<M> {
+    seq: u64,
+    /// Its calls still running or waiting on their lanes.
+    pending: usize,
     msgs: Vec<M>,
+    /// Its ticks to answer, for the signals of calls still to come.
+    keep: Vec<classify::Fresh>,
     /// Per partition: the offset after its last message run or skipped here, and
     /// the partition's ownership epoch when the batch ran.
     offsets: BTreeMap<i32, (i64, u64)>,
@@ -174,16 +193,17 @@ struct Batch<M> {
     ids: HashSet<String>,
     signals: u64,
     dlq: u64,
-    /// When its first message was taken, and its signals per strategy: the
-    /// tick-to-signal latency observed once they are acknowledged.
+    /// When its first message was taken: the tick-to-signal latency of each
+    /// signal is observed once it is acknowledged.
     received: Instant,
-    answered: Vec<(String, u64)>,
 }
 
-/// A batch run and encoded, nothing sent yet.
+/// A batch run (or handed to the lanes) and encoded, nothing sent yet.
 struct Prepared<M> {
     batch: Batch<M>,
     records: Vec<OutRecord>,
+    /// Its signals so far per strategy, for the latency histogram.
+    answered: Vec<(String, u64)>,
 }
 
 /// What could not be written, and the number of retries.
@@ -193,8 +213,11 @@ type Acked = (Vec<Undelivered>, u64);
 struct Sent<M> {
     batch: Batch<M>,
     producing: Instant,
-    /// `None` once its acks were taken.
-    delivery: Option<tokio::task::JoinHandle<Acked>>,
+    /// The deliveries of its records whose acks were not taken yet: one for
+    /// what the batch sent at once, one per lane call that signalled.
+    deliveries: Vec<tokio::task::JoinHandle<Acked>>,
+    /// The acks taken so far.
+    acked: Acked,
 }
 
 impl Host {
@@ -238,6 +261,7 @@ impl Host {
             .map_or(1, |t| t.partitions);
         let mut live = live.with_units(unit_count);
         live.drop_local();
+        let lanes = Lanes::new(live.workers().detached());
         let owners = Owners::join(
             &settings::owners_consumer(config, bootstrap, &format!("{group}.owners")),
             &state_topic,
@@ -266,6 +290,8 @@ impl Host {
             unit_flights: BTreeMap::new(),
             flight_landed: Arc::new(tokio::sync::Notify::new()),
             stale: stale::StaleBurst::default(),
+            lanes,
+            seq: 0,
         };
         host.update_readiness();
         Ok(host)
@@ -289,7 +315,7 @@ impl Host {
         // broker, oldest first.
         let mut in_flight: VecDeque<Sent<_>> = VecDeque::new();
         loop {
-            self.between_batches().await?;
+            self.between_batches(&mut in_flight).await?;
             self.step_units().await?;
             // Idle: a unit's held tick is looked at again when it may go.
             let idle = match self.units_deadline() {
@@ -299,10 +325,18 @@ impl Host {
             let first = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
-                // Its acks came before the next message: commit it now.
+                // Its calls and acks came before the next message: commit it now.
                 acked = commit::wait_acks(&mut in_flight) => {
+                    acked?;
                     if let Some(sent) = in_flight.pop_front() {
-                        self.finish(sent.batch, sent.producing, acked?).await?;
+                        self.finish(sent.batch, sent.producing, sent.acked).await?;
+                    }
+                    continue;
+                }
+                Some(returned) = self.lanes.next() => {
+                    self.lane_returned(returned, &mut in_flight)?;
+                    while let Some(r) = self.lanes.try_next() {
+                        self.lane_returned(r, &mut in_flight)?;
                     }
                     continue;
                 }
@@ -322,16 +356,12 @@ impl Host {
                 continue;
             };
             // Partitions gained or lost while the batch was fetched.
-            self.between_batches().await?;
-            let prepared = {
-                let pending: Vec<&HashSet<String>> =
-                    in_flight.iter().map(|s| &s.batch.ids).collect();
-                self.prepare(msgs, received, &pending).await?
-            };
+            self.between_batches(&mut in_flight).await?;
+            let prepared = self.prepare(msgs, received, &mut in_flight).await?;
             self.deliver(prepared, &mut in_flight).await?;
         }
-        while let Some(sent) = in_flight.pop_front() {
-            self.settle(sent).await?;
+        while !in_flight.is_empty() {
+            self.settle_oldest(&mut in_flight).await?;
         }
         self.drain().await
     }
@@ -366,18 +396,37 @@ impl Host {
         Some(batch)
     }
 
-    /// Classifies, deduplicates (also against `pending`, the ids of the batches
-    /// in flight, not marked yet), runs and encodes a batch.
+    /// Classifies, deduplicates (also against the ids of the batches in
+    /// flight, not marked yet), runs (exactly-once) or hands to the lanes
+    /// (at-least-once), and encodes a batch.
     async fn prepare<M: Message>(
         &mut self,
         msgs: Vec<M>,
         received: Instant,
-        pending: &[&HashSet<String>],
+        in_flight: &mut VecDeque<Sent<M>>,
     ) -> Result<Prepared<M>, PipelineError> {
+        let lanes = !self.eos();
+        // At-least-once, periodic state is taken before the batch, once no lane
+        // is busy, and written once the batch is committed.
+        let mut state = if lanes {
+            self.state_between_calls(in_flight).await?
+        } else {
+            Vec::new()
+        };
         let classified = self.classify(msgs);
-        let mut deduped = self.dedupe(classified.fresh, pending).await;
+        let mut deduped = {
+            let pending: Vec<&HashSet<String>> = in_flight.iter().map(|s| &s.batch.ids).collect();
+            self.dedupe(classified.fresh, &pending).await
+        };
         self.age(&mut deduped);
-        let processed = self.run_partitions(&classified.msgs, &deduped.keep, &deduped.caught);
+        let seq = self.seq;
+        self.seq += 1;
+        let (processed, calls) = if lanes {
+            self.submit_partitions(seq, &classified.msgs, &deduped.keep, &deduped.caught)
+        } else {
+            let p = self.run_partitions(&classified.msgs, &deduped.keep, &deduped.caught);
+            (p, 0)
+        };
         if let Some(c) = &self.shared.metrics.compat {
             c.processed_ticks();
         }
@@ -387,29 +436,31 @@ impl Host {
             &processed,
             classified.poison,
         )?;
-        // Periodic state: taken right after this batch ran. Exactly-once writes it
-        // in the batch's transaction; at-least-once once the batch is committed.
+        // Exactly-once, periodic state is taken right after the batch ran and
+        // written in its transaction.
         let mut records = encoded.records;
-        let mut state = self.states.due_state(clock::now(), &mut self.live);
-        if self.eos() {
-            records.extend(state.drain(..).map(|r| self.state_out(&r)));
+        if !lanes {
+            let due = self.states.due_state(clock::now(), &mut self.live);
+            records.extend(due.iter().map(|r| self.state_out(r)));
+            state.clear();
+            let host = &self.shared.metrics.batch_host;
+            host.observe(received.elapsed().as_secs_f64());
         }
-        self.shared
-            .metrics
-            .batch_host
-            .observe(received.elapsed().as_secs_f64());
         Ok(Prepared {
             batch: Batch {
+                seq,
+                pending: calls,
                 msgs: classified.msgs,
                 offsets: classified.offsets,
                 state,
-                ids: deduped.keep.into_iter().map(|f| f.env.id).collect(),
+                ids: deduped.keep.iter().map(|f| f.env.id.clone()).collect(),
+                keep: deduped.keep,
                 signals: encoded.signals,
                 dlq: encoded.dlq,
                 received,
-                answered: answered_by(&processed),
             },
             records,
+            answered: answered_by(&processed),
         })
     }
 
@@ -421,16 +472,14 @@ impl Host {
         prepared: Prepared<M>,
         in_flight: &mut VecDeque<Sent<M>>,
     ) -> Result<(), PipelineError> {
-        // Commits stay in order per partition: batches are finished (acked,
-        // DLQ'd, committed) oldest first; with MAX_IN_FLIGHT out, the oldest is
-        // finished before this one goes to the producer.
-        if in_flight.len() >= MAX_IN_FLIGHT {
-            if let Some(sent) = in_flight.pop_front() {
-                self.settle(sent).await?;
-            }
-        }
+        // Commits stay in order per partition: batches are finished (calls
+        // returned, acked, DLQ'd, committed) oldest first; over the bounds, the
+        // oldest are finished before the pipeline goes on.
         if !self.eos() {
             in_flight.push_back(self.send(prepared));
+            while over_bounds(in_flight) {
+                self.settle_oldest(in_flight).await?;
+            }
             return Ok(());
         }
         let done = match self.producer.begin_transaction() {
@@ -464,6 +513,12 @@ impl Host {
         );
         Ok(self.summary)
     }
+}
+
+/// Whether the batches in flight hold more than the bounds allow.
+fn over_bounds<M>(in_flight: &VecDeque<Sent<M>>) -> bool {
+    let ticks: usize = in_flight.iter().map(|s| s.batch.msgs.len()).sum();
+    in_flight.len() > MAX_IN_FLIGHT_BATCHES || (in_flight.len() > 1 && ticks > MAX_IN_FLIGHT_TICKS)
 }
 
 /// Signals per strategy, for the latency histogram.

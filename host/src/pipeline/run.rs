@@ -15,7 +15,29 @@ use crate::strategy::StrategySet;
 
 /// A tick of a partition in a batch: its offset, its position among the ticks to
 /// answer (`None`: answered before, only fed), and the tick.
-type Item<'a> = (i64, Option<usize>, &'a MarketTick);
+pub(super) type Item<'a> = (i64, Option<usize>, &'a MarketTick);
+
+/// Each partition's ticks of `keep` (answered) and `caught` (fed only), in
+/// offset order.
+pub(super) fn by_partition<'a, M: Message>(
+    msgs: &[M],
+    keep: &'a [Fresh],
+    caught: &'a [Fresh],
+) -> BTreeMap<i32, Vec<Item<'a>>> {
+    let mut by_partition: BTreeMap<i32, Vec<Item<'_>>> = BTreeMap::new();
+    let answered = keep.iter().enumerate().map(|(i, f)| (f, Some(i)));
+    for (f, pos) in answered.chain(caught.iter().map(|f| (f, None))) {
+        let m = &msgs[f.msg];
+        by_partition
+            .entry(m.partition())
+            .or_default()
+            .push((m.offset(), pos, &f.env.data));
+    }
+    for items in by_partition.values_mut() {
+        items.sort_by_key(|(o, _, _)| *o);
+    }
+    by_partition
+}
 
 impl Host {
     /// Runs `keep` (answered) and `caught` (fed only, outputs dropped). Positions
@@ -27,18 +49,7 @@ impl Host {
         keep: &[Fresh],
         caught: &[Fresh],
     ) -> Processed {
-        let mut by_partition: BTreeMap<i32, Vec<Item<'_>>> = BTreeMap::new();
-        let answered = keep.iter().enumerate().map(|(i, f)| (f, Some(i)));
-        for (f, pos) in answered.chain(caught.iter().map(|f| (f, None))) {
-            let m = &msgs[f.msg];
-            by_partition
-                .entry(m.partition())
-                .or_default()
-                .push((m.offset(), pos, &f.env.data));
-        }
-        for items in by_partition.values_mut() {
-            items.sort_by_key(|(o, _, _)| *o);
-        }
+        let by_partition = by_partition(msgs, keep, caught);
         // Partitions side by side on the workers (their sets share nothing), then
         // put together in partition order, as one after another would.
         let replayed = self.shared.metrics.state_replayed_ticks.clone();
@@ -54,7 +65,7 @@ impl Host {
     }
 
     /// Counts and logs the run's faults, and observes its call times.
-    fn observe_run(&self, out: &Processed, keep: &[Fresh]) {
+    pub(super) fn observe_run(&self, out: &Processed, keep: &[Fresh]) {
         let metrics = &self.shared.metrics;
         metrics.plugin_faults.inc_by(out.faults.len() as u64);
         for f in &out.faults {

@@ -352,6 +352,8 @@ pub struct Rec {
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub headers: Vec<(String, Option<Vec<u8>>)>,
+    /// The record's timestamp (ms since the epoch), as its producer set it.
+    pub timestamp_ms: Option<i64>,
 }
 
 impl Rec {
@@ -412,6 +414,7 @@ impl Reader {
                                 .collect()
                         })
                         .unwrap_or_default(),
+                    timestamp_ms: m.timestamp().to_millis(),
                 }),
                 // A broker going away (the fault tests take it down) is reported
                 // and then recovered from by the client itself.

@@ -1,0 +1,141 @@
+//! Isolation on a real broker (issue 19): a slow strategy holds up only its own
+//! lane. A healthy strategy on the same partition and instrument answers as fast
+//! beside a strategy that takes a third of a second a tick as it does alone,
+//! while the slow one's answers fall seconds behind.
+
+mod pipeline_support;
+
+use std::time::Duration;
+
+use alpha_panda::contract::Timestamp;
+use alpha_panda_tests::broker::shared_bootstrap;
+use pipeline_support::*;
+
+/// Ticks measured per run, and the time between them.
+const TICKS: usize = 20;
+const GAP: Duration = Duration::from_millis(50);
+/// The slow strategy's busy work a tick: about 0.2-0.6 s of CPU.
+const SPIN: u64 = 300_000_000;
+
+/// Copies the test plugin into `dir` as `file` in `spin` mode: a BUY a tick
+/// after `SPIN` iterations of busy work.
+fn slow_plugin(dir: &std::path::Path, file: &str, strategy_id: &str, token: u32) {
+    std::fs::write(
+        dir.join(format!("{file}.toml")),
+        format!(
+            "strategy_id = \"{strategy_id}\"\nbrokers = [\"paper\"]\ninstruments = [{token}]\nscope = \"instrument\"\n\n[params]\nmode = \"spin\"\nspin = {SPIN}\n"
+        ),
+    )
+    .expect("manifest");
+    std::fs::copy(
+        alpha_panda_tests::paths::test_wasm("hostile"),
+        dir.join(format!("{file}.wasm")),
+    )
+    .expect("copy hostile.wasm");
+}
+
+/// Per strategy, the milliseconds from each measured tick's send to its
+/// signal's write, in tick order.
+struct Run {
+    healthy: Vec<i64>,
+    slow: Vec<i64>,
+}
+
+/// Runs a host with a healthy strategy, and a slow one if `with_slow`, on a
+/// token of their own: one warm-up tick answered first, then `TICKS` ticks
+/// `GAP` apart, each answered.
+async fn run(bootstrap: &str, with_slow: bool) -> Run {
+    let dir = temp();
+    let plugins = dir.path().join("plugins");
+    let token = token();
+    let healthy = name("healthy");
+    let slow = name("slow");
+    counter_plugin(&plugins, "healthy", &healthy, &["paper"], &[token], 1);
+    if with_slow {
+        slow_plugin(&plugins, "slow", &slow, token);
+    }
+    let mut config = config(
+        bootstrap,
+        "paper",
+        &name("svc_isolation"),
+        &plugins,
+        &dir.path().join("cache"),
+    );
+    // The slow strategy's ticks are slow, not faults.
+    config.plugins.call_timeout_ms = 10_000;
+    ensure_topics(bootstrap, &config).await;
+    let host = RunningHost::start(config);
+    let p = producer(bootstrap);
+    let mut reader = Reader::new(bootstrap, &["paper.signals.raw"], false);
+    let mut ticks = Ticks::live(u64::from(token));
+
+    let warm = ticks.next(token);
+    send_tick(&p, &warm).await;
+    let answered = reader
+        .until_answered(WAIT, &healthy, std::slice::from_ref(&warm.id))
+        .await;
+    assert!(answered, "the healthy strategy answered the warm-up tick");
+
+    let mut sent = Vec::new();
+    for _ in 0..TICKS {
+        let t = ticks.next(token);
+        let at = Timestamp::now().to_unix_micros() / 1000;
+        send_tick(&p, &t).await;
+        sent.push((t.id.clone(), at));
+        tokio::time::sleep(GAP).await;
+    }
+    let ids: Vec<String> = sent.iter().map(|(id, _)| id.clone()).collect();
+    assert!(
+        reader.until_answered(WAIT, &healthy, &ids).await,
+        "the healthy strategy answered every tick"
+    );
+    let slow_answered = !with_slow || reader.until_answered(WAIT * 4, &slow, &ids).await;
+    assert!(slow_answered, "the slow strategy answered every tick");
+    drop(host);
+    Run {
+        healthy: latencies(&reader, &healthy, &sent),
+        slow: latencies(&reader, &slow, &sent),
+    }
+}
+
+/// Milliseconds from each tick's send to the write of `sid`'s signal for it.
+fn latencies(reader: &Reader, sid: &str, sent: &[(String, i64)]) -> Vec<i64> {
+    let signals = signals_of(&reader.records, sid);
+    sent.iter()
+        .filter_map(|(id, at)| {
+            let (rec, _) = signals
+                .iter()
+                .find(|(_, s)| s["causation_id"] == id.as_str())?;
+            Some(rec.timestamp_ms? - at)
+        })
+        .collect()
+}
+
+fn max(v: &[i64]) -> i64 {
+    v.iter().copied().max().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_strategy_holds_up_only_itself() {
+    let bootstrap = shared_bootstrap();
+    let alone = run(&bootstrap, false).await;
+    let beside = run(&bootstrap, true).await;
+    eprintln!(
+        "healthy alone: {:?} ms\nhealthy beside the slow one: {:?} ms\nslow: {:?} ms",
+        alone.healthy, beside.healthy, beside.slow
+    );
+    assert_eq!(alone.healthy.len(), TICKS);
+    assert_eq!(beside.healthy.len(), TICKS);
+    assert_eq!(beside.slow.len(), TICKS);
+    // The slow one fell behind: its last answers came seconds after their ticks.
+    let slow = max(&beside.slow);
+    assert!(slow >= 1_000, "the slow strategy was slow: {slow} ms");
+    // The healthy one did not wait for it: its worst tick is within noise of
+    // its worst tick alone, and far from the slow one's.
+    let (a, b) = (max(&alone.healthy), max(&beside.healthy));
+    assert!(
+        b <= 2 * a + 100,
+        "healthy worst tick {b} ms beside the slow strategy, {a} ms alone"
+    );
+    assert!(b * 4 < slow, "healthy {b} ms against slow {slow} ms");
+}
