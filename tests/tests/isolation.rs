@@ -1,7 +1,9 @@
 //! Isolation on a real broker (issue 19): a slow strategy holds up only its own
 //! lane. A healthy strategy on the same partition and instrument answers as fast
 //! beside a strategy that takes a third of a second a tick as it does alone,
-//! while the slow one's answers fall seconds behind.
+//! while the slow one's answers fall seconds behind; until
+//! `plugins.max_pending_ticks` ticks wait for it, when the host stops reading
+//! ahead and the healthy one waits too.
 
 mod pipeline_support;
 
@@ -10,6 +12,10 @@ use std::time::Duration;
 use alpha_panda::contract::Timestamp;
 use alpha_panda_tests::broker::shared_bootstrap;
 use pipeline_support::*;
+
+/// The strategy worker threads are the process's: a test's slow strategy would
+/// take a worker from the other test's host. One test at a time.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Ticks measured per run, and the time between them.
 const TICKS: usize = 20;
@@ -43,8 +49,8 @@ struct Run {
 
 /// Runs a host with a healthy strategy, and a slow one if `with_slow`, on a
 /// token of their own: one warm-up tick answered first, then `TICKS` ticks
-/// `GAP` apart, each answered.
-async fn run(bootstrap: &str, with_slow: bool) -> Run {
+/// `GAP` apart, each answered. `pending`: `plugins.max_pending_ticks`.
+async fn run(bootstrap: &str, with_slow: bool, pending: Option<usize>) -> Run {
     let dir = temp();
     let plugins = dir.path().join("plugins");
     let token = token();
@@ -63,6 +69,9 @@ async fn run(bootstrap: &str, with_slow: bool) -> Run {
     );
     // The slow strategy's ticks are slow, not faults.
     config.plugins.call_timeout_ms = 10_000;
+    if let Some(n) = pending {
+        config.plugins.max_pending_ticks = n;
+    }
     ensure_topics(bootstrap, &config).await;
     let host = RunningHost::start(config);
     let p = producer(bootstrap);
@@ -115,11 +124,22 @@ fn max(v: &[i64]) -> i64 {
     v.iter().copied().max().unwrap_or(0)
 }
 
+/// The 90th percentile (the 18th of 20): one tick held up by the machine (a
+/// broker pause, a busy core) does not decide it; a strategy waiting for
+/// another would hold up nearly all of them.
+fn p90(v: &[i64]) -> i64 {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    let i = (v.len() * 9).div_ceil(10).saturating_sub(1);
+    v.get(i).copied().unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_strategy_holds_up_only_itself() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let bootstrap = shared_bootstrap();
-    let alone = run(&bootstrap, false).await;
-    let beside = run(&bootstrap, true).await;
+    let alone = run(&bootstrap, false, None).await;
+    let beside = run(&bootstrap, true, None).await;
     eprintln!(
         "healthy alone: {:?} ms\nhealthy beside the slow one: {:?} ms\nslow: {:?} ms",
         alone.healthy, beside.healthy, beside.slow
@@ -130,12 +150,33 @@ async fn a_slow_strategy_holds_up_only_itself() {
     // The slow one fell behind: its last answers came seconds after their ticks.
     let slow = max(&beside.slow);
     assert!(slow >= 1_000, "the slow strategy was slow: {slow} ms");
-    // The healthy one did not wait for it: its worst tick is within noise of
-    // its worst tick alone, and far from the slow one's.
-    let (a, b) = (max(&alone.healthy), max(&beside.healthy));
+    // The healthy one did not wait for it: its p90 is within noise of its p90
+    // alone, and far from the slow one's worst.
+    let (a, b) = (p90(&alone.healthy), p90(&beside.healthy));
     assert!(
         b <= 2 * a + 100,
-        "healthy worst tick {b} ms beside the slow strategy, {a} ms alone"
+        "healthy p90 {b} ms beside the slow strategy, {a} ms alone"
     );
     assert!(b * 4 < slow, "healthy {b} ms against slow {slow} ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_max_pending_ticks_the_host_waits_for_the_slow_strategy() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let bootstrap = shared_bootstrap();
+    let alone = run(&bootstrap, false, Some(4)).await;
+    let bounded = run(&bootstrap, true, Some(4)).await;
+    eprintln!(
+        "healthy alone: {:?} ms\nhealthy with 4 ticks pending at most: {:?} ms\nslow: {:?} ms",
+        alone.healthy, bounded.healthy, bounded.slow
+    );
+    assert_eq!(bounded.healthy.len(), TICKS);
+    assert_eq!(bounded.slow.len(), TICKS);
+    // Once 4 ticks wait for the slow strategy, the next is read only when its
+    // oldest call is back: the healthy one's answers fall behind with it.
+    let (a, b) = (max(&alone.healthy), max(&bounded.healthy));
+    assert!(
+        b >= 300 && b > 4 * a,
+        "healthy {b} ms bounded, {a} ms alone"
+    );
 }

@@ -27,6 +27,9 @@ pub const MAX_SIGNALS_PER_TICK: u32 = 16;
 pub const MAX_METADATA_BYTES: usize = 4096;
 /// Ticks handed to a plugin in one call at most.
 pub const MAX_BATCH: usize = 512;
+/// At 50 000 ticks/s, a third of a second of ticks; about 20-30 MiB of held
+/// messages at most.
+pub const MAX_PENDING_TICKS: usize = 16_384;
 pub const SNAPSHOT_EVERY_TICKS: u64 = 10_000;
 pub const SNAPSHOT_EVERY_MS: u64 = 5_000;
 pub const FAULT_LIMIT: u32 = 5;

@@ -153,8 +153,12 @@ pub struct PluginsConfig {
     pub max_instances: u32,
     /// A manifest's artifact (model, data file) larger than this is refused.
     pub max_artifact_bytes: u64,
-    /// Threads a batch's strategies run on side by side (0 = one per core).
+    /// Threads strategy calls run on (0 = one per core).
     pub workers: usize,
+    /// At-least-once: ticks read whose strategy calls or acks may be pending at
+    /// once. A slow strategy delays the others only once this many wait for it;
+    /// each holds its message in memory until its batch is committed.
+    pub max_pending_ticks: usize,
     /// If not empty, only components whose sha256 (hex) is listed are loaded.
     pub allowed_sha256: Vec<String>,
     /// Compiled components are cached here by content hash (default
@@ -186,6 +190,7 @@ impl Default for PluginsConfig {
             max_instances: d::MAX_INSTANCES,
             max_artifact_bytes: d::MAX_ARTIFACT_BYTES,
             workers: 0,
+            max_pending_ticks: d::MAX_PENDING_TICKS,
             allowed_sha256: Vec::new(),
             cache_dir: None,
             debounce_ms: d::DEBOUNCE_MS,

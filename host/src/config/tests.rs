@@ -126,6 +126,10 @@ fn invalid_values_are_refused() {
             "plugins.call_timeout_ms",
         ),
         (
+            "broker = \"paper\"\n[plugins]\nmax_pending_ticks = 0\n",
+            "plugins.max_pending_ticks",
+        ),
+        (
             "broker = \"paper\"\n[topics.market_ticks]\npartitions = 0\nretention_ms = 1\n",
             "topics.market_ticks.partitions",
         ),

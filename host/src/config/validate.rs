@@ -59,6 +59,7 @@ impl Config {
             ("plugins.max_artifact_bytes", p.max_artifact_bytes),
             ("redis.memory_max_keys", self.redis.memory_max_keys as u64),
             ("plugins.max_batch", p.max_batch as u64),
+            ("plugins.max_pending_ticks", p.max_pending_ticks as u64),
         ] {
             if value == 0 {
                 return bad(key, "must be at least 1");

@@ -7,7 +7,7 @@
 //! ([`crate::strategy::lanes`]): a batch's calls are handed to the lanes, and
 //! each call's signals are encoded and sent as soon as it returns, so a slow
 //! strategy holds up only itself. Batches whose calls or acks are pending stay
-//! in flight (up to [`MAX_IN_FLIGHT_TICKS`] ticks) while the next ones are
+//! in flight (up to `plugins.max_pending_ticks` ticks) while the next ones are
 //! classified, deduplicated (also against the ids in flight) and handed out;
 //! they are committed oldest first, so commits stay in order per partition.
 //! Exactly-once, a batch's strategies run side by side and its transaction is
@@ -73,13 +73,6 @@ use reads::{Reads, StateSource};
 use unit_run::UnitFlight;
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// At-least-once: the most ticks whose batches may wait for their calls or acks
-/// at once. Each batch is committed after the one before it, so commits stay in
-/// order per partition. While a strategy is slow, the others' calls go on for
-/// this many ticks before the pipeline waits for it: at 1 000 ticks/s, 8 s. Each
-/// batch in flight keeps its messages in memory.
-const MAX_IN_FLIGHT_TICKS: usize = 8_192;
 
 /// At-least-once: the most batches in flight at once, whatever their size
 /// (at a low rate every tick is a batch).
@@ -477,7 +470,7 @@ impl Host {
         // oldest are finished before the pipeline goes on.
         if !self.eos() {
             in_flight.push_back(self.send(prepared));
-            while over_bounds(in_flight) {
+            while over_bounds(in_flight, self.config.plugins.max_pending_ticks) {
                 self.settle_oldest(in_flight).await?;
             }
             return Ok(());
@@ -515,10 +508,12 @@ impl Host {
     }
 }
 
-/// Whether the batches in flight hold more than the bounds allow.
-fn over_bounds<M>(in_flight: &VecDeque<Sent<M>>) -> bool {
+/// Whether the batches in flight hold more than `max_ticks` ticks (one batch
+/// always may) or [`MAX_IN_FLIGHT_BATCHES`] batches. Each batch is committed
+/// after the one before it, so commits stay in order per partition.
+fn over_bounds<M>(in_flight: &VecDeque<Sent<M>>, max_ticks: usize) -> bool {
     let ticks: usize = in_flight.iter().map(|s| s.batch.msgs.len()).sum();
-    in_flight.len() > MAX_IN_FLIGHT_BATCHES || (in_flight.len() > 1 && ticks > MAX_IN_FLIGHT_TICKS)
+    in_flight.len() > MAX_IN_FLIGHT_BATCHES || (in_flight.len() > 1 && ticks > max_ticks)
 }
 
 /// Signals per strategy, for the latency histogram.
