@@ -79,7 +79,10 @@ fn host(
         if n > 0 && start.is_none() {
             start = Some((Instant::now(), cpu_secs(pid)));
         }
-        if n >= ticks {
+        // Done means answered: every strategy's call back and the batch
+        // committed (a build without `ticks_done` is done once it read all).
+        let done = metric(port, "alpha_panda_ticks_done_total").map_or(n, |d| d as u64);
+        if done >= ticks {
             break;
         }
         // 20 ms: a poll costs the host a /metrics render; over seconds of run the

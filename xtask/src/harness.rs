@@ -45,15 +45,16 @@ fn scrape(port: u16) -> Option<String> {
     Some(text)
 }
 
-/// The sum of a metric's samples on the host's `/metrics`.
+/// The sum of a metric's samples on the host's `/metrics`; `None` if it has none
+/// (a build without it) or the host does not answer.
 pub fn metric(port: u16, name: &str) -> Option<f64> {
     let text = scrape(port)?;
-    Some(
-        text.lines()
-            .filter(|l| l.starts_with(name))
-            .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
-            .sum(),
-    )
+    let values: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with(name))
+        .filter_map(|l| l.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
 }
 
 /// The sum of a metric's samples whose labels include `label` (`key="value"`).

@@ -18,6 +18,9 @@ pub struct Metrics {
     /// `compat.python_monitoring`: the Python runner's metrics and keys too.
     pub compat: Option<PythonMonitoring>,
     pub ticks_consumed: IntCounter,
+    /// Tick messages of the partitions' batches finished: every strategy call
+    /// back, outputs acked, offsets committed (strategy-scoped units not counted).
+    pub ticks_done: IntCounter,
     pub dedup_hits: IntCounter,
     pub signals: IntCounter,
     /// Signals per strategy id and side.
@@ -162,6 +165,10 @@ impl Metrics {
         };
         Self {
             ticks_consumed: r.counter("ticks_consumed_total", "Tick messages consumed"),
+            ticks_done: r.counter(
+                "ticks_done_total",
+                "Tick messages whose batch is finished: calls back, outputs acked, offsets committed",
+            ),
             dedup_hits: r.counter("dedup_hits_total", "Duplicate ticks skipped"),
             signals: r.counter("signals_total", "Signals produced"),
             strategy_signals: by(
@@ -317,11 +324,13 @@ mod tests {
     fn every_metric_is_registered_once_and_rendered_by_gather() {
         let m = Metrics::new();
         m.ticks_consumed.inc_by(3);
+        m.ticks_done.inc_by(2);
         m.count_signals([("a", "BUY"), ("a", "BUY"), ("b", "SELL")]);
         m.batch_host.observe(0.001);
         let text = m.render();
         for line in [
             "alpha_panda_ticks_consumed_total 3",
+            "alpha_panda_ticks_done_total 2",
             "alpha_panda_signals_total 3",
             "alpha_panda_strategy_signals_total{side=\"BUY\",strategy_id=\"a\"} 2",
             "alpha_panda_strategy_signals_total{side=\"SELL\",strategy_id=\"b\"} 1",

@@ -117,6 +117,7 @@ impl Host {
             self.remember_asked(&offsets, &batch.offsets);
         }
         metrics.commits.inc();
+        metrics.ticks_done.inc_by(batch.msgs.len() as u64);
         metrics
             .commit_seconds
             .observe(producing.elapsed().as_secs_f64());
