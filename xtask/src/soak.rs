@@ -195,7 +195,14 @@ pub fn soak(root: &Path, args: &[String]) -> Result<()> {
         }
     };
     let _ = feed.0.wait();
-    // Let the last swap land before counting instances and reloads.
+    // Every tick answered (a build without `ticks_done` counts as done), and
+    // the last swap landed, before counting signals, instances and reloads.
+    let answered = Instant::now() + Duration::from_secs(60);
+    while metric(metrics_port, "alpha_panda_ticks_done_total").is_some_and(|d| (d as u64) < ticks)
+        && Instant::now() < answered
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     std::thread::sleep(Duration::from_secs(2));
     let (rss_end, fds_end, threads_end) = sample(pid)?;
     let loaded = metric(metrics_port, "alpha_panda_plugins_loaded").unwrap_or(-1.0);

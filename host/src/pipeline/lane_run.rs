@@ -4,7 +4,7 @@
 //! the moment it returns, its faults logged and its call time observed; waiting
 //! for the lanes where the pipeline must (the oldest batch, control work, state).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 use rdkafka::message::Message;
 
@@ -67,38 +67,58 @@ impl Host {
         (out, n)
     }
 
-    /// A call back from its lane: its slot put back, its signals encoded and sent
-    /// at once, its faults logged; its batch one call closer to done.
+    /// `first` and every other call back from its lane by now: their slots put
+    /// back, their faults logged; their signals encoded and sent at once, one
+    /// delivery per batch, batches in order and each batch's calls in the order
+    /// they came back (so a lane's signals keep their order); each batch as many
+    /// calls closer to done.
     pub(super) fn lane_returned<M: Message>(
         &mut self,
-        returned: Returned,
+        first: Returned,
         in_flight: &mut VecDeque<Sent<M>>,
     ) -> Result<(), PipelineError> {
-        let done = self.lanes.finish(&mut self.live, returned);
+        let mut by_batch: BTreeMap<u64, (usize, Processed)> = BTreeMap::new();
+        let mut next = Some(first);
+        while let Some(r) = next {
+            let done = self.lanes.finish(&mut self.live, r);
+            let (calls, processed) = by_batch.entry(done.seq).or_default();
+            *calls += 1;
+            processed.extend_at(done.processed, |i| i);
+            next = self.lanes.try_next();
+        }
+        for (seq, (calls, processed)) in by_batch {
+            self.batch_returned(seq, calls, &processed, in_flight)?;
+        }
+        Ok(())
+    }
+
+    /// `calls` of batch `seq` back, with what they produced.
+    fn batch_returned<M: Message>(
+        &mut self,
+        seq: u64,
+        calls: usize,
+        processed: &Processed,
+        in_flight: &mut VecDeque<Sent<M>>,
+    ) -> Result<(), PipelineError> {
         // Every batch with calls out stays in flight until they are back.
-        let Some(sent) = in_flight.iter_mut().find(|s| s.batch.seq == done.seq) else {
+        let Some(sent) = in_flight.iter_mut().find(|s| s.batch.seq == seq) else {
             tracing::warn!(
-                batch = done.seq,
-                partition = done.partition,
-                "a strategy call came back for no batch in flight; its outputs are dropped"
+                batch = seq,
+                calls,
+                "strategy calls came back for no batch in flight; their outputs are dropped"
             );
             return Ok(());
         };
-        sent.batch.pending = sent.batch.pending.saturating_sub(1);
-        self.observe_run(&done.processed, &sent.batch.keep);
-        if done.processed.signals.is_empty() {
+        sent.batch.pending = sent.batch.pending.saturating_sub(calls);
+        self.observe_run(processed, &sent.batch.keep);
+        if processed.signals.is_empty() {
             return Ok(());
         }
-        let encoded = self.encode(
-            &sent.batch.msgs,
-            &sent.batch.keep,
-            &done.processed,
-            Vec::new(),
-        )?;
+        let encoded = self.encode(&sent.batch.msgs, &sent.batch.keep, processed, Vec::new())?;
         let host = &self.shared.metrics.batch_host;
         host.observe(sent.batch.received.elapsed().as_secs_f64());
         sent.batch.signals += encoded.signals;
-        let answered = answered_by(&done.processed);
+        let answered = answered_by(processed);
         let delivery = self.spawn_delivery(encoded.records, answered, sent.batch.received);
         sent.deliveries.push(delivery);
         Ok(())

@@ -328,9 +328,6 @@ impl Host {
                 }
                 Some(returned) = self.lanes.next() => {
                     self.lane_returned(returned, &mut in_flight)?;
-                    while let Some(r) = self.lanes.try_next() {
-                        self.lane_returned(r, &mut in_flight)?;
-                    }
                     continue;
                 }
                 fetched = self.units.next_fetched() => {

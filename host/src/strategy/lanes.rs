@@ -41,7 +41,6 @@ pub struct Returned {
 /// A finished call as the pipeline sees it.
 pub struct Done {
     pub seq: u64,
-    pub partition: i32,
     /// Its signals and faults at their positions among the batch's answered
     /// ticks, and its call time (none for a call that only fed ticks).
     pub processed: Processed,
@@ -191,7 +190,6 @@ impl Lanes {
         }
         Done {
             seq: call.seq,
-            partition: key.0,
             processed,
         }
     }
