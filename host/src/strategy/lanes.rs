@@ -51,10 +51,8 @@ pub struct Lanes {
     pool: Option<Arc<rayon::ThreadPool>>,
     tx: UnboundedSender<Returned>,
     rx: UnboundedReceiver<Returned>,
-    /// Calls waiting for their lane's running call.
+    /// Each lane with a call running, and the calls waiting behind it.
     queued: HashMap<Key, VecDeque<Call>>,
-    /// Lanes with a call running.
-    running: usize,
     per_tick: Vec<u32>,
 }
 
@@ -68,14 +66,13 @@ impl Lanes {
             tx,
             rx,
             queued: HashMap::new(),
-            running: 0,
             per_tick: Vec::new(),
         }
     }
 
     /// Whether some call is running or waiting.
     pub fn busy(&self) -> bool {
-        self.running > 0
+        !self.queued.is_empty()
     }
 
     /// Hands `call` to the lane of `strategy_id` on `partition`: it starts at
@@ -92,7 +89,6 @@ impl Lanes {
             Some(q) => q.push_back(call),
             None => {
                 self.queued.insert(key.clone(), VecDeque::new());
-                self.running += 1;
                 self.start(live, key, call);
             }
         }
@@ -134,10 +130,10 @@ impl Lanes {
     /// The next finished call (cancel-safe); pass it to [`Lanes::finish`].
     /// Never resolves while no lane is busy.
     pub async fn next(&mut self) -> Option<Returned> {
-        if self.running == 0 {
-            return std::future::pending().await;
+        match self.next_if_busy().await {
+            Some(r) => Some(r),
+            None => std::future::pending().await,
         }
-        self.rx.recv().await
     }
 
     /// A finished call if one is waiting, without waiting.
@@ -147,7 +143,7 @@ impl Lanes {
 
     /// The next finished call, or `None` at once if no lane is busy.
     pub async fn next_if_busy(&mut self) -> Option<Returned> {
-        if self.running == 0 {
+        if !self.busy() {
             return None;
         }
         self.rx.recv().await
@@ -166,15 +162,8 @@ impl Lanes {
         let mut processed = Processed::default();
         if let Some(slot) = slot {
             if let Some(positions) = &call.positions {
-                let ran = Ran {
-                    strategy_id: slot.strategy_id().to_owned(),
-                    sha256: slot.sha256().to_owned(),
-                    artifacts: slot.manifest().loaded_artifacts.clone(),
-                };
-                let n = positions.len();
-                processed.calls.push((ran.strategy_id.clone(), took, n));
-                let pos_of = |at: usize| positions.get(at).copied();
-                ran.collect(output, n, pos_of, &mut self.per_tick, &mut processed);
+                let ran = Ran::of(&slot);
+                ran.collect(output, took, positions, &mut self.per_tick, &mut processed);
             }
             if let Some(set) = live.partition_mut(key.0) {
                 set.put_back(slot);
@@ -185,7 +174,6 @@ impl Lanes {
             Some(c) => self.start(live, key.clone(), c),
             None => {
                 self.queued.remove(&key);
-                self.running -= 1;
             }
         }
         Done {

@@ -76,7 +76,7 @@ impl Processed {
 /// A slot out on its lane: its subscription, and whether it was quarantined
 /// when it left.
 struct Away {
-    instruments: Vec<u32>,
+    instruments: Arc<[u32]>,
     quarantined: bool,
 }
 
@@ -219,7 +219,7 @@ impl StrategySet {
     pub fn take(&mut self, strategy_id: &str) -> Option<StrategySlot> {
         let slot = self.slots.remove(strategy_id)?;
         let away = Away {
-            instruments: slot.instruments().to_vec(),
+            instruments: slot.shared_instruments(),
             quarantined: slot.is_quarantined(),
         };
         self.away.insert(strategy_id.to_owned(), away);
@@ -331,50 +331,65 @@ impl StrategySet {
     ) -> Vec<RoutedCall> {
         let mut calls = Vec::new();
         for (n, chunk) in ticks.chunks(CALL_TICKS).enumerate() {
-            let start = n * CALL_TICKS;
-            let mut bad = Vec::new();
-            self.convert(chunk, &mut bad);
-            poison.extend(bad.into_iter().map(|(i, e)| (i + start, e)));
-            if self.builder.is_empty() {
+            calls.extend(self.calls_of(chunk, n * CALL_TICKS, poison));
+        }
+        calls
+    }
+
+    /// The calls of one call's worth of ticks (`chunk`, at most [`CALL_TICKS`],
+    /// the input's ticks from `start` on): each tick converted once, and each
+    /// running strategy subscribed to some of them given the whole batch or a
+    /// copy of its records, in strategy-id order.
+    fn calls_of(
+        &mut self,
+        chunk: &[&MarketTick],
+        start: usize,
+        poison: &mut Vec<(usize, ConvertError)>,
+    ) -> Vec<RoutedCall> {
+        let mut bad = Vec::new();
+        self.convert(chunk, &mut bad);
+        poison.extend(bad.into_iter().map(|(i, e)| (i + start, e)));
+        if self.builder.is_empty() {
+            return Vec::new();
+        }
+        let full = Arc::new(self.builder.take());
+        let here = self
+            .slots
+            .iter()
+            .map(|(id, s)| (id, s.instruments(), s.is_quarantined()));
+        let away = self
+            .away
+            .iter()
+            .map(|(id, a)| (id, &a.instruments[..], a.quarantined));
+        let mut running: Vec<(&String, &[u32])> = here
+            .chain(away)
+            .filter(|(_, _, q)| !q)
+            .map(|(id, i, _)| (id, i))
+            .collect();
+        running.sort_by_key(|(id, _)| *id);
+        let converted = &self.converted;
+        let mut calls = Vec::new();
+        for (id, instruments) in running {
+            let keep: Vec<usize> = (0..converted.len())
+                .filter(|&i| {
+                    let token = chunk[converted[i]].instrument_token;
+                    instruments.binary_search(&token).is_ok()
+                })
+                .collect();
+            if keep.is_empty() {
                 continue;
             }
-            let full = Arc::new(self.builder.take());
-            let here = self
-                .slots
-                .iter()
-                .map(|(id, s)| (id, s.instruments(), s.is_quarantined()));
-            let away = self
-                .away
-                .iter()
-                .map(|(id, a)| (id, &a.instruments[..], a.quarantined));
-            let mut running: Vec<(&String, &[u32])> = here
-                .chain(away)
-                .filter(|(_, _, q)| !q)
-                .map(|(id, i, _)| (id, i))
-                .collect();
-            running.sort_by_key(|(id, _)| *id);
-            for (id, instruments) in running {
-                let keep: Vec<usize> = (0..self.converted.len())
-                    .filter(|&i| {
-                        let token = chunk[self.converted[i]].instrument_token;
-                        instruments.binary_search(&token).is_ok()
-                    })
-                    .collect();
-                if keep.is_empty() {
-                    continue;
-                }
-                let batch = if keep.len() == self.converted.len() {
-                    Arc::clone(&full)
-                } else {
-                    Arc::new(sub_batch(&full, &keep))
-                };
-                let positions = keep.iter().map(|&i| self.converted[i] + start).collect();
-                calls.push(RoutedCall {
-                    strategy_id: id.clone(),
-                    batch,
-                    positions,
-                });
-            }
+            let batch = if keep.len() == converted.len() {
+                Arc::clone(&full)
+            } else {
+                Arc::new(sub_batch(&full, &keep))
+            };
+            let positions = keep.iter().map(|&i| converted[i] + start).collect();
+            calls.push(RoutedCall {
+                strategy_id: id.clone(),
+                batch,
+                positions,
+            });
         }
         calls
     }
@@ -390,48 +405,27 @@ impl StrategySet {
         out
     }
 
-    /// One call per strategy over `ticks`.
+    /// One call per strategy over `ticks`, side by side on the workers.
     fn process_call(&mut self, ticks: &[&MarketTick]) -> Processed {
         let mut out = Processed::default();
-        self.convert(ticks, &mut out.unconvertible);
-        if self.builder.is_empty() {
-            return out;
-        }
-        let full = Arc::new(self.builder.take());
-        let converted = &self.converted;
-        // Each running strategy with its ticks (indices into `converted`).
-        let jobs: Vec<(&mut StrategySlot, Vec<usize>)> = self
-            .slots
-            .values_mut()
-            .filter(|slot| !slot.is_quarantined())
-            .filter_map(|slot| {
-                let keep: Vec<usize> = (0..converted.len())
-                    .filter(|&i| slot.subscribes(ticks[converted[i]].instrument_token))
-                    .collect();
-                (!keep.is_empty()).then_some((slot, keep))
-            })
+        let mut calls: BTreeMap<String, RoutedCall> = self
+            .calls_of(ticks, 0, &mut out.unconvertible)
+            .into_iter()
+            .map(|c| (c.strategy_id.clone(), c))
             .collect();
-        // Side by side on the workers; back in strategy-id order.
-        let ran = self.config.workers.run_all(jobs, |(slot, keep)| {
-            let batch = if keep.len() == converted.len() {
-                Arc::clone(&full)
-            } else {
-                Arc::new(sub_batch(&full, &keep))
-            };
+        let jobs: Vec<(&mut StrategySlot, RoutedCall)> = self
+            .slots
+            .iter_mut()
+            .filter_map(|(id, slot)| calls.remove(id).map(|c| (slot, c)))
+            .collect();
+        // Back in strategy-id order.
+        let ran = self.config.workers.run_all(jobs, |(slot, call)| {
             let started = std::time::Instant::now();
-            let result = slot.run(&batch);
-            let took = started.elapsed();
-            let who = Ran {
-                strategy_id: slot.strategy_id().to_owned(),
-                sha256: slot.sha256().to_owned(),
-                artifacts: slot.manifest().loaded_artifacts.clone(),
-            };
-            (who, keep, result, took)
+            let result = slot.run(&call.batch);
+            (Ran::of(slot), call.positions, result, started.elapsed())
         });
-        for (who, keep, result, took) in ran {
-            out.calls.push((who.strategy_id.clone(), took, keep.len()));
-            let pos_of = |at: usize| keep.get(at).and_then(|&i| converted.get(i)).copied();
-            who.collect(result, keep.len(), pos_of, &mut self.per_tick, &mut out);
+        for (who, positions, result, took) in ran {
+            who.collect(result, took, &positions, &mut self.per_tick, &mut out);
         }
         // Slots run in strategy-id order; a stable sort by tick keeps that order within a tick.
         out.signals.sort_by_key(|s| s.tick_pos);
@@ -441,25 +435,37 @@ impl StrategySet {
 
 /// The strategy one call of a batch ran.
 pub(crate) struct Ran {
-    pub(crate) strategy_id: String,
-    pub(crate) sha256: String,
-    pub(crate) artifacts: Artifacts,
+    strategy_id: String,
+    sha256: String,
+    artifacts: Artifacts,
 }
 
 impl Ran {
-    /// Its signals and faults, placed at their ticks' positions in the input.
-    /// `pos_of` gives the input position of tick `at` of the call's `ticks`.
+    /// The strategy and version `slot` runs.
+    pub(crate) fn of(slot: &StrategySlot) -> Self {
+        Self {
+            strategy_id: slot.strategy_id().to_owned(),
+            sha256: slot.sha256().to_owned(),
+            artifacts: slot.manifest().loaded_artifacts.clone(),
+        }
+    }
+
+    /// A call's time and its signals and faults, placed at their ticks'
+    /// positions in the input: tick `at` of the call is at `positions[at]`.
     pub(crate) fn collect(
         self,
         result: super::slot::SlotOutput,
-        ticks: usize,
-        pos_of: impl Fn(usize) -> Option<usize>,
+        took: std::time::Duration,
+        positions: &[usize],
         per_tick: &mut Vec<u32>,
         out: &mut Processed,
     ) {
+        out.calls
+            .push((self.strategy_id.clone(), took, positions.len()));
+        let pos_of = |at: usize| positions.get(at).copied();
         // Index of each signal among this strategy's signals for its tick.
         per_tick.clear();
-        per_tick.resize(ticks, 0);
+        per_tick.resize(positions.len(), 0);
         for signal in result.signals {
             let at = signal.tick_index as usize;
             let Some(pos) = pos_of(at) else {

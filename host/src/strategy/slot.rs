@@ -44,7 +44,8 @@ pub struct StrategySlot {
     engine: StrategyEngine,
     component: PluginComponent,
     manifest: Manifest,
-    instruments: Vec<u32>,
+    /// Shared with the set's routing while the slot is out on its lane.
+    instruments: Arc<[u32]>,
     config: SlotConfig,
     instance: Instance,
     snapshot: Vec<u8>,
@@ -93,7 +94,7 @@ impl StrategySlot {
             engine: engine.clone(),
             component,
             manifest,
-            instruments,
+            instruments: instruments.into(),
             config,
             instance,
             snapshot,
@@ -127,6 +128,11 @@ impl StrategySlot {
     /// Instruments subscribed to, sorted.
     pub fn instruments(&self) -> &[u32] {
         &self.instruments
+    }
+
+    /// The same, shared (no copy).
+    pub fn shared_instruments(&self) -> Arc<[u32]> {
+        Arc::clone(&self.instruments)
     }
 
     pub fn subscribes(&self, instrument: u32) -> bool {
@@ -463,7 +469,7 @@ impl StrategySlot {
     pub fn install(&mut self, next: Prepared, state: Vec<u8>) {
         self.component = next.component;
         self.manifest = next.manifest;
-        self.instruments = next.instruments;
+        self.instruments = next.instruments.into();
         self.instance = next.instance;
         self.snapshot = state;
         self.journal.clear();
