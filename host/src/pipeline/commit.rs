@@ -24,14 +24,20 @@ use crate::topics::MARKET_TICKS;
 /// acks (in its `acked`); never while there is none or its calls are pending.
 /// Cancel-safe: acks taken stay taken.
 pub(super) async fn wait_acks<M>(in_flight: &mut VecDeque<Sent<M>>) -> Result<(), PipelineError> {
-    let Some(front) = in_flight.front_mut().filter(|s| s.batch.pending == 0) else {
-        return std::future::pending().await;
-    };
-    while let Some(handle) = front.deliveries.last_mut() {
+    match in_flight.front_mut().filter(|s| s.batch.pending == 0) {
+        Some(front) => take_acks(front).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Awaits each of a sent batch's deliveries into its `acked`. Cancel-safe: a
+/// delivery is dropped from the list only once its acks are taken.
+async fn take_acks<M>(sent: &mut Sent<M>) -> Result<(), PipelineError> {
+    while let Some(handle) = sent.deliveries.last_mut() {
         let (undelivered, retries) = handle.await?;
-        front.deliveries.pop();
-        front.acked.0.extend(undelivered);
-        front.acked.1 += retries;
+        sent.deliveries.pop();
+        sent.acked.0.extend(undelivered);
+        sent.acked.1 += retries;
     }
     Ok(())
 }
@@ -75,11 +81,7 @@ impl Host {
         &mut self,
         mut sent: Sent<M>,
     ) -> Result<(), PipelineError> {
-        for handle in sent.deliveries.drain(..) {
-            let (undelivered, retries) = handle.await?;
-            sent.acked.0.extend(undelivered);
-            sent.acked.1 += retries;
-        }
+        take_acks(&mut sent).await?;
         self.finish(sent.batch, sent.producing, sent.acked).await
     }
 

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 use rdkafka::message::Message;
 
 use super::classify::Fresh;
-use super::run::by_partition;
+use super::run::{by_partition, runs};
 use super::{answered_by, Host, PipelineError, Sent};
 use crate::clock;
 use crate::state::StateRecord;
@@ -32,21 +32,19 @@ impl Host {
             let Some(set) = self.live.partition_mut(p) else {
                 continue;
             };
-            for run in items.chunk_by(|a, b| a.1.is_some() == b.1.is_some()) {
-                let ticks: Vec<_> = run.iter().map(|(_, _, t)| *t).collect();
-                let fed_only = run[0].1.is_none();
-                if fed_only {
-                    self.shared
-                        .metrics
-                        .state_replayed_ticks
-                        .inc_by(ticks.len() as u64);
+            for (ticks, at) in runs(&items) {
+                if at.is_none() {
+                    let replayed = &self.shared.metrics.state_replayed_ticks;
+                    replayed.inc_by(ticks.len() as u64);
                 }
-                // The position in `keep` of the run's tick `i`.
-                let at = |i: usize| run.get(i).and_then(|(_, k, _)| *k).unwrap_or(0);
+                // The position among the batch's answered ticks of the run's tick `i`.
+                let keep_pos =
+                    |i: usize| at.as_ref().and_then(|at| at.get(i).copied()).unwrap_or(0);
                 let mut poison = Vec::new();
                 for c in set.route(&ticks, &mut poison) {
-                    let positions =
-                        (!fed_only).then(|| c.positions.iter().map(|&i| at(i)).collect());
+                    let positions = at
+                        .is_some()
+                        .then(|| c.positions.iter().map(|&i| keep_pos(i)).collect());
                     let call = Call {
                         seq,
                         ticks: c.batch,
@@ -54,9 +52,9 @@ impl Host {
                     };
                     calls.push((p, c.strategy_id, call));
                 }
-                if !fed_only {
-                    out.unconvertible
-                        .extend(poison.into_iter().map(|(i, e)| (at(i), e)));
+                if at.is_some() {
+                    let poison = poison.into_iter().map(|(i, e)| (keep_pos(i), e));
+                    out.unconvertible.extend(poison);
                 }
             }
         }

@@ -96,15 +96,28 @@ fn run_partition(
     replayed: &prometheus::IntCounter,
 ) -> Processed {
     let mut out = Processed::default();
-    for run in items.chunk_by(|a, b| a.1.is_some() == b.1.is_some()) {
-        let ticks: Vec<&MarketTick> = run.iter().map(|(_, _, t)| *t).collect();
-        if run[0].1.is_none() {
-            replayed.inc_by(ticks.len() as u64);
-            set.catch_up_all(&ticks);
-            continue;
+    for (ticks, at) in runs(items) {
+        match at {
+            None => {
+                replayed.inc_by(ticks.len() as u64);
+                set.catch_up_all(&ticks);
+            }
+            Some(at) => out.extend_at(set.process(&ticks), |i| at.get(i).copied().unwrap_or(0)),
         }
-        let at = |local: usize| run.get(local).and_then(|(_, i, _)| *i).unwrap_or(0);
-        out.extend_at(set.process(&ticks), at);
     }
     out
+}
+
+/// A partition's items as runs of consecutive ticks to answer or only to feed,
+/// in order: the ticks, and for a run to answer each tick's position among the
+/// batch's answered ticks (`None`: fed only).
+pub(super) fn runs<'a, 'b>(
+    items: &'b [Item<'a>],
+) -> impl Iterator<Item = (Vec<&'a MarketTick>, Option<Vec<usize>>)> + 'b {
+    items
+        .chunk_by(|a, b| a.1.is_some() == b.1.is_some())
+        .map(|run| {
+            let ticks = run.iter().map(|(_, _, t)| *t).collect();
+            (ticks, run.iter().map(|(_, at, _)| *at).collect())
+        })
 }
