@@ -23,21 +23,13 @@ const GAP: Duration = Duration::from_millis(50);
 /// The slow strategy's busy work a tick: about 0.2-0.6 s of CPU.
 const SPIN: u64 = 300_000_000;
 
-/// Copies the test plugin into `dir` as `file` in `spin` mode: a BUY a tick
-/// after `SPIN` iterations of busy work.
+/// The test plugin in `dir` as `file`, in `spin` mode: a BUY a tick after
+/// `SPIN` iterations of busy work.
 fn slow_plugin(dir: &std::path::Path, file: &str, strategy_id: &str, token: u32) {
-    std::fs::write(
-        dir.join(format!("{file}.toml")),
-        format!(
-            "strategy_id = \"{strategy_id}\"\nbrokers = [\"paper\"]\ninstruments = [{token}]\nscope = \"instrument\"\n\n[params]\nmode = \"spin\"\nspin = {SPIN}\n"
-        ),
-    )
-    .expect("manifest");
-    std::fs::copy(
-        alpha_panda_tests::paths::test_wasm("hostile"),
-        dir.join(format!("{file}.wasm")),
-    )
-    .expect("copy hostile.wasm");
+    let manifest = format!(
+        "strategy_id = \"{strategy_id}\"\nbrokers = [\"paper\"]\ninstruments = [{token}]\nscope = \"instrument\"\n\n[params]\nmode = \"spin\"\nspin = {SPIN}\n"
+    );
+    install_plugin(dir, file, "hostile", &manifest);
 }
 
 /// Per strategy, the milliseconds from each measured tick's send to its

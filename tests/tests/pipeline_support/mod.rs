@@ -68,24 +68,27 @@ pub fn counter_plugin(
     instruments: &[u32],
     version: i64,
 ) {
-    std::fs::create_dir_all(dir).expect("plugins dir");
     let brokers: Vec<String> = brokers.iter().map(|b| format!("\"{b}\"")).collect();
     let instruments: Vec<String> = instruments.iter().map(u32::to_string).collect();
-    // Manifest first: the watcher loads a plugin once both files are there.
-    std::fs::write(
-        dir.join(format!("{file}.toml")),
-        format!(
-            "strategy_id = \"{strategy_id}\"\nbrokers = [{}]\ninstruments = [{}]\nscope = \"instrument\"\n\n[params]\nmode = \"counter\"\nversion = {version}\n",
-            brokers.join(", "),
-            instruments.join(", ")
-        ),
-    )
-    .expect("manifest");
+    let manifest = format!(
+        "strategy_id = \"{strategy_id}\"\nbrokers = [{}]\ninstruments = [{}]\nscope = \"instrument\"\n\n[params]\nmode = \"counter\"\nversion = {version}\n",
+        brokers.join(", "),
+        instruments.join(", ")
+    );
+    install_plugin(dir, file, "hostile", &manifest);
+}
+
+/// Writes `dir/{file}.toml` with `manifest`, then copies the test plugin
+/// `wasm` (`tests/plugins/{wasm}.wasm`) to `dir/{file}.wasm`: manifest first,
+/// as the watcher loads a plugin once both files are there.
+pub fn install_plugin(dir: &Path, file: &str, wasm: &str, manifest: &str) {
+    std::fs::create_dir_all(dir).expect("plugins dir");
+    std::fs::write(dir.join(format!("{file}.toml")), manifest).expect("manifest");
     std::fs::copy(
-        alpha_panda_tests::paths::test_wasm("hostile"),
+        alpha_panda_tests::paths::test_wasm(wasm),
         dir.join(format!("{file}.wasm")),
     )
-    .expect("copy hostile.wasm");
+    .expect("copy the test plugin");
 }
 
 /// The sha256 (hex) of the counter plugin's component.

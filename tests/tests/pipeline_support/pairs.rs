@@ -27,22 +27,13 @@ pub fn two_tokens(same: bool) -> (u32, u32) {
 /// Writes the pair plugin as `dir/{id}.wasm` + manifest (scope as given, or the
 /// default when `None`).
 pub fn pair_plugin(dir: &Path, id: &str, lead: u32, follow: u32, scope: Option<&str>) {
-    std::fs::create_dir_all(dir).expect("plugins dir");
     let scope = scope
         .map(|s| format!("scope = \"{s}\"\n"))
         .unwrap_or_default();
-    std::fs::write(
-        dir.join(format!("{id}.toml")),
-        format!(
-            "strategy_id = \"{id}\"\nbrokers = [\"paper\"]\ninstruments = [{lead}, {follow}]\n{scope}\n[params]\nlead = {lead}\nfollow = {follow}\n"
-        ),
-    )
-    .expect("manifest");
-    std::fs::copy(
-        alpha_panda_tests::paths::test_wasm("pair"),
-        dir.join(format!("{id}.wasm")),
-    )
-    .expect("copy pair.wasm");
+    let manifest = format!(
+        "strategy_id = \"{id}\"\nbrokers = [\"paper\"]\ninstruments = [{lead}, {follow}]\n{scope}\n[params]\nlead = {lead}\nfollow = {follow}\n"
+    );
+    super::install_plugin(dir, id, "pair", &manifest);
 }
 
 /// What a pair signal says: the lead tick it answers, its price, `n` and the
