@@ -15,9 +15,10 @@
 //! - [`decimal`]: [`Decimal`], an exact price as mantissa and scale, with text that
 //!   keeps the scale (`"2501.50"`).
 //! - [`side`]: [`Side`], buy or sell: the one type host and SDK share.
-//! - [`tick`]: reading a tick batch: [`tick::Batch`] checks its shape, [`tick::read_tick`]
-//!   decodes one record into a plain [`tick::Tick`]; [`tick::BatchError`],
-//!   [`tick::RecordError`].
+//! - [`tick`]: reading a tick batch: [`tick::Batch`] checks its shape, [`tick::check_tick`]
+//!   checks one record into a [`tick::TickRecord`] read field by field on access,
+//!   [`tick::read_tick`] decodes one record into a plain [`tick::Tick`];
+//!   [`tick::BatchError`], [`tick::RecordError`].
 //! - [`tick_write`]: writing tick records in place ([`tick_write::TickWriter`], the
 //!   host's hot path) and whole batches ([`tick_write::BatchWriter`], the canonical form).
 //! - [`signal`]: the signal buffer: [`signal::write_signal`], [`signal::read_signals`],

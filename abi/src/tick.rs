@@ -1,7 +1,8 @@
 //! Reading a tick batch: [`Batch::parse`] checks that `data` holds `count` tick records
-//! and whole depth-level records after them; [`read_tick`] decodes one record into a
-//! plain [`Tick`] (every field, decimals as mantissa and scale), its symbol index and
-//! depth spans checked against the batch. A batch that fails [`Batch::parse`] fails as
+//! and whole depth-level records after them; [`check_tick`] checks one record (its
+//! symbol index and depth spans against the batch) into a [`TickRecord`] whose fields
+//! are read on access, and [`read_tick`] decodes every field at once into a plain
+//! [`Tick`] (decimals as mantissa and scale). A batch that fails [`Batch::parse`] fails as
 //! a whole ([`BatchError`]); a record that fails [`read_tick`] fails alone
 //! ([`RecordError`]).
 
@@ -328,28 +329,174 @@ fn span(r: &[u8], levels: usize, side: &'static str, at: usize) -> Result<Span, 
         })
 }
 
-/// Decodes one tick record of a batch that has `symbols` symbols and `levels` level
-/// records. Absent fields are `None` whatever their bytes hold.
+/// A tick record whose presence, enum bytes, symbol index and depth spans were
+/// checked ([`check_tick`]); each field is read from the record when asked for, so a
+/// strategy that reads three fields of a full tick pays for three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TickRecord<'a> {
+    r: &'a [u8; TICK_SIZE],
+    presence: u32,
+}
+
+impl<'a> TickRecord<'a> {
+    #[inline(always)]
+    fn has(&self, b: u32) -> bool {
+        self.presence & b != 0
+    }
+    #[inline(always)]
+    fn u64_if(&self, b: u32, at: usize) -> Option<u64> {
+        self.has(b).then(|| u64_at(self.r, at))
+    }
+    #[inline(always)]
+    fn i64_if(&self, b: u32, at: usize) -> Option<i64> {
+        self.has(b).then(|| i64_at(self.r, at))
+    }
+    #[inline(always)]
+    fn dec_if(&self, b: u32, m: usize, s: usize) -> Option<Decimal> {
+        self.has(b).then(|| dec_at(self.r, m, s))
+    }
+
+    #[inline]
+    pub fn instrument_token(&self) -> u32 {
+        u32_at(self.r, off::INSTRUMENT_TOKEN)
+    }
+    #[inline]
+    pub fn timestamp_us(&self) -> i64 {
+        i64_at(self.r, off::TIMESTAMP_US)
+    }
+    #[inline]
+    pub fn last_price(&self) -> Decimal {
+        dec_at(self.r, off::LAST_PRICE, off::LAST_PRICE_SCALE)
+    }
+    #[inline]
+    pub fn volume_traded(&self) -> Option<u64> {
+        self.u64_if(bit::VOLUME_TRADED, off::VOLUME_TRADED)
+    }
+    #[inline]
+    pub fn last_traded_quantity(&self) -> Option<u64> {
+        self.u64_if(bit::LAST_TRADED_QUANTITY, off::LAST_TRADED_QUANTITY)
+    }
+    #[inline]
+    pub fn average_traded_price(&self) -> Option<Decimal> {
+        self.dec_if(
+            bit::AVERAGE_TRADED_PRICE,
+            off::AVERAGE_TRADED_PRICE,
+            off::AVERAGE_TRADED_PRICE_SCALE,
+        )
+    }
+    #[inline]
+    pub fn total_buy_quantity(&self) -> Option<u64> {
+        self.u64_if(bit::TOTAL_BUY_QUANTITY, off::TOTAL_BUY_QUANTITY)
+    }
+    #[inline]
+    pub fn total_sell_quantity(&self) -> Option<u64> {
+        self.u64_if(bit::TOTAL_SELL_QUANTITY, off::TOTAL_SELL_QUANTITY)
+    }
+    #[inline]
+    pub fn change(&self) -> Option<Decimal> {
+        self.dec_if(bit::CHANGE, off::CHANGE, off::CHANGE_SCALE)
+    }
+    #[inline]
+    pub fn ohlc(&self) -> Option<Ohlc> {
+        self.has(bit::OHLC).then(|| Ohlc {
+            open: dec_at(self.r, off::OPEN, off::OPEN_SCALE),
+            high: dec_at(self.r, off::HIGH, off::HIGH_SCALE),
+            low: dec_at(self.r, off::LOW, off::LOW_SCALE),
+            close: dec_at(self.r, off::CLOSE, off::CLOSE_SCALE),
+        })
+    }
+    #[inline]
+    pub fn oi(&self) -> Option<u64> {
+        self.u64_if(bit::OI, off::OI)
+    }
+    #[inline]
+    pub fn oi_day_high(&self) -> Option<u64> {
+        self.u64_if(bit::OI_DAY_HIGH, off::OI_DAY_HIGH)
+    }
+    #[inline]
+    pub fn oi_day_low(&self) -> Option<u64> {
+        self.u64_if(bit::OI_DAY_LOW, off::OI_DAY_LOW)
+    }
+    #[inline]
+    pub fn last_trade_time_us(&self) -> Option<i64> {
+        self.i64_if(bit::LAST_TRADE_TIME, off::LAST_TRADE_TIME_US)
+    }
+    #[inline]
+    pub fn exchange_timestamp_us(&self) -> Option<i64> {
+        self.i64_if(bit::EXCHANGE_TIMESTAMP, off::EXCHANGE_TIMESTAMP_US)
+    }
+    /// The mode ([`check_tick`] refused a record whose mode byte names none).
+    #[inline]
+    pub fn mode(&self) -> Option<TickMode> {
+        self.has(bit::MODE)
+            .then(|| TickMode::from_byte(u8_at(self.r, off::MODE)))
+            .flatten()
+    }
+    /// Whether tradable ([`check_tick`] refused a byte other than 0 or 1).
+    #[inline]
+    pub fn tradable(&self) -> Option<bool> {
+        self.has(bit::TRADABLE)
+            .then(|| u8_at(self.r, off::TRADABLE) == 1)
+    }
+
+    /// Every field at once.
+    pub fn fields(&self) -> TickFields {
+        TickFields {
+            instrument_token: self.instrument_token(),
+            timestamp_us: self.timestamp_us(),
+            last_price: self.last_price(),
+            volume_traded: self.volume_traded(),
+            last_traded_quantity: self.last_traded_quantity(),
+            average_traded_price: self.average_traded_price(),
+            total_buy_quantity: self.total_buy_quantity(),
+            total_sell_quantity: self.total_sell_quantity(),
+            change: self.change(),
+            ohlc: self.ohlc(),
+            oi: self.oi(),
+            oi_day_high: self.oi_day_high(),
+            oi_day_low: self.oi_day_low(),
+            last_trade_time_us: self.last_trade_time_us(),
+            exchange_timestamp_us: self.exchange_timestamp_us(),
+            mode: self.mode(),
+            tradable: self.tradable(),
+        }
+    }
+}
+
+/// One checked tick record: its fields, read on access, and its batch indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CheckedTick<'a> {
+    pub record: TickRecord<'a>,
+    /// Index into the batch's `symbols`.
+    pub symbol: Option<u32>,
+    /// The tick carried depth: its spans of the batch's levels.
+    pub depth: Option<Depth>,
+}
+
+/// Checks one tick record of a batch that has `symbols` symbols and `levels` level
+/// records: no reserved presence bit, enum bytes that name a value, a symbol index
+/// and depth spans inside the batch. Absent fields are not looked at.
 #[inline]
-pub fn read_tick(r: &[u8; TICK_SIZE], symbols: usize, levels: usize) -> Result<Tick, RecordError> {
+pub fn check_tick(
+    r: &[u8; TICK_SIZE],
+    symbols: usize,
+    levels: usize,
+) -> Result<CheckedTick<'_>, RecordError> {
     let presence = u32_at(r, off::PRESENCE);
     if presence & !bit::KNOWN != 0 {
         return Err(RecordError::Reserved { presence });
     }
     let has = |b: u32| presence & b != 0;
-    let u64_if = |b: u32, at: usize| has(b).then(|| u64_at(r, at));
-    let i64_if = |b: u32, at: usize| has(b).then(|| i64_at(r, at));
-    let dec_if = |b: u32, m: usize, s: usize| has(b).then(|| dec_at(r, m, s));
-    let mode = match has(bit::MODE).then(|| u8_at(r, off::MODE)) {
-        None => None,
-        Some(m) => Some(TickMode::from_byte(m).ok_or(RecordError::Mode(m))?),
-    };
-    let tradable = match has(bit::TRADABLE).then(|| u8_at(r, off::TRADABLE)) {
-        None => None,
-        Some(0) => Some(false),
-        Some(1) => Some(true),
-        Some(t) => return Err(RecordError::Tradable(t)),
-    };
+    if has(bit::MODE) {
+        let m = u8_at(r, off::MODE);
+        TickMode::from_byte(m).ok_or(RecordError::Mode(m))?;
+    }
+    if has(bit::TRADABLE) {
+        match u8_at(r, off::TRADABLE) {
+            0 | 1 => {}
+            t => return Err(RecordError::Tradable(t)),
+        }
+    }
     let symbol = if has(bit::SYMBOL) {
         let index = u32_at(r, off::SYMBOL);
         if index as usize >= symbols {
@@ -367,225 +514,26 @@ pub fn read_tick(r: &[u8; TICK_SIZE], symbols: usize, levels: usize) -> Result<T
     } else {
         None
     };
-    let fields = TickFields {
-        instrument_token: u32_at(r, off::INSTRUMENT_TOKEN),
-        timestamp_us: i64_at(r, off::TIMESTAMP_US),
-        last_price: dec_at(r, off::LAST_PRICE, off::LAST_PRICE_SCALE),
-        volume_traded: u64_if(bit::VOLUME_TRADED, off::VOLUME_TRADED),
-        last_traded_quantity: u64_if(bit::LAST_TRADED_QUANTITY, off::LAST_TRADED_QUANTITY),
-        average_traded_price: dec_if(
-            bit::AVERAGE_TRADED_PRICE,
-            off::AVERAGE_TRADED_PRICE,
-            off::AVERAGE_TRADED_PRICE_SCALE,
-        ),
-        total_buy_quantity: u64_if(bit::TOTAL_BUY_QUANTITY, off::TOTAL_BUY_QUANTITY),
-        total_sell_quantity: u64_if(bit::TOTAL_SELL_QUANTITY, off::TOTAL_SELL_QUANTITY),
-        change: dec_if(bit::CHANGE, off::CHANGE, off::CHANGE_SCALE),
-        ohlc: has(bit::OHLC).then(|| Ohlc {
-            open: dec_at(r, off::OPEN, off::OPEN_SCALE),
-            high: dec_at(r, off::HIGH, off::HIGH_SCALE),
-            low: dec_at(r, off::LOW, off::LOW_SCALE),
-            close: dec_at(r, off::CLOSE, off::CLOSE_SCALE),
-        }),
-        oi: u64_if(bit::OI, off::OI),
-        oi_day_high: u64_if(bit::OI_DAY_HIGH, off::OI_DAY_HIGH),
-        oi_day_low: u64_if(bit::OI_DAY_LOW, off::OI_DAY_LOW),
-        last_trade_time_us: i64_if(bit::LAST_TRADE_TIME, off::LAST_TRADE_TIME_US),
-        exchange_timestamp_us: i64_if(bit::EXCHANGE_TIMESTAMP, off::EXCHANGE_TIMESTAMP_US),
-        mode,
-        tradable,
-    };
-    Ok(Tick {
-        fields,
+    Ok(CheckedTick {
+        record: TickRecord { r, presence },
         symbol,
         depth,
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::le::put;
-
-    /// A record with the required fields and the given presence bits.
-    fn record(presence: u32) -> [u8; TICK_SIZE] {
-        let mut r = [0u8; TICK_SIZE];
-        put(&mut r, off::PRESENCE, presence.to_le_bytes());
-        put(&mut r, off::INSTRUMENT_TOKEN, 7u32.to_le_bytes());
-        put(&mut r, off::TIMESTAMP_US, 42i64.to_le_bytes());
-        put(&mut r, off::LAST_PRICE, 1055i64.to_le_bytes());
-        r[off::LAST_PRICE_SCALE] = 2;
-        r
-    }
-
-    fn level_bytes(mantissa: i64, scale: u8, quantity: u64, orders: u32) -> [u8; LEVEL_SIZE] {
-        let mut l = [0u8; LEVEL_SIZE];
-        put(&mut l, level_off::PRICE, mantissa.to_le_bytes());
-        put(&mut l, level_off::QUANTITY, quantity.to_le_bytes());
-        put(&mut l, level_off::ORDERS, orders.to_le_bytes());
-        l[level_off::PRICE_SCALE] = scale;
-        l
-    }
-
-    #[test]
-    fn every_field_is_read_from_its_offset() {
-        let mut r = record(bit::KNOWN);
-        let mut p = |at: usize, v: u64| put(&mut r, at, v.to_le_bytes());
-        p(off::AVERAGE_TRADED_PRICE, 101);
-        p(off::CHANGE, (-2i64) as u64);
-        p(off::OPEN, 1);
-        p(off::HIGH, 2);
-        p(off::LOW, 3);
-        p(off::CLOSE, 4);
-        p(off::VOLUME_TRADED, 11);
-        p(off::LAST_TRADED_QUANTITY, 12);
-        p(off::TOTAL_BUY_QUANTITY, 13);
-        p(off::TOTAL_SELL_QUANTITY, 14);
-        p(off::OI, 15);
-        p(off::OI_DAY_HIGH, 16);
-        p(off::OI_DAY_LOW, 17);
-        p(off::LAST_TRADE_TIME_US, 40);
-        p(off::EXCHANGE_TIMESTAMP_US, 41);
-        for (at, v) in [
-            (off::SYMBOL, 1u32),
-            (off::DEPTH_BUY_START, 0),
-            (off::DEPTH_BUY_LEN, 1),
-            (off::DEPTH_SELL_START, 1),
-            (off::DEPTH_SELL_LEN, 1),
-        ] {
-            put(&mut r, at, v.to_le_bytes());
-        }
-        for (at, s) in [
-            (off::AVERAGE_TRADED_PRICE_SCALE, 1),
-            (off::CHANGE_SCALE, 1),
-            (off::OPEN_SCALE, 0),
-            (off::HIGH_SCALE, 0),
-            (off::LOW_SCALE, 1),
-            (off::CLOSE_SCALE, 0),
-            (off::MODE, 2),
-            (off::TRADABLE, 1),
-        ] {
-            r[at] = s;
-        }
-        let mut data = r.to_vec();
-        data.extend_from_slice(&level_bytes(105, 1, 3, 1));
-        data.extend_from_slice(&level_bytes(106, 1, 4, 2));
-        let batch = Batch::parse(1, &data).unwrap();
-        assert_eq!(batch.levels().len(), 2);
-        let t = read_tick(&batch.records()[0], 2, batch.levels().len()).unwrap();
-        let d = Decimal::new;
-        let f = t.fields;
-        assert_eq!(f.instrument_token, 7);
-        assert_eq!(f.last_price, d(1055, 2));
-        assert_eq!(f.timestamp_us, 42);
-        assert_eq!(t.symbol, Some(1));
-        assert_eq!(f.volume_traded, Some(11));
-        assert_eq!(f.last_traded_quantity, Some(12));
-        assert_eq!(f.average_traded_price, Some(d(101, 1)));
-        assert_eq!(f.total_buy_quantity, Some(13));
-        assert_eq!(f.total_sell_quantity, Some(14));
-        assert_eq!(f.change, Some(d(-2, 1)));
-        assert_eq!(
-            f.ohlc,
-            Some(Ohlc {
-                open: d(1, 0),
-                high: d(2, 0),
-                low: d(3, 1),
-                close: d(4, 0)
-            })
-        );
-        assert_eq!(
-            (f.oi, f.oi_day_high, f.oi_day_low),
-            (Some(15), Some(16), Some(17))
-        );
-        assert_eq!(f.last_trade_time_us, Some(40));
-        assert_eq!(f.exchange_timestamp_us, Some(41));
-        assert_eq!(
-            t.depth,
-            Some(Depth {
-                buy: Span { start: 0, len: 1 },
-                sell: Span { start: 1, len: 1 }
-            })
-        );
-        assert_eq!(
-            read_level(&batch.levels()[1]),
-            DepthLevel {
-                price: d(106, 1),
-                quantity: 4,
-                orders: 2
-            }
-        );
-        assert_eq!(f.mode, Some(TickMode::Full));
-        assert_eq!(f.tradable, Some(true));
-    }
-
-    #[test]
-    fn absent_fields_are_none_whatever_their_bytes() {
-        let mut r = [0xffu8; TICK_SIZE];
-        put(&mut r, off::PRESENCE, 0u32.to_le_bytes());
-        let t = read_tick(&r, 0, 0).unwrap();
-        let mut want = TickFields::new(u32::MAX, Decimal::new(-1, 255), -1);
-        assert_eq!(t.fields, want);
-        assert_eq!((t.symbol, t.depth), (None, None));
-        want.mode = Some(TickMode::Ltp);
-        assert_ne!(t.fields, want);
-    }
-
-    #[test]
-    fn malformed_batches_are_errors() {
-        let data = record(0).to_vec();
-        assert_eq!(Batch::parse(1, &data).unwrap().len(), 1);
-        assert_eq!(
-            Batch::parse(2, &data).unwrap_err(),
-            BatchError::Short {
-                count: 2,
-                len: TICK_SIZE
-            }
-        );
-        assert!(Batch::parse(u32::MAX, &data).is_err());
-        let mut odd = data.clone();
-        odd.extend_from_slice(&[0; 5]);
-        let e = Batch::parse(1, &odd).unwrap_err();
-        assert_eq!(e, BatchError::Levels { bytes: 5 });
-        assert_eq!(e.kind(), "bad_level_region");
-        assert!(Batch::parse(0, &[]).unwrap().is_empty());
-        assert!(Batch::parse(0, &[1, 2, 3]).is_err());
-    }
-
-    #[test]
-    fn malformed_records_are_errors() {
-        let check = |r: [u8; TICK_SIZE]| read_tick(&r, 1, 1).map(|_| ());
-
-        let e = check(record(1 << 16)).unwrap_err();
-        assert_eq!(e.kind(), "reserved_presence_bit");
-        let mut r = record(bit::SYMBOL);
-        put(&mut r, off::SYMBOL, 1u32.to_le_bytes());
-        assert_eq!(
-            check(r),
-            Err(RecordError::Symbol {
-                index: 1,
-                symbols: 1
-            })
-        );
-        let mut r = record(bit::DEPTH);
-        put(&mut r, off::DEPTH_SELL_START, u32::MAX.to_le_bytes());
-        put(&mut r, off::DEPTH_SELL_LEN, 2u32.to_le_bytes());
-        assert!(matches!(
-            check(r),
-            Err(RecordError::Span { side: "sell", .. })
-        ));
-        let mut r = record(bit::MODE);
-        r[off::MODE] = 3;
-        assert_eq!(check(r), Err(RecordError::Mode(3)));
-        let mut r = record(bit::TRADABLE);
-        r[off::TRADABLE] = 2;
-        assert_eq!(check(r), Err(RecordError::Tradable(2)));
-        let mut r = record(bit::DEPTH);
-        put(&mut r, off::DEPTH_BUY_LEN, 1u32.to_le_bytes());
-        let t = read_tick(&r, 1, 1).unwrap();
-        assert_eq!(t.depth.map(|d| d.buy.range()), Some(0..1));
-        assert_eq!(t.depth.map(|d| d.sell.range()), Some(0..0));
-        put(&mut r, off::DEPTH_BUY_START, 1u32.to_le_bytes());
-        assert_eq!(check(r).unwrap_err().kind(), "depth_span_out_of_range");
-    }
+/// Decodes one tick record of a batch that has `symbols` symbols and `levels` level
+/// records: [`check_tick`], then every field. Absent fields are `None` whatever their
+/// bytes hold.
+#[inline]
+pub fn read_tick(r: &[u8; TICK_SIZE], symbols: usize, levels: usize) -> Result<Tick, RecordError> {
+    let t = check_tick(r, symbols, levels)?;
+    Ok(Tick {
+        fields: t.record.fields(),
+        symbol: t.symbol,
+        depth: t.depth,
+    })
 }
+
+#[cfg(test)]
+#[path = "tick_tests.rs"]
+mod tests;
