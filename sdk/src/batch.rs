@@ -65,12 +65,12 @@ impl<'a> Received<'a> {
     pub(crate) fn ticks(&self) -> impl Iterator<Item = Result<Tick<'_>, RecordError>> {
         let (symbols, levels) = (self.symbols.len(), self.levels.records.len());
         self.records.iter().map(move |r| {
-            let t = wire::read_tick(r, symbols, levels)?;
+            let t = wire::check_tick(r, symbols, levels)?;
             let symbol = t
                 .symbol
                 .and_then(|i| self.symbols.get(i as usize))
                 .map(String::as_str);
-            Ok(Tick::from_batch(t.fields, symbol, &self.levels, t.depth))
+            Ok(Tick::from_batch(t.record, symbol, &self.levels, t.depth))
         })
     }
 }

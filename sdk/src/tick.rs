@@ -93,13 +93,33 @@ impl From<wire::TickMode> for TickMode {
 }
 
 /// One market tick as a strategy sees it: every field of the feed, borrowed from the
-/// batch it arrived in (no string or depth list is copied). Times are microseconds since
-/// the Unix epoch (UTC).
+/// batch it arrived in (no string or depth list is copied, and each field is read from
+/// its record only when asked for). Times are microseconds since the Unix epoch (UTC).
 #[derive(Debug, Clone, Copy)]
 pub struct Tick<'a> {
-    fields: wire::TickFields,
+    fields: Fields<'a>,
     symbol: Option<&'a str>,
     depth: Depth<'a>,
+}
+
+/// Where a tick's fields are.
+#[derive(Debug, Clone, Copy)]
+enum Fields<'a> {
+    /// A checked record of the host's batch, read on access.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    Record(wire::TickRecord<'a>),
+    /// A [`TickData`]'s fields.
+    Owned(&'a wire::TickFields),
+}
+
+/// Reads one field from wherever the tick's fields are.
+macro_rules! field {
+    ($self:ident, $name:ident) => {
+        match $self.fields {
+            Fields::Record(r) => r.$name(),
+            Fields::Owned(f) => f.$name,
+        }
+    };
 }
 
 /// Where a tick's depth levels are.
@@ -142,13 +162,13 @@ impl<'a> Tick<'a> {
     /// A tick of a batch: `spans` (checked by the reader) index `levels`.
     #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
     pub(crate) fn from_batch(
-        fields: wire::TickFields,
+        record: wire::TickRecord<'a>,
         symbol: Option<&'a str>,
         levels: &'a Levels<'a>,
         spans: Option<wire::Depth>,
     ) -> Self {
         Self {
-            fields,
+            fields: Fields::Record(record),
             symbol,
             depth: match spans {
                 Some(spans) => Depth::Batch { levels, spans },
@@ -158,57 +178,57 @@ impl<'a> Tick<'a> {
     }
 
     pub fn instrument_token(&self) -> u32 {
-        self.fields.instrument_token
+        field!(self, instrument_token)
     }
     /// The exact last traded price, as the feed wrote it.
     pub fn last_price(&self) -> Decimal {
-        self.fields.last_price.into()
+        field!(self, last_price).into()
     }
     /// [`Tick::last_price`] as the nearest `f64`, for arithmetic.
     pub fn price(&self) -> f64 {
-        self.fields.last_price.to_f64()
+        field!(self, last_price).to_f64()
     }
     pub fn timestamp_us(&self) -> i64 {
-        self.fields.timestamp_us
+        field!(self, timestamp_us)
     }
     pub fn symbol(&self) -> Option<&'a str> {
         self.symbol
     }
     pub fn volume_traded(&self) -> Option<u64> {
-        self.fields.volume_traded
+        field!(self, volume_traded)
     }
     pub fn last_traded_quantity(&self) -> Option<u64> {
-        self.fields.last_traded_quantity
+        field!(self, last_traded_quantity)
     }
     pub fn average_traded_price(&self) -> Option<Decimal> {
-        self.fields.average_traded_price.map(Decimal::from)
+        field!(self, average_traded_price).map(Decimal::from)
     }
     pub fn total_buy_quantity(&self) -> Option<u64> {
-        self.fields.total_buy_quantity
+        field!(self, total_buy_quantity)
     }
     pub fn total_sell_quantity(&self) -> Option<u64> {
-        self.fields.total_sell_quantity
+        field!(self, total_sell_quantity)
     }
     pub fn change(&self) -> Option<Decimal> {
-        self.fields.change.map(Decimal::from)
+        field!(self, change).map(Decimal::from)
     }
     pub fn ohlc(&self) -> Option<Ohlc> {
-        self.fields.ohlc.map(Ohlc::from)
+        field!(self, ohlc).map(Ohlc::from)
     }
     pub fn oi(&self) -> Option<u64> {
-        self.fields.oi
+        field!(self, oi)
     }
     pub fn oi_day_high(&self) -> Option<u64> {
-        self.fields.oi_day_high
+        field!(self, oi_day_high)
     }
     pub fn oi_day_low(&self) -> Option<u64> {
-        self.fields.oi_day_low
+        field!(self, oi_day_low)
     }
     pub fn last_trade_time_us(&self) -> Option<i64> {
-        self.fields.last_trade_time_us
+        field!(self, last_trade_time_us)
     }
     pub fn exchange_timestamp_us(&self) -> Option<i64> {
-        self.fields.exchange_timestamp_us
+        field!(self, exchange_timestamp_us)
     }
     /// True when the feed sent a depth object (either side may still be empty).
     pub fn has_depth(&self) -> bool {
@@ -223,10 +243,10 @@ impl<'a> Tick<'a> {
         self.depth.side(false)
     }
     pub fn mode(&self) -> Option<TickMode> {
-        self.fields.mode.map(TickMode::from)
+        field!(self, mode).map(TickMode::from)
     }
     pub fn tradable(&self) -> Option<bool> {
-        self.fields.tradable
+        field!(self, tradable)
     }
 }
 
@@ -285,7 +305,7 @@ impl TickData {
     /// The view a strategy's `on_tick` receives.
     pub fn as_tick(&self) -> Tick<'_> {
         Tick {
-            fields: self.fields,
+            fields: Fields::Owned(&self.fields),
             symbol: self.symbol.as_deref(),
             depth: match &self.depth {
                 Some((buy, sell)) => Depth::Decoded { buy, sell },
