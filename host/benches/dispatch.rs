@@ -4,6 +4,8 @@
 //! `StrategySlot::run`), with FULL ticks. See BENCHMARKS.md.
 //!
 //! `cargo bench -p alpha-panda --bench dispatch` (or `cargo xtask bench dispatch`).
+//! `DISPATCH_BASELINE_WASM=old/momentum.wasm` adds the bare call of that build on the
+//! same batches (`dispatch_breakdown/call_baseline/N`), for a before and after.
 //! After criterion's own report it prints a per-tick table with the ratios, read
 //! back from criterion's medians of this run.
 
@@ -226,10 +228,10 @@ struct Wasm {
 }
 
 impl Wasm {
-    fn load(manifest: &Manifest) -> Self {
+    fn load(manifest: &Manifest, bytes: &[u8]) -> Self {
         let engine = StrategyEngine::new(EngineLimits::default(), None).expect("engine");
         let component = engine
-            .load_bytes(&common::wasm_bytes())
+            .load_bytes(bytes)
             .unwrap_or_else(|e| panic!("momentum.wasm: {e}"));
         Self {
             engine,
@@ -412,7 +414,14 @@ fn dispatch<M: Measurement>(c: &mut Criterion<M>, m: &Manifest, wasm: &Wasm, tic
 /// Where the wasm path's time goes, per batch size: the conversion alone, the bare
 /// component call (lowering + guest + lifting) on batches built beforehand, and the
 /// fixed cost of a call with an empty batch.
-fn breakdown<M: Measurement>(c: &mut Criterion<M>, wasm: &Wasm, ticks: &[MarketTick]) {
+/// With `DISPATCH_BASELINE_WASM` set, the bare call is also measured with that build
+/// of momentum (`call_baseline`), on the same batches, for a before and after.
+fn breakdown<M: Measurement>(
+    c: &mut Criterion<M>,
+    wasm: &Wasm,
+    baseline: Option<&Wasm>,
+    ticks: &[MarketTick],
+) {
     let mut g = c.benchmark_group(BREAKDOWN);
     for n in BATCH_SIZES {
         g.throughput(Throughput::Elements(n as u64));
@@ -452,21 +461,10 @@ fn breakdown<M: Measurement>(c: &mut Criterion<M>, wasm: &Wasm, ticks: &[MarketT
                 b.take()
             })
             .collect();
-        let mut inst = wasm.instance();
-        let mut at = 0;
-        let mut faults = 0;
-        g.bench_with_input(BenchmarkId::new("call", n), &n, |b, _| {
-            b.iter(|| {
-                let out = inst.on_ticks(&batches[at]);
-                at = (at + 1) % batches.len();
-                if out.is_err() {
-                    faults += 1;
-                    inst = wasm.instance();
-                }
-                black_box(out)
-            })
-        });
-        note_faults(&format!("call/{n}"), faults);
+        bench_call(&mut g, "call", n, wasm, &batches);
+        if let Some(base) = baseline {
+            bench_call(&mut g, "call_baseline", n, base, &batches);
+        }
     }
     g.throughput(Throughput::Elements(1));
     let mut inst = wasm.instance();
@@ -484,6 +482,31 @@ fn breakdown<M: Measurement>(c: &mut Criterion<M>, wasm: &Wasm, ticks: &[MarketT
     });
     note_faults("call_empty", faults);
     g.finish();
+}
+
+/// The component call alone (`id/n`), on batches built beforehand.
+fn bench_call<M: Measurement>(
+    g: &mut criterion::BenchmarkGroup<'_, M>,
+    id: &str,
+    n: usize,
+    wasm: &Wasm,
+    batches: &[TickBatch],
+) {
+    let mut inst = wasm.instance();
+    let mut at = 0;
+    let mut faults = 0;
+    g.bench_with_input(BenchmarkId::new(id, n), &n, |b, _| {
+        b.iter(|| {
+            let out = inst.on_ticks(&batches[at]);
+            at = (at + 1) % batches.len();
+            if out.is_err() {
+                faults += 1;
+                inst = wasm.instance();
+            }
+            black_box(out)
+        })
+    });
+    note_faults(&format!("{id}/{n}"), faults);
 }
 
 fn note_faults(id: &str, faults: usize) {
@@ -588,6 +611,18 @@ fn summary(dir: &Path, since: SystemTime, signal_rate: f64, clock: &str, load_be
             f(rest)
         );
     }
+    for n in BATCH_SIZES {
+        if let (Some(call), Some(base)) = (
+            get(BREAKDOWN, &format!("call/{n}"), n),
+            get(BREAKDOWN, &format!("call_baseline/{n}"), n),
+        ) {
+            println!();
+            println!(
+                "batch {n}: call {call:.1} ns/tick, baseline wasm {base:.1} ns/tick: {:.2}× the baseline",
+                call / base
+            );
+        }
+    }
     if let Some(ns) = get(BREAKDOWN, "call_empty", 1) {
         println!();
         println!("fixed cost of one call with an empty batch: {ns:.1} ns");
@@ -606,11 +641,18 @@ fn run<M: Measurement>(c: Criterion<M>, clock: &str) {
 
     let m = common::manifest();
     let ticks = common::full_ticks(&m.instruments, PER_INSTRUMENT);
-    let wasm = Wasm::load(&m);
+    let wasm = Wasm::load(&m, &common::wasm_bytes());
     let signal_rate = check_same_work(&m, &wasm, &ticks);
+    let baseline = std::env::var_os("DISPATCH_BASELINE_WASM").map(|path| {
+        let bytes = std::fs::read(&path)
+            .unwrap_or_else(|e| panic!("DISPATCH_BASELINE_WASM {}: {e}", path.display()));
+        let base = Wasm::load(&m, &bytes);
+        check_same_work(&m, &base, &ticks);
+        base
+    });
 
     dispatch(&mut c, &m, &wasm, &ticks);
-    breakdown(&mut c, &wasm, &ticks);
+    breakdown(&mut c, &wasm, baseline.as_ref(), &ticks);
     c.final_summary();
     summary(&dir, since, signal_rate, clock, &load_before);
 }
