@@ -1,0 +1,108 @@
+//! The in-process dedup store's cost per tick: `seen` then `mark` of a batch's keys
+//! (as the pipeline does for each batch), on a store holding a million older marks.
+//! Beside it, the same store with the fingerprinting it had before (two SipHash-1-3
+//! passes per key, and the map hashing the fingerprint again with SipHash), kept
+//! here as the reference. Criterion reports time per key. See BENCHMARKS.md.
+//!
+//! `cargo bench -p alpha-panda --bench dedup`
+
+use std::collections::hash_map::{Entry, RandomState};
+use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasher;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+use alpha_panda::dedup::memory::MemoryStore;
+
+const BATCH: usize = 512;
+const HELD: usize = 1_000_000;
+
+fn key(i: usize) -> String {
+    format!("alpha-panda:dedup:s:paper:0198f3a1-c2b4-7e00-{i:012x}")
+}
+
+/// The store before, as it was: two seeded SipHash-1-3 passes, a SipHash-keyed map.
+struct Before {
+    ttl: Duration,
+    max_keys: usize,
+    hashers: (RandomState, RandomState),
+    entries: HashMap<u128, Instant>,
+    order: VecDeque<(u128, Instant)>,
+}
+
+impl Before {
+    fn hash(&self, key: &str) -> u128 {
+        let a = self.hashers.0.hash_one(key) as u128;
+        let b = self.hashers.1.hash_one(key) as u128;
+        (a << 64) | b
+    }
+    fn seen(&self, keys: &[String]) -> Vec<bool> {
+        let now = Instant::now();
+        keys.iter()
+            .map(|k| self.entries.get(&self.hash(k)).is_some_and(|e| *e > now))
+            .collect()
+    }
+    fn mark(&mut self, keys: &[String]) {
+        let now = Instant::now();
+        let expiry = now + self.ttl;
+        for k in keys {
+            let h = self.hash(k);
+            if let Entry::Vacant(v) = self.entries.entry(h) {
+                v.insert(expiry);
+                self.order.push_back((h, expiry));
+            }
+        }
+        while let Some(&(h, exp)) = self.order.front() {
+            if exp > now && self.entries.len() <= self.max_keys {
+                break;
+            }
+            self.order.pop_front();
+            if self.entries.get(&h) == Some(&exp) {
+                self.entries.remove(&h);
+            }
+        }
+    }
+}
+
+fn dedup(c: &mut Criterion) {
+    let held: Vec<String> = (0..HELD).map(key).collect();
+    let mut store = MemoryStore::bounded(Duration::from_secs(3600), 2 * HELD);
+    store.mark(&held);
+    let mut before = Before {
+        ttl: Duration::from_secs(3600),
+        max_keys: 2 * HELD,
+        hashers: (RandomState::new(), RandomState::new()),
+        entries: HashMap::new(),
+        order: VecDeque::new(),
+    };
+    before.mark(&held);
+    drop(held);
+    let batches: Vec<Vec<String>> = (0..64)
+        .map(|b| (0..BATCH).map(|i| key(HELD + b * BATCH + i)).collect())
+        .collect();
+    let mut g = c.benchmark_group("dedup");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    let mut at = 0;
+    g.bench_function("memory", |b| {
+        b.iter(|| {
+            let keys = &batches[at % batches.len()];
+            at += 1;
+            std::hint::black_box(store.seen(keys));
+            store.mark(keys);
+        })
+    });
+    let mut at = 0;
+    g.bench_function("memory_before", |b| {
+        b.iter(|| {
+            let keys = &batches[at % batches.len()];
+            at += 1;
+            std::hint::black_box(before.seen(keys));
+            before.mark(keys);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, dedup);
+criterion_main!(benches);
