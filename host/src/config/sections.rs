@@ -166,6 +166,9 @@ pub struct PluginsConfig {
     pub cache_dir: Option<PathBuf>,
     /// Debounce of file-system events before a plugin file is (re)loaded.
     pub debounce_ms: u64,
+    /// Name each plugin's compiled code in `/tmp/perf-PID.map`, so `perf` shows a
+    /// strategy's own functions (a profiling aid; off in production).
+    pub perf_map: bool,
     /// A strategy-scoped instance merges its partitions by event time: a tick
     /// waits at most this long for a partition with nothing buffered (which may
     /// still bring an earlier tick) before it goes. 0 = never wait.
@@ -194,6 +197,7 @@ impl Default for PluginsConfig {
             allowed_sha256: Vec::new(),
             cache_dir: None,
             debounce_ms: d::DEBOUNCE_MS,
+            perf_map: false,
             align_wait_ms: d::ALIGN_WAIT_MS,
         }
     }

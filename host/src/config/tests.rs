@@ -89,6 +89,7 @@ fn environment_overrides_apply_with_types() {
             ("ALPHA_PANDA__KAFKA__BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
             ("ALPHA_PANDA__BROKER", "zerodha"),
             ("ALPHA_PANDA__PLUGINS__CALL_TIMEOUT_MS", "25"),
+            ("ALPHA_PANDA__PLUGINS__PERF_MAP", "true"),
             ("ALPHA_PANDA__KAFKA__PRODUCER__LINGER_MS", "7"),
             ("UNRELATED", "x"),
         ]),
@@ -97,6 +98,8 @@ fn environment_overrides_apply_with_types() {
     assert_eq!(c.kafka.bootstrap_servers, "127.0.0.1:9092");
     assert_eq!(c.broker, BrokerNamespace::Zerodha);
     assert_eq!(c.plugins.call_timeout_ms, 25);
+    assert!(c.plugins.perf_map);
+    assert!(!PluginsConfig::default().perf_map, "off unless asked for");
     assert_eq!(
         c.kafka.producer.get("linger.ms").map(String::as_str),
         Some("7")

@@ -32,6 +32,8 @@ pub struct EngineLimits {
     pub max_instances: u32,
     /// An artifact file larger than this is refused.
     pub max_artifact_bytes: u64,
+    /// Compiled code is named in `/tmp/perf-PID.map` for `perf` (`plugins.perf_map`).
+    pub perf_map: bool,
 }
 
 impl Default for EngineLimits {
@@ -49,6 +51,7 @@ impl EngineLimits {
             max_wasm_bytes: p.max_wasm_bytes,
             max_instances: p.max_instances,
             max_artifact_bytes: p.max_artifact_bytes,
+            perf_map: p.perf_map,
         }
     }
 }
@@ -132,6 +135,9 @@ impl StrategyEngine {
             .concurrency_support(false)
             .wasm_component_model(true)
             .max_wasm_stack(512 * 1024);
+        if limits.perf_map {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         let mut linker: Linker<StoreState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
