@@ -461,41 +461,29 @@ fn breakdown<M: Measurement>(
                 b.take()
             })
             .collect();
-        bench_call(&mut g, "call", n, wasm, &batches);
+        bench_call(&mut g, "call", Some(n), wasm, &batches);
         if let Some(base) = baseline {
-            bench_call(&mut g, "call_baseline", n, base, &batches);
+            bench_call(&mut g, "call_baseline", Some(n), base, &batches);
         }
     }
     g.throughput(Throughput::Elements(1));
-    let mut inst = wasm.instance();
-    let empty = TickBatch::default();
-    let mut faults = 0;
-    g.bench_function("call_empty", |b| {
-        b.iter(|| {
-            let out = inst.on_ticks(&empty);
-            if out.is_err() {
-                faults += 1;
-                inst = wasm.instance();
-            }
-            black_box(out)
-        })
-    });
-    note_faults("call_empty", faults);
+    bench_call(&mut g, "call_empty", None, wasm, &[TickBatch::default()]);
     g.finish();
 }
 
-/// The component call alone (`id/n`), on batches built beforehand.
+/// The component call alone (`id/n`, or `id` without a batch size), on batches
+/// built beforehand, in turn; a fault starts a fresh instance and is noted.
 fn bench_call<M: Measurement>(
     g: &mut criterion::BenchmarkGroup<'_, M>,
     id: &str,
-    n: usize,
+    n: Option<usize>,
     wasm: &Wasm,
     batches: &[TickBatch],
 ) {
     let mut inst = wasm.instance();
     let mut at = 0;
     let mut faults = 0;
-    g.bench_with_input(BenchmarkId::new(id, n), &n, |b, _| {
+    let bench = |b: &mut criterion::Bencher<'_, M>| {
         b.iter(|| {
             let out = inst.on_ticks(&batches[at]);
             at = (at + 1) % batches.len();
@@ -505,8 +493,18 @@ fn bench_call<M: Measurement>(
             }
             black_box(out)
         })
-    });
-    note_faults(&format!("{id}/{n}"), faults);
+    };
+    let label = match n {
+        Some(n) => {
+            g.bench_function(BenchmarkId::new(id, n), bench);
+            format!("{id}/{n}")
+        }
+        None => {
+            g.bench_function(id, bench);
+            id.to_owned()
+        }
+    };
+    note_faults(&label, faults);
 }
 
 fn note_faults(id: &str, faults: usize) {
