@@ -193,10 +193,57 @@ impl PartitionReader {
                         break;
                     }
                 }
+                // A broker the read does not need is away (librdkafka connects
+                // to every broker it knows and reports each failure): it keeps
+                // reading, up to the timeout.
+                Some(Err(e)) if transient(&e) => {
+                    tracing::debug!(topic, partition, error = %e, "state read goes on");
+                }
                 Some(Err(e)) => return Err(e.into()),
             }
         }
         self.consumer.unassign()?;
         Ok(())
+    }
+}
+
+/// Whether a consumer error only reports a connection librdkafka retries by
+/// itself (it does not end a read).
+fn transient(e: &RdError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e,
+        RdError::MessageConsumption(
+            C::BrokerTransportFailure
+                | C::AllBrokersDown
+                | C::Resolve
+                | C::RequestTimedOut
+                | C::OperationTimedOut
+        )
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rdkafka::types::RDKafkaErrorCode as C;
+
+    #[test]
+    fn a_broker_away_does_not_end_a_read() {
+        for code in [C::BrokerTransportFailure, C::AllBrokersDown, C::Resolve] {
+            assert!(transient(&RdError::MessageConsumption(code)), "{code:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_read_ends_it() {
+        for code in [
+            C::UnknownTopicOrPartition,
+            C::TopicAuthorizationFailed,
+            C::OffsetOutOfRange,
+        ] {
+            assert!(!transient(&RdError::MessageConsumption(code)), "{code:?}");
+        }
+        assert!(!transient(&RdError::PartitionEOF(0)));
     }
 }
