@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use alpha_panda::config::Config;
+use alpha_panda::state::StateRecord;
 use alpha_panda::topics::TopicRegistry;
 use pipeline_support::child::metric;
 use pipeline_support::*;
@@ -257,11 +258,13 @@ fn assert_running(host: &RunningHost) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn signal_leader_down_and_produce_refused_past_the_delivery_timeout() {
-    let mut s = Scenario::new("produce_err", 3).await;
-    // Ticks, the DLQ and the group on brokers 1 and 2; signals led by broker 3.
-    const SIGNALS_LEADER: i32 = 3;
+/// The broker leading every signal partition in [`signals_led_apart`].
+const SIGNALS_LEADER: i32 = 3;
+
+/// On a three-broker cluster: ticks, the DLQ, the state and the group on
+/// brokers 1 and 2; signals led by [`SIGNALS_LEADER`], so taking it down holds
+/// the host's signals and nothing else.
+fn signals_led_apart(s: &Scenario) {
     for t in TopicRegistry::new(&s.config.topics).all_topics() {
         for p in 0..t.partitions {
             let leader = if t.name == "paper.signals.raw" {
@@ -277,6 +280,12 @@ async fn signal_leader_down_and_produce_refused_past_the_delivery_timeout() {
     s.cluster
         .coordinator(MockCoordinator::Group(s.group()), 1)
         .expect("coordinator");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signal_leader_down_and_produce_refused_past_the_delivery_timeout() {
+    let mut s = Scenario::new("produce_err", 3).await;
+    signals_led_apart(&s);
     // librdkafka gives a signal up after 1.5 s: the outage below outlasts that
     // several times, so the host's own retry path (not only librdkafka's) must
     // carry every signal through.
@@ -522,4 +531,121 @@ async fn state_unreadable_at_a_gain_is_read_again_and_restored() {
             "tick {i} (place {k} of partition {p}): counts {got:?}, expected {expected}"
         );
     }
+}
+
+/// A partition lost and gained again while batches of its old ownership still
+/// wait for their signals' acks (their leader is down): the host reads the
+/// partition's state again and re-reads its ticks from the committed offset. The
+/// re-read ticks of those batches are fed to the restored strategy (their
+/// signals are already on their way), so every count stays exact: the k-th
+/// tick of a partition is answered with k, before, during and after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_regained_while_its_old_batches_wait_for_acks() {
+    let mut s = Scenario::new("regain_held", 3).await;
+    signals_led_apart(&s);
+    s.config.state.every_ms = 100;
+    let host = RunningHost::start(s.config.clone());
+    s.stream(BEFORE, Duration::ZERO).await;
+    assert!(s.answered(WAIT).await, "before the fault");
+    until(&s, "every partition's state written", |s| {
+        s.metric("alpha_panda_state_writes_total") >= TICK_PARTITIONS as f64
+    })
+    .await;
+
+    s.cluster.broker_down(SIGNALS_LEADER).expect("broker down");
+    s.stream(DURING / 4, Duration::ZERO).await;
+    let sent = s.sent.len() as f64;
+    until(&s, "the held ticks consumed", |s| {
+        s.metric("alpha_panda_ticks_consumed_total") >= sent
+    })
+    .await;
+    // A second member joins and leaves: every partition is revoked twice and
+    // gained again, some at once, the others when the member is gone.
+    let restores = s.metric("alpha_panda_state_restores_total");
+    let member = group_member(&s.bootstrap, &s.group());
+    until(&s, "the host restored its share", |s| {
+        s.metric("alpha_panda_state_restores_total") > restores
+    })
+    .await;
+    let restores = s.metric("alpha_panda_state_restores_total");
+    member.unsubscribe();
+    drop(member);
+    until(&s, "the host owns every partition again", |s| {
+        s.metric("alpha_panda_assigned_partitions") == TICK_PARTITIONS as f64
+            && s.metric("alpha_panda_state_restores_total") > restores
+    })
+    .await;
+    assert!(
+        !s.answered(Duration::from_millis(10)).await,
+        "signals cannot be written while their leader is down"
+    );
+    s.cluster.broker_up(SIGNALS_LEADER).expect("broker up");
+    s.stream(AFTER, Duration::from_millis(2)).await;
+    s.verify(host).await;
+
+    let counts = counts_by_tick(&s);
+    for (i, (id, (p, k))) in s.sent.iter().zip(places(&s)).enumerate() {
+        let got = counts.get(id).cloned().unwrap_or_default();
+        assert!(
+            !got.is_empty() && got.iter().all(|c| *c == k),
+            "tick {i} (place {k} of partition {p}): counts {got:?}"
+        );
+    }
+    // A batch of the old ownership took state before it ran: that record is
+    // not written once it is acked (it is older than the restored state's).
+    let mut state = Reader::new(&s.bootstrap, &["paper.strategy.state"], false);
+    state.pump(Duration::from_secs(2)).await;
+    let mut last: BTreeMap<String, i64> = BTreeMap::new();
+    for r in &state.records {
+        let Some(value) = r.value.as_deref() else {
+            continue;
+        };
+        let record = StateRecord::from_json(r.key.as_deref(), value).expect("a state record");
+        let before = last.insert(record.key(), record.next_offset);
+        assert!(
+            before.is_none_or(|b| b <= record.next_offset),
+            "{} went back from {before:?} to {}",
+            record.key(),
+            record.next_offset
+        );
+    }
+    assert!(!last.is_empty(), "no state record was written");
+}
+
+/// Polls until `done` holds, failing the test after [`WAIT`].
+async fn until(s: &Scenario, what: &str, done: impl Fn(&Scenario) -> bool) {
+    let limit = std::time::Instant::now() + WAIT;
+    while !done(s) {
+        assert!(
+            std::time::Instant::now() < limit,
+            "timed out: {what} (assigned {}, restores {}, rebalances {})",
+            s.metric("alpha_panda_assigned_partitions"),
+            s.metric("alpha_panda_state_restores_total"),
+            s.metric("alpha_panda_rebalances_total")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Another member of the host's group, polled until it holds partitions.
+fn group_member(bootstrap: &str, group: &str) -> BaseConsumer {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false");
+    for (k, v) in alpha_panda_tests::broker::FAST_GROUP_SETTINGS {
+        config.set(*k, *v);
+    }
+    let member: BaseConsumer = config.create().expect("member");
+    member.subscribe(&["market.ticks"]).expect("subscribe");
+    let limit = std::time::Instant::now() + WAIT;
+    while member.assignment().map_or(0, |a| a.count()) == 0 {
+        assert!(
+            std::time::Instant::now() < limit,
+            "the member got no partition"
+        );
+        let _ = member.poll(Duration::from_millis(100));
+    }
+    member
 }

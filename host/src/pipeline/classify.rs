@@ -16,6 +16,8 @@ use crate::partitions::Route;
 pub(super) struct Fresh {
     /// Its message's index in the batch.
     pub msg: usize,
+    /// Its message's partition.
+    pub partition: i32,
     pub env: EventEnvelope<MarketTick>,
     /// Answered by a previous owner if the dedup store has seen it (fed only).
     pub catch_up: bool,
@@ -69,6 +71,7 @@ impl Host {
                 Some(bytes) => match decode_tick(bytes) {
                     Ok(env) => out.fresh.push(Fresh {
                         msg: i,
+                        partition: p,
                         env,
                         catch_up,
                     }),

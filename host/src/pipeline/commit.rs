@@ -113,7 +113,10 @@ impl Host {
             }
             self.producer.commit_transaction(TXN_TIMEOUT)?;
         } else if !batch.state.is_empty() {
-            self.commit_with_state(&offsets, batch.state).await?;
+            let state = still_owned(batch.state, &batch.state_epochs, |p, e| {
+                self.states.still_owns(p, e)
+            });
+            self.commit_with_state(&offsets, state).await?;
         } else if offsets.count() > 0 {
             self.consumer.commit(&offsets, CommitMode::Async)?;
             self.remember_asked(&offsets, &batch.offsets);
@@ -206,24 +209,21 @@ impl Host {
     }
 
     /// At-least-once: commits, synchronously, every partition up to its state
-    /// record, then writes the records. A refused commit writes none (a record
-    /// must never be ahead of the committed offset). `offsets` are the batch's own.
+    /// record, then writes the records (each of a partition owned as when it was
+    /// taken). A refused commit writes none (a record must never be ahead of the
+    /// committed offset). `offsets` are the batch's own.
     pub(super) async fn commit_with_state(
         &mut self,
         offsets: &TopicPartitionList,
         state: Vec<StateRecord>,
     ) -> Result<(), PipelineError> {
-        let owned: Vec<StateRecord> = state
-            .into_iter()
-            .filter(|r| self.states.owned().any(|p| p == r.partition))
-            .collect();
         let mut upto: BTreeMap<i32, i64> = BTreeMap::new();
         for e in offsets.elements() {
             if let Offset::Offset(o) = e.offset() {
                 upto.insert(e.partition(), o);
             }
         }
-        for r in &owned {
+        for r in &state {
             let e = upto.entry(r.partition).or_insert(r.next_offset);
             *e = (*e).max(r.next_offset);
         }
@@ -245,7 +245,7 @@ impl Host {
             .map(|(p, epoch)| (p, (0, epoch)))
             .collect();
         self.remember_asked(&tpl, &epochs);
-        self.write_state(owned).await;
+        self.write_state(state).await;
         Ok(())
     }
 
@@ -333,5 +333,50 @@ impl Host {
             .metrics
             .state_writes
             .inc_by(n - failed.len() as u64);
+    }
+}
+
+/// The records of partitions still owned as when they were taken (`epochs`;
+/// `owns(p, epoch)`): a partition lost since, maybe gained again, has newer
+/// state than a record taken before, which must not be written after it.
+fn still_owned(
+    state: Vec<StateRecord>,
+    epochs: &BTreeMap<i32, u64>,
+    owns: impl Fn(i32, u64) -> bool,
+) -> Vec<StateRecord> {
+    state
+        .into_iter()
+        .filter(|r| {
+            epochs
+                .get(&r.partition)
+                .is_some_and(|&e| owns(r.partition, e))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(partition: i32) -> StateRecord {
+        StateRecord {
+            group: "g".into(),
+            strategy_id: "s".into(),
+            partition,
+            next_offset: 10,
+            sha256: String::new(),
+            state: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn only_records_of_the_same_ownership_are_written() {
+        // Partition 0 still owned as when its state was taken; 1 lost and gained
+        // again since (epoch 2 now); 2 lost; 3 taken while it was not running.
+        let epochs = BTreeMap::from([(0, 1), (1, 1), (2, 1)]);
+        let owns = |p: i32, e: u64| matches!((p, e), (0, 1) | (1, 2) | (3, 3));
+        let kept = still_owned((0..4).map(record).collect(), &epochs, owns);
+        let partitions: Vec<i32> = kept.iter().map(|r| r.partition).collect();
+        assert_eq!(partitions, vec![0]);
     }
 }

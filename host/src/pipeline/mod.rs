@@ -69,6 +69,7 @@ use crate::topics::{TopicRegistry, MARKET_TICKS};
 use crate::units::owners::Owners;
 use crate::units::Units;
 use context::{HostContext, RebalanceQueue};
+use dedupe::InFlight;
 use reads::{Reads, StateSource};
 use unit_run::UnitFlight;
 
@@ -179,9 +180,11 @@ struct Batch<M> {
     /// Per partition: the offset after its last message run or skipped here, and
     /// the partition's ownership epoch when the batch ran.
     offsets: BTreeMap<i32, (i64, u64)>,
-    /// State records taken right after this batch ran (at-least-once: written
+    /// State records taken right before this batch ran (at-least-once: written
     /// once its offsets are committed).
     state: Vec<StateRecord>,
+    /// Each partition's ownership epoch when `state` was taken.
+    state_epochs: BTreeMap<i32, u64>,
     /// Ids of the ticks it answers (each once).
     ids: HashSet<String>,
     signals: u64,
@@ -398,14 +401,21 @@ impl Host {
         let lanes = !self.eos();
         // At-least-once, periodic state is taken before the batch, once no lane
         // is busy, and written once the batch is committed.
-        let mut state = if lanes {
-            self.state_between_calls(in_flight).await?
+        let (mut state, state_epochs) = if lanes {
+            let state = self.state_between_calls(in_flight).await?;
+            (state, self.states.running().collect())
         } else {
-            Vec::new()
+            (Vec::new(), BTreeMap::new())
         };
         let classified = self.classify(msgs);
         let mut deduped = {
-            let pending: Vec<&HashSet<String>> = in_flight.iter().map(|s| &s.batch.ids).collect();
+            let pending: Vec<InFlight<'_>> = in_flight
+                .iter()
+                .map(|s| InFlight {
+                    ids: &s.batch.ids,
+                    offsets: &s.batch.offsets,
+                })
+                .collect();
             self.dedupe(classified.fresh, &pending).await
         };
         self.age(&mut deduped);
@@ -443,6 +453,7 @@ impl Host {
                 msgs: classified.msgs,
                 offsets: classified.offsets,
                 state,
+                state_epochs,
                 ids: deduped.keep.iter().map(|f| f.env.id.clone()).collect(),
                 keep: deduped.keep,
                 signals: encoded.signals,
