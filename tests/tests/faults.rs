@@ -533,6 +533,52 @@ async fn state_unreadable_at_a_gain_is_read_again_and_restored() {
     }
 }
 
+/// The group coordinator answers every request 5 s late (heartbeats still
+/// inside the 6 s session), so each commit with strategy state takes 5 s. The
+/// ticks do not wait for it: every tick written over 6 s is answered within 2 s
+/// of the last one, and once the coordinator is quick again everything is
+/// committed as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_group_coordinator_holds_up_no_tick() {
+    const COORDINATOR: i32 = 1;
+    let mut s = Scenario::new("slow_coord", 3).await;
+    // Every topic on brokers 2 and 3; the group alone on broker 1.
+    for t in TopicRegistry::new(&s.config.topics).all_topics() {
+        for p in 0..t.partitions {
+            s.cluster
+                .partition_leader(&t.name, p, Some(2 + p % 2))
+                .expect("leader");
+        }
+    }
+    s.cluster
+        .coordinator(MockCoordinator::Group(s.group()), COORDINATOR)
+        .expect("coordinator");
+    s.config.state.every_ms = 100;
+    let host = RunningHost::start(s.config.clone());
+    s.stream(BEFORE, Duration::ZERO).await;
+    assert!(s.answered(WAIT).await, "before the fault");
+
+    let written = s.metric("alpha_panda_state_writes_total");
+    s.cluster
+        .broker_round_trip_time(COORDINATOR, Duration::from_secs(5))
+        .expect("slow coordinator");
+    s.stream(300, Duration::from_millis(20)).await;
+    assert!(
+        s.answered(Duration::from_secs(2)).await,
+        "ticks waited for the group coordinator"
+    );
+    until(&s, "state written while the coordinator is slow", |s| {
+        s.metric("alpha_panda_state_writes_total") > written
+    })
+    .await;
+    assert_running(&host);
+    s.cluster
+        .broker_round_trip_time(COORDINATOR, Duration::ZERO)
+        .expect("quick coordinator");
+    s.stream(AFTER, Duration::from_millis(2)).await;
+    s.verify(host).await;
+}
+
 /// A partition lost and gained again while batches of its old ownership still
 /// wait for their signals' acks (their leader is down): the host reads the
 /// partition's state again and re-reads its ticks from the committed offset. The

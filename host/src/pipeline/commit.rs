@@ -6,12 +6,15 @@
 //! state of a clean stop.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
+use tokio::task::JoinHandle;
 
+use super::state_commit::Landed;
 use super::{Acked, Batch, Host, PipelineError, Prepared, Sent, TXN_TIMEOUT};
 use crate::clock::{self, Instant};
 use crate::dlq::Failure;
@@ -116,7 +119,7 @@ impl Host {
             let state = still_owned(batch.state, &batch.state_epochs, |p, e| {
                 self.states.still_owns(p, e)
             });
-            self.commit_with_state(&offsets, state).await?;
+            self.commit_with_state(&offsets, &batch.offsets, state, batch.state_epochs)?;
         } else if offsets.count() > 0 {
             self.consumer.commit(&offsets, CommitMode::Async)?;
             self.remember_asked(&offsets, &batch.offsets);
@@ -208,45 +211,61 @@ impl Host {
         }
     }
 
-    /// At-least-once: commits, synchronously, every partition up to its state
-    /// record, then writes the records (each of a partition owned as when it was
-    /// taken). A refused commit writes none (a record must never be ahead of the
-    /// committed offset). `offsets` are the batch's own.
-    pub(super) async fn commit_with_state(
+    /// At-least-once: commits every partition up to its state record (taken in
+    /// `epochs`), off the pipeline; the records are written once the commit is
+    /// accepted ([`state_committed`](Self::state_committed)), never ahead of it.
+    /// While another such commit is in flight the records are dropped (the next
+    /// period's are taken once it is back) and the batch's `offsets` (with their
+    /// epochs in `ran`) are committed as without state.
+    pub(super) fn commit_with_state(
         &mut self,
         offsets: &TopicPartitionList,
+        ran: &BTreeMap<i32, (i64, u64)>,
         state: Vec<StateRecord>,
+        epochs: BTreeMap<i32, u64>,
     ) -> Result<(), PipelineError> {
-        let mut upto: BTreeMap<i32, i64> = BTreeMap::new();
-        for e in offsets.elements() {
-            if let Offset::Offset(o) = e.offset() {
-                upto.insert(e.partition(), o);
+        if self.state_commits.busy() {
+            tracing::debug!(
+                records = state.len(),
+                "a commit with state is still in flight: these records are skipped"
+            );
+            if offsets.count() > 0 {
+                self.consumer.commit(offsets, CommitMode::Async)?;
+                self.remember_asked(offsets, ran);
             }
+            return Ok(());
         }
-        for r in &state {
-            let e = upto.entry(r.partition).or_insert(r.next_offset);
-            *e = (*e).max(r.next_offset);
-        }
-        let mut tpl = TopicPartitionList::new();
-        for (&p, &o) in &upto {
-            tpl.add_partition_offset(MARKET_TICKS, p, Offset::Offset(o))?;
-        }
+        let tpl = state_offsets(offsets, &state)?;
         if tpl.count() == 0 {
             return Ok(());
         }
-        if let Err(e) = self.consumer.commit(&tpl, CommitMode::Sync) {
+        self.remember_asked(&tpl, &self.running_epochs());
+        let consumer = Arc::clone(&self.consumer);
+        self.state_commits.start(consumer, tpl, state, epochs);
+        Ok(())
+    }
+
+    /// A commit with state came back: its records of partitions still owned as
+    /// when they were taken are written (a refused commit writes none; the next
+    /// commit covers its offsets).
+    pub(super) fn state_committed(&mut self, landed: Landed) {
+        if let Some(e) = landed.refused {
             self.shared.metrics.commit_failures.inc();
             tracing::warn!(error = %e, "offset commit refused; strategy state not written this time (the next commit covers the offsets)");
-            return Ok(());
+            return;
         }
-        let epochs: BTreeMap<i32, (i64, u64)> = self
-            .states
+        let records = still_owned(landed.records, &landed.epochs, |p, e| {
+            self.states.still_owns(p, e)
+        });
+        drop(self.spawn_state_write(records));
+    }
+
+    /// Each running partition's ownership epoch, as `asked` keeps them.
+    fn running_epochs(&self) -> BTreeMap<i32, (i64, u64)> {
+        self.states
             .running()
             .map(|(p, epoch)| (p, (0, epoch)))
-            .collect();
-        self.remember_asked(&tpl, &epochs);
-        self.write_state(state).await;
-        Ok(())
+            .collect()
     }
 
     /// At-least-once: commits, synchronously, the last offsets asked for of the
@@ -291,7 +310,20 @@ impl Host {
         if self.eos() {
             return self.state_transaction(records, Some(&tpl)).await;
         }
-        self.commit_with_state(&tpl, records).await
+        // The last commit with state in flight first: its records are older.
+        if self.state_commits.busy() {
+            let landed = self.state_commits.landed().await;
+            self.state_committed(landed);
+        }
+        let tpl = state_offsets(&tpl, &records)?;
+        if let Err(e) = self.consumer.commit(&tpl, CommitMode::Sync) {
+            self.shared.metrics.commit_failures.inc();
+            tracing::warn!(error = %e, "offset commit at stop refused; strategy state not written (a restart replays from the older records)");
+            return Ok(());
+        }
+        self.remember_asked(&tpl, &self.running_epochs());
+        self.spawn_state_write(records).await.unwrap_or_default();
+        Ok(())
     }
 
     pub(super) fn state_out(&self, r: &StateRecord) -> OutRecord {
@@ -318,22 +350,50 @@ impl Host {
         }
     }
 
-    /// At-least-once: writes records whose offsets are committed already.
-    pub(super) async fn write_state(&mut self, records: Vec<StateRecord>) {
-        if records.is_empty() {
-            return;
-        }
+    /// At-least-once: hands records whose offsets are committed already to the
+    /// producer now (in order after everything handed before), and counts or
+    /// logs their acks off the loop.
+    pub(super) fn spawn_state_write(&self, records: Vec<StateRecord>) -> JoinHandle<()> {
         let out: Vec<OutRecord> = records.iter().map(|r| self.state_out(r)).collect();
         let n = out.len() as u64;
-        let (failed, _) = deliver(&self.producer, out, self.config.delivery.retry_scale).await;
-        if let Some(f) = failed.first() {
-            tracing::warn!(error = %f.error, records = failed.len(), "strategy state records not written; a gaining host replays from the older ones");
-        }
-        self.shared
-            .metrics
-            .state_writes
-            .inc_by(n - failed.len() as u64);
+        let producer = self.producer.clone();
+        let scale = self.config.delivery.retry_scale;
+        let metrics = self.shared.metrics.clone();
+        let enqueued = enqueue(&producer, out);
+        tokio::spawn(async move {
+            if n == 0 {
+                return;
+            }
+            let (failed, _) = deliver_enqueued(&producer, enqueued, scale).await;
+            if let Some(f) = failed.first() {
+                tracing::warn!(error = %f.error, records = failed.len(), "strategy state records not written; a gaining host replays from the older ones");
+            }
+            metrics.state_writes.inc_by(n - failed.len() as u64);
+        })
     }
+}
+
+/// `offsets` raised to each record's `next_offset`: a commit never behind the
+/// state it goes with.
+fn state_offsets(
+    offsets: &TopicPartitionList,
+    records: &[StateRecord],
+) -> Result<TopicPartitionList, rdkafka::error::KafkaError> {
+    let mut upto: BTreeMap<i32, i64> = BTreeMap::new();
+    for e in offsets.elements() {
+        if let Offset::Offset(o) = e.offset() {
+            upto.insert(e.partition(), o);
+        }
+    }
+    for r in records {
+        let e = upto.entry(r.partition).or_insert(r.next_offset);
+        *e = (*e).max(r.next_offset);
+    }
+    let mut tpl = TopicPartitionList::new();
+    for (&p, &o) in &upto {
+        tpl.add_partition_offset(MARKET_TICKS, p, Offset::Offset(o))?;
+    }
+    Ok(tpl)
 }
 
 /// The records of partitions still owned as when they were taken (`epochs`;

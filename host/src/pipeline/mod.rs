@@ -22,6 +22,7 @@
 //! - [`lane_run`]: the same on lanes: calls handed out, each result sent.
 //! - [`encode`]: signals into envelopes, poison into DLQ records.
 //! - [`commit`]: delivery, the DLQ for what could not be written, offsets, marks.
+//! - [`state_commit`]: the commit periodic state waits for, off the pipeline.
 //! - [`transaction`]: exactly-once transactions, and their abort and rewind.
 //! - [`control`]: the work between batches.
 //! - [`reads`]: partitions' state read off the tick path.
@@ -38,6 +39,7 @@ mod lane_run;
 mod reads;
 mod run;
 mod stale;
+mod state_commit;
 mod transaction;
 mod unit_run;
 mod units;
@@ -71,6 +73,7 @@ use crate::units::Units;
 use context::{HostContext, RebalanceQueue};
 use dedupe::InFlight;
 use reads::{Reads, StateSource};
+use state_commit::StateCommits;
 use unit_run::UnitFlight;
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -165,6 +168,8 @@ pub struct Host {
     stale: stale::StaleBurst,
     /// At-least-once: the lanes strategy calls run on.
     lanes: Lanes,
+    /// At-least-once: the commit with strategy state in flight.
+    state_commits: StateCommits,
     /// The number of the next batch.
     seq: u64,
 }
@@ -287,6 +292,7 @@ impl Host {
             flight_landed: Arc::new(tokio::sync::Notify::new()),
             stale: stale::StaleBurst::default(),
             lanes,
+            state_commits: StateCommits::default(),
             seq: 0,
         };
         host.update_readiness();
@@ -327,6 +333,10 @@ impl Host {
                     if let Some(sent) = in_flight.pop_front() {
                         self.finish(sent.batch, sent.producing, sent.acked).await?;
                     }
+                    continue;
+                }
+                landed = self.state_commits.landed() => {
+                    self.state_committed(landed);
                     continue;
                 }
                 Some(returned) = self.lanes.next() => {
@@ -401,7 +411,8 @@ impl Host {
         let lanes = !self.eos();
         // At-least-once, periodic state is taken before the batch, once no lane
         // is busy, and written once the batch is committed.
-        let (mut state, state_epochs) = if lanes {
+        // While a commit with state is in flight the next state waits for it.
+        let (mut state, state_epochs) = if lanes && !self.state_commits.busy() {
             let state = self.state_between_calls(in_flight).await?;
             (state, self.states.running().collect())
         } else {
