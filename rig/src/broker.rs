@@ -30,6 +30,11 @@ pub const BROKER_SETTINGS: &[(&str, &str)] = &[
     ("group.initial.rebalance.delay.ms", "0"),
     // Lets test consumers use short sessions (they use 6 s).
     ("group.min.session.timeout.ms", "1000"),
+    // Group writes are not held back to batch them. Kafka 4.1.1 with its default
+    // (5 ms) answered a group's requests, heartbeats included, up to 10 s late
+    // after a pause in the traffic, so sessions timed out (BENCHMARKS.md, "A
+    // stall after a quiet spell"); without it, no stall in 5 starts.
+    ("group.coordinator.append.linger.ms", "0"),
     // Fewer threads and a compaction buffer that fits a small heap.
     ("num.network.threads", "2"),
     ("num.io.threads", "4"),
