@@ -137,10 +137,16 @@ impl Scenario {
 
     /// Reads the signals topic until every tick sent so far is answered.
     async fn answered(&mut self, limit: Duration) -> bool {
+        let sid = self.sid.clone();
+        self.answered_by(&sid, limit).await
+    }
+
+    /// Reads the signals topic until `strategy_id` answered every tick sent so far.
+    async fn answered_by(&mut self, strategy_id: &str, limit: Duration) -> bool {
         let reader = self
             .reader
             .get_or_insert_with(|| Reader::new(&self.bootstrap, &["paper.signals.raw"], false));
-        reader.until_answered(limit, &self.sid, &self.sent).await
+        reader.until_answered(limit, strategy_id, &self.sent).await
     }
 
     /// The checks every scenario ends with, after the host stopped.
@@ -554,9 +560,26 @@ async fn a_slow_group_coordinator_holds_up_no_tick() {
         .coordinator(MockCoordinator::Group(s.group()), COORDINATOR)
         .expect("coordinator");
     s.config.state.every_ms = 100;
+    // A strategy-scoped counter beside the instrument-scoped one: its unit
+    // commits with its state too.
+    let scoped = name("slow_coord_scoped");
+    let instruments: Vec<String> = s.tokens.iter().map(u32::to_string).collect();
+    install_plugin(
+        &s.config.plugins.dir,
+        "scoped",
+        "hostile",
+        &format!(
+            "strategy_id = \"{scoped}\"\nbrokers = [\"paper\"]\ninstruments = [{}]\nscope = \"strategy\"\n\n[params]\nmode = \"counter\"\nversion = 1\n",
+            instruments.join(", ")
+        ),
+    );
     let host = RunningHost::start(s.config.clone());
     s.stream(BEFORE, Duration::ZERO).await;
     assert!(s.answered(WAIT).await, "before the fault");
+    assert!(
+        s.answered_by(&scoped, WAIT).await,
+        "before the fault, scoped"
+    );
 
     let written = s.metric("alpha_panda_state_writes_total");
     s.cluster
@@ -566,6 +589,10 @@ async fn a_slow_group_coordinator_holds_up_no_tick() {
     assert!(
         s.answered(Duration::from_secs(2)).await,
         "ticks waited for the group coordinator"
+    );
+    assert!(
+        s.answered_by(&scoped, Duration::from_secs(2)).await,
+        "the strategy-scoped unit's ticks waited for the group coordinator"
     );
     until(&s, "state written while the coordinator is slow", |s| {
         s.metric("alpha_panda_state_writes_total") > written

@@ -14,7 +14,7 @@ use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::task::JoinHandle;
 
-use super::state_commit::Landed;
+use super::state_commit::{Landed, Owner, Waiting};
 use super::{Acked, Batch, Host, PipelineError, Prepared, Sent, TXN_TIMEOUT};
 use crate::clock::{self, Instant};
 use crate::dlq::Failure;
@@ -224,7 +224,7 @@ impl Host {
         state: Vec<StateRecord>,
         epochs: BTreeMap<i32, u64>,
     ) -> Result<(), PipelineError> {
-        if self.state_commits.busy() {
+        if self.state_commits.busy(Owner::Partitions) {
             tracing::debug!(
                 records = state.len(),
                 "a commit with state is still in flight: these records are skipped"
@@ -241,23 +241,43 @@ impl Host {
         }
         self.remember_asked(&tpl, &self.running_epochs());
         let consumer = Arc::clone(&self.consumer);
-        self.state_commits.start(consumer, tpl, state, epochs);
+        self.state_commits.start(
+            Owner::Partitions,
+            move || consumer.commit(&tpl, CommitMode::Sync),
+            Waiting::Partitions {
+                records: state,
+                epochs,
+            },
+        );
         Ok(())
     }
 
     /// A commit with state came back: its records of partitions still owned as
-    /// when they were taken are written (a refused commit writes none; the next
-    /// commit covers its offsets).
+    /// when they were taken, or of a unit still running as then, are written (a
+    /// refused commit writes none; the next commit covers its offsets).
     pub(super) fn state_committed(&mut self, landed: Landed) {
         if let Some(e) = landed.refused {
             self.shared.metrics.commit_failures.inc();
             tracing::warn!(error = %e, "offset commit refused; strategy state not written this time (the next commit covers the offsets)");
             return;
         }
-        let records = still_owned(landed.records, &landed.epochs, |p, e| {
-            self.states.still_owns(p, e)
-        });
-        drop(self.spawn_state_write(records));
+        let out: Vec<OutRecord> = match landed.waiting {
+            Waiting::Partitions { records, epochs } => {
+                still_owned(records, &epochs, |p, e| self.states.still_owns(p, e))
+                    .iter()
+                    .map(|r| self.state_out(r))
+                    .collect()
+            }
+            Waiting::Unit {
+                k,
+                generation,
+                records,
+            } if self.unit_running(k, generation) => {
+                records.iter().map(|r| self.unit_state_out(r)).collect()
+            }
+            Waiting::Unit { .. } => Vec::new(),
+        };
+        drop(self.spawn_records_write(out));
     }
 
     /// Each running partition's ownership epoch, as `asked` keeps them.
@@ -311,8 +331,7 @@ impl Host {
             return self.state_transaction(records, Some(&tpl)).await;
         }
         // The last commit with state in flight first: its records are older.
-        if self.state_commits.busy() {
-            let landed = self.state_commits.landed().await;
+        if let Some(landed) = self.state_commits.landed_of(Owner::Partitions).await {
             self.state_committed(landed);
         }
         let tpl = state_offsets(&tpl, &records)?;
@@ -322,7 +341,8 @@ impl Host {
             return Ok(());
         }
         self.remember_asked(&tpl, &self.running_epochs());
-        self.spawn_state_write(records).await.unwrap_or_default();
+        let out: Vec<OutRecord> = records.iter().map(|r| self.state_out(r)).collect();
+        self.spawn_records_write(out).await.unwrap_or_default();
         Ok(())
     }
 
@@ -350,11 +370,10 @@ impl Host {
         }
     }
 
-    /// At-least-once: hands records whose offsets are committed already to the
-    /// producer now (in order after everything handed before), and counts or
-    /// logs their acks off the loop.
-    pub(super) fn spawn_state_write(&self, records: Vec<StateRecord>) -> JoinHandle<()> {
-        let out: Vec<OutRecord> = records.iter().map(|r| self.state_out(r)).collect();
+    /// At-least-once: hands state records whose offsets are committed already
+    /// to the producer now (in order after everything handed before), and
+    /// counts or logs their acks off the loop.
+    pub(super) fn spawn_records_write(&self, out: Vec<OutRecord>) -> JoinHandle<()> {
         let n = out.len() as u64;
         let producer = self.producer.clone();
         let scale = self.config.delivery.retry_scale;

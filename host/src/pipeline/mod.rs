@@ -73,7 +73,7 @@ use crate::units::Units;
 use context::{HostContext, RebalanceQueue};
 use dedupe::InFlight;
 use reads::{Reads, StateSource};
-use state_commit::StateCommits;
+use state_commit::{Owner, StateCommits};
 use unit_run::UnitFlight;
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -168,7 +168,7 @@ pub struct Host {
     stale: stale::StaleBurst,
     /// At-least-once: the lanes strategy calls run on.
     lanes: Lanes,
-    /// At-least-once: the commit with strategy state in flight.
+    /// At-least-once: the commits strategy state waits for, in flight.
     state_commits: StateCommits,
     /// The number of the next batch.
     seq: u64,
@@ -412,7 +412,7 @@ impl Host {
         // At-least-once, periodic state is taken before the batch, once no lane
         // is busy, and written once the batch is committed.
         // While a commit with state is in flight the next state waits for it.
-        let (mut state, state_epochs) = if lanes && !self.state_commits.busy() {
+        let (mut state, state_epochs) = if lanes && !self.state_commits.busy(Owner::Partitions) {
             let state = self.state_between_calls(in_flight).await?;
             (state, self.states.running().collect())
         } else {

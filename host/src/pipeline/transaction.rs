@@ -79,7 +79,8 @@ impl Host {
     /// transaction of their own).
     pub(super) async fn write_state_now(&mut self, records: Vec<StateRecord>) {
         if !self.eos() {
-            return self.spawn_state_write(records).await.unwrap_or_default();
+            let out = records.iter().map(|r| self.state_out(r)).collect();
+            return self.spawn_records_write(out).await.unwrap_or_default();
         }
         if let Err(e) = self.state_transaction(records, None).await {
             tracing::warn!(error = %e, "state of gained partitions not written; a crash before the next write restores older state");

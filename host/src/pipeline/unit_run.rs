@@ -12,6 +12,7 @@ use rdkafka::message::OwnedMessage;
 use rdkafka::producer::{FutureProducer, Producer};
 
 use super::stale::is_stale;
+use super::state_commit::{Owner, Waiting};
 use super::{Acked, Host, PipelineError, TXN_TIMEOUT};
 use crate::clock::{self, Instant};
 use crate::contract::MarketTick;
@@ -236,14 +237,16 @@ impl Host {
         out
     }
 
-    fn unit_state_out(&self, r: &UnitRecord) -> OutRecord {
+    pub(super) fn unit_state_out(&self, r: &UnitRecord) -> OutRecord {
         self.state_record_out(r.unit, r.key(), r.to_json())
     }
 
     /// Writes unit `k`'s state with its offsets: at-least-once the offsets are
     /// committed (synchronously) first, so a record is never ahead of them;
     /// exactly-once both go in one transaction. `stopping`: the unit leaves this
-    /// host, its offsets are committed even with no state due.
+    /// host, its offsets are committed even with no state due, and its commit
+    /// in flight is awaited first. Otherwise (periodic state) the commit runs
+    /// off the pipeline ([`state_commit`](super::state_commit)).
     pub(super) async fn write_unit_state(
         &mut self,
         k: i32,
@@ -251,6 +254,13 @@ impl Host {
     ) -> Result<(), PipelineError> {
         if self.eos() {
             return self.unit_transaction(k, Vec::new(), true).await;
+        }
+        if stopping {
+            if let Some(landed) = self.state_commits.landed_of(Owner::Unit(k)).await {
+                self.state_committed(landed);
+            }
+        } else {
+            return self.start_unit_state(k);
         }
         let Some(unit) = self.units.running.get_mut(&k) else {
             return Ok(());
@@ -263,24 +273,55 @@ impl Host {
                 return Ok(());
             }
         }
-        if !self.config.state.enabled() || (offsets.count() == 0 && !stopping) {
+        if !self.config.state.enabled() {
             return Ok(());
         }
         let records = self.unit_records(k);
         let out: Vec<OutRecord> = records.iter().map(|r| self.unit_state_out(r)).collect();
-        let n = out.len() as u64;
-        let (failed, _) = deliver(&self.producer, out, self.config.delivery.retry_scale).await;
-        if let Some(f) = failed.first() {
-            tracing::warn!(unit = k, error = %f.error, "strategy-scoped state not written; a gaining host replays from the older record");
-        }
-        self.shared
-            .metrics
-            .state_writes
-            .inc_by(n - failed.len() as u64);
+        self.spawn_records_write(out).await.unwrap_or_default();
         if let Some(u) = self.units.running.get_mut(&k) {
             u.last_state = clock::now();
         }
         Ok(())
+    }
+
+    /// Periodic state of unit `k`: its records taken now, its offsets committed
+    /// off the pipeline, the records written once that commit is accepted. Not
+    /// while its last one is in flight.
+    fn start_unit_state(&mut self, k: i32) -> Result<(), PipelineError> {
+        if !self.config.state.enabled() || self.state_commits.busy(Owner::Unit(k)) {
+            return Ok(());
+        }
+        let Some(unit) = self.units.running.get_mut(&k) else {
+            return Ok(());
+        };
+        let offsets = unit.offsets()?;
+        if offsets.count() == 0 {
+            return Ok(());
+        }
+        let (generation, consumer) = (unit.generation, unit.shared_consumer());
+        let records = self.unit_records(k);
+        self.state_commits.start(
+            Owner::Unit(k),
+            move || consumer.commit(&offsets, CommitMode::Sync),
+            Waiting::Unit {
+                k,
+                generation,
+                records,
+            },
+        );
+        if let Some(u) = self.units.running.get_mut(&k) {
+            u.last_state = clock::now();
+        }
+        Ok(())
+    }
+
+    /// Whether unit `k` still runs here as it did in `generation`.
+    pub(super) fn unit_running(&self, k: i32, generation: u64) -> bool {
+        self.units
+            .running
+            .get(&k)
+            .is_some_and(|u| u.generation == generation)
     }
 
     /// Exactly-once: `records`, the unit's offsets and (when due, or `with_state`)

@@ -156,6 +156,11 @@ impl Unit {
         &self.consumer
     }
 
+    /// The unit's consumer, shared (for a commit off the pipeline).
+    pub fn shared_consumer(&self) -> Arc<StreamConsumer<UnitContext>> {
+        Arc::clone(&self.consumer)
+    }
+
     /// The partitions the unit reads.
     pub fn partitions(&self) -> BTreeSet<i32> {
         self.merge.partitions().collect()
