@@ -6,6 +6,8 @@
 //! `cargo bench -p alpha-panda --bench dispatch` (or `cargo xtask bench dispatch`).
 //! `DISPATCH_BASELINE_WASM=old/momentum.wasm` adds the bare call of that build on the
 //! same batches (`dispatch_breakdown/call_baseline/N`), for a before and after.
+//! `DISPATCH_DEPTH=none` runs it all on the same ticks without their depth: what
+//! copying no depth levels into the guest would save, at most.
 //! After criterion's own report it prints a per-tick table with the ratios, read
 //! back from criterion's medians of this run.
 
@@ -638,7 +640,13 @@ fn run<M: Measurement>(c: Criterion<M>, clock: &str) {
         .configure_from_args();
 
     let m = common::manifest();
-    let ticks = common::full_ticks(&m.instruments, PER_INSTRUMENT);
+    let mut ticks = common::full_ticks(&m.instruments, PER_INSTRUMENT);
+    if std::env::var("DISPATCH_DEPTH").is_ok_and(|v| v == "none") {
+        println!("DISPATCH_DEPTH=none: the ticks carry no depth");
+        for t in &mut ticks {
+            t.depth = None;
+        }
+    }
     let wasm = Wasm::load(&m, &common::wasm_bytes());
     let signal_rate = check_same_work(&m, &wasm, &ticks);
     let baseline = std::env::var_os("DISPATCH_BASELINE_WASM").map(|path| {
