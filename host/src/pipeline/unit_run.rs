@@ -199,7 +199,7 @@ impl Host {
             self.shared.metrics.commits.inc();
         }
         if self.unit_state_due(k, clock::now()) {
-            self.write_unit_state(k, false).await?;
+            self.start_unit_state(k)?;
         }
         Ok(())
     }
@@ -241,26 +241,17 @@ impl Host {
         self.state_record_out(r.unit, r.key(), r.to_json())
     }
 
-    /// Writes unit `k`'s state with its offsets: at-least-once the offsets are
-    /// committed (synchronously) first, so a record is never ahead of them;
-    /// exactly-once both go in one transaction. `stopping`: the unit leaves this
-    /// host, its offsets are committed even with no state due, and its commit
-    /// in flight is awaited first. Otherwise (periodic state) the commit runs
-    /// off the pipeline ([`state_commit`](super::state_commit)).
-    pub(super) async fn write_unit_state(
-        &mut self,
-        k: i32,
-        stopping: bool,
-    ) -> Result<(), PipelineError> {
+    /// Unit `k` leaves this host: its state written with its offsets, even with
+    /// no state due. At-least-once its commit in flight is awaited first, then
+    /// the offsets are committed (synchronously), so a record is never ahead of
+    /// them; exactly-once both go in one transaction. (Periodic state commits
+    /// off the pipeline: [`start_unit_state`](Self::start_unit_state).)
+    pub(super) async fn write_unit_state(&mut self, k: i32) -> Result<(), PipelineError> {
         if self.eos() {
             return self.unit_transaction(k, Vec::new(), true).await;
         }
-        if stopping {
-            if let Some(landed) = self.state_commits.landed_of(Owner::Unit(k)).await {
-                self.state_committed(landed);
-            }
-        } else {
-            return self.start_unit_state(k);
+        if let Some(landed) = self.state_commits.landed_of(Owner::Unit(k)).await {
+            self.state_committed(landed);
         }
         let Some(unit) = self.units.running.get_mut(&k) else {
             return Ok(());

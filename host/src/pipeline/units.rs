@@ -237,7 +237,7 @@ impl Host {
             self.finish_unit_flight(k, flight).await?;
         }
         if self.units.running.contains_key(&k) {
-            self.write_unit_state(k, true).await?;
+            self.write_unit_state(k).await?;
         }
         self.units.running.remove(&k);
         self.live.revoke_unit(k);
