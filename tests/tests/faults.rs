@@ -560,6 +560,15 @@ async fn a_slow_group_coordinator_holds_up_no_tick() {
         .coordinator(MockCoordinator::Group(s.group()), COORDINATOR)
         .expect("coordinator");
     s.config.state.every_ms = 100;
+    // The coordinator answers one request at a time: a heartbeat queued behind
+    // 5 s commits would outlast the rig's 6 s session. This test is about the
+    // ticks not waiting for commits, not about sessions.
+    for (k, v) in [
+        ("session.timeout.ms", "30000"),
+        ("max.poll.interval.ms", "60000"),
+    ] {
+        s.config.kafka.consumer.insert(k.into(), v.into());
+    }
     // A strategy-scoped counter beside the instrument-scoped one: its unit
     // commits with its state too.
     let scoped = name("slow_coord_scoped");
