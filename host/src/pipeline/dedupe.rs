@@ -6,16 +6,23 @@
 //! gained again counts as such a previous owner: its answers are on their way,
 //! but the restored state never had its ticks.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::HashSetExt;
 
 use super::classify::Fresh;
 use super::Host;
+
+/// A set of tick ids. foldhash, seeded per process, not SipHash: ids are hashed
+/// several times a tick on the pipeline's thread, and these sets only live while
+/// their batch is in flight (the dedup store keeps its own keyed fingerprints).
+pub(super) type IdSet<T> = foldhash::HashSet<T>;
 
 /// A batch in flight, as dedup sees it.
 #[derive(Clone, Copy)]
 pub(super) struct InFlight<'a> {
     /// Ids of the ticks it answers.
-    pub ids: &'a HashSet<String>,
+    pub ids: &'a IdSet<String>,
     /// Per partition: its offsets and the partition's ownership epoch when it ran.
     pub offsets: &'a BTreeMap<i32, (i64, u64)>,
 }
@@ -92,7 +99,7 @@ fn in_flight(
 /// answered by the batches still in flight (`here`: not marked yet), and every
 /// repeat of an id within the batch after its first.
 fn repeats(ids: &[&str], seen: &[bool], here: &[bool]) -> Vec<bool> {
-    let mut in_batch: HashSet<&str> = HashSet::with_capacity(ids.len());
+    let mut in_batch: IdSet<&str> = IdSet::with_capacity(ids.len());
     ids.iter()
         .zip(seen)
         .zip(here)
@@ -103,7 +110,7 @@ fn repeats(ids: &[&str], seen: &[bool], here: &[bool]) -> Vec<bool> {
 /// Which of a batch's ids the dedup store has seen that are neither in flight
 /// here nor repeated in the batch: answered before, maybe by another host.
 fn answered_elsewhere(ids: &[&str], seen: &[bool], here: &[bool]) -> Vec<bool> {
-    let mut in_batch: HashSet<&str> = HashSet::with_capacity(ids.len());
+    let mut in_batch: IdSet<&str> = IdSet::with_capacity(ids.len());
     ids.iter()
         .zip(seen)
         .zip(here)
@@ -118,7 +125,7 @@ fn answered_elsewhere(ids: &[&str], seen: &[bool], here: &[bool]) -> Vec<bool> {
 mod tests {
     use super::*;
 
-    fn set(ids: &[&str]) -> HashSet<String> {
+    fn set(ids: &[&str]) -> IdSet<String> {
         ids.iter().map(|s| String::from(*s)).collect()
     }
 

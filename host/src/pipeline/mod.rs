@@ -44,7 +44,7 @@ mod transaction;
 mod unit_run;
 mod units;
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -191,7 +191,7 @@ struct Batch<M> {
     /// Each partition's ownership epoch when `state` was taken.
     state_epochs: BTreeMap<i32, u64>,
     /// Ids of the ticks it answers (each once).
-    ids: HashSet<String>,
+    ids: dedupe::IdSet<String>,
     signals: u64,
     dlq: u64,
     /// When its first message was taken: the tick-to-signal latency of each
