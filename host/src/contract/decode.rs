@@ -106,10 +106,15 @@ pub fn decode_envelope(bytes: &[u8]) -> Result<EventEnvelope<Payload>, DecodeErr
     Ok(env)
 }
 
-/// The hot path for `market.ticks`: one pass, no intermediate JSON tree. Any
-/// other `type` is [`DecodeError::UnexpectedType`].
+/// The hot path for `market.ticks`: the common shape read by hand
+/// (`fast_tick`), anything else by serde in one pass. Any other `type` is
+/// [`DecodeError::UnexpectedType`].
 pub fn decode_tick(bytes: &[u8]) -> Result<EventEnvelope<MarketTick>, DecodeError> {
-    decode_as(bytes, EventType::MarketTick)
+    let text = check_bytes(bytes)?;
+    match super::fast_tick::read(text) {
+        Some(env) => Ok(env),
+        None => decode_text(text, EventType::MarketTick),
+    }
 }
 
 /// Decodes an event whose payload type the caller knows (`T` must be the

@@ -9,7 +9,8 @@
 //! - [`signal`]: `TradingSignal` and `SignalType`.
 //! - [`downstream`]: risk verdicts, order events, PnL snapshots.
 //! - [`payload`]: `Payload`, any one payload chosen by `type`.
-//! - [`decode`]: bytes → typed envelope, with `DecodeError`.
+//! - [`decode`]: bytes → typed envelope, with `DecodeError`; `fast_tick` reads
+//!   the common tick shape without serde and leaves the rest to it.
 //! - [`derive`]: root ids at the edge, child envelopes with deterministic ids.
 
 pub mod broker;
@@ -19,6 +20,7 @@ pub mod derive;
 pub mod downstream;
 pub mod envelope;
 pub mod event_type;
+mod fast_tick;
 pub mod payload;
 pub mod signal;
 pub mod tick;
