@@ -4,7 +4,7 @@
 //! fast path reads every input exactly as serde alone does (`decode_as`).
 #![no_main]
 
-use alpha_panda::contract::{decode_as, decode_envelope, decode_tick, EventType};
+use alpha_panda::contract::{decode_as, decode_envelope, decode_tick, EventType, MarketTick};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
         );
     }
     let tick = decode_tick(data);
-    let serde = decode_as(data, EventType::MarketTick);
+    let serde = decode_as::<MarketTick>(data, EventType::MarketTick);
     match (&tick, &serde) {
         (Ok(fast), Ok(slow)) => assert_eq!(
             fast.to_vec().expect("encodes"),
