@@ -1,7 +1,8 @@
 //! Bytes → typed envelope. Every outcome for any input bytes is a value: a
 //! decoded envelope or a [`DecodeError`], never a panic. Decoding is one pass of
-//! `serde_json` straight into the typed payload; only a failed message is read
-//! again, with path tracking, to name the offending field.
+//! `serde_json` straight into the typed payload (a tick of the common shape is
+//! read by hand first, `fast_tick`); only a failed message is read again, with
+//! path tracking, to name the offending field.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;

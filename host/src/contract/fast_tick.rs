@@ -16,14 +16,10 @@ use super::time::Timestamp;
 
 /// Reads `text` if it is a tick envelope of the common shape; `None` otherwise.
 pub(super) fn read(text: &str) -> Option<EventEnvelope<MarketTick>> {
-    let mut c = Cursor {
-        b: text.as_bytes(),
-        text,
-        i: 0,
-    };
+    let mut c = Cursor { text, i: 0 };
     let env = envelope(&mut c)?;
     c.ws();
-    (c.i == c.b.len()).then_some(env)
+    (c.i == text.len()).then_some(env)
 }
 
 /// Which fields of an object were read: a repeated one gives up, as serde
@@ -201,15 +197,19 @@ fn mode(c: &mut Cursor<'_>) -> Option<TickMode> {
 
 /// A position in the message's bytes (`text`, already checked UTF-8).
 struct Cursor<'a> {
-    b: &'a [u8],
     text: &'a str,
     i: usize,
 }
 
 impl<'a> Cursor<'a> {
+    /// The text as bytes, to scan.
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
     /// Skips JSON whitespace.
     fn ws(&mut self) {
-        while matches!(self.b.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        while matches!(self.bytes().get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.i += 1;
         }
     }
@@ -217,7 +217,7 @@ impl<'a> Cursor<'a> {
     /// The next byte after whitespace, not taken.
     fn peek(&mut self) -> Option<u8> {
         self.ws();
-        self.b.get(self.i).copied()
+        self.bytes().get(self.i).copied()
     }
 
     fn eat(&mut self, c: u8) -> Option<()> {
@@ -227,7 +227,7 @@ impl<'a> Cursor<'a> {
     /// Takes `word` (`null`, `true`, `false`) if it comes next.
     fn word(&mut self, word: &[u8]) -> bool {
         self.ws();
-        let here = self.b.get(self.i..self.i + word.len()) == Some(word);
+        let here = self.bytes().get(self.i..self.i + word.len()) == Some(word);
         if here {
             self.i += word.len();
         }
@@ -239,12 +239,12 @@ impl<'a> Cursor<'a> {
         self.eat(b'"')?;
         let start = self.i;
         let len = self
-            .b
+            .bytes()
             .get(start..)?
             .iter()
             .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
         let end = start + len;
-        (self.b.get(end) == Some(&b'"')).then_some(())?;
+        (self.bytes().get(end) == Some(&b'"')).then_some(())?;
         self.i = end + 1;
         self.text.get(start..end)
     }
@@ -257,7 +257,7 @@ impl<'a> Cursor<'a> {
     /// leading zero.
     fn u64(&mut self) -> Option<u64> {
         self.ws();
-        let digits = self.b.get(self.i..)?;
+        let digits = self.bytes().get(self.i..)?;
         let len = digits.iter().take_while(|c| c.is_ascii_digit()).count();
         if len == 0 || (len > 1 && digits.first() == Some(&b'0')) {
             return None;
@@ -267,7 +267,7 @@ impl<'a> Cursor<'a> {
             n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
         }
         self.i += len;
-        (!matches!(self.b.get(self.i), Some(b'.' | b'e' | b'E'))).then_some(n)
+        (!matches!(self.bytes().get(self.i), Some(b'.' | b'e' | b'E'))).then_some(n)
     }
 
     fn bool(&mut self) -> Option<bool> {
