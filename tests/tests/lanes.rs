@@ -225,3 +225,110 @@ fn done_batch() -> std::sync::Arc<alpha_panda::wasm::bindings::types::TickBatch>
     b.push(&tick(A, "100.5", 1)).expect("converts");
     std::sync::Arc::new(b.take())
 }
+
+/// One call of `ticks` for `strategy_id`'s lane in the local set.
+fn submit_one(
+    live: &mut LiveStrategies,
+    lanes: &mut Lanes,
+    strategy_id: &str,
+    seq: u64,
+    ticks: &[&MarketTick],
+) {
+    let mut poison = Vec::new();
+    let set = live.partition_mut(LOCAL).expect("local set");
+    let c = set
+        .route(ticks, &mut poison)
+        .into_iter()
+        .find(|c| c.strategy_id == strategy_id)
+        .expect("a call for the strategy");
+    let call = Call {
+        seq,
+        ticks: c.batch,
+        positions: Some(c.positions),
+    };
+    lanes.submit(live, LOCAL, strategy_id, call);
+}
+
+/// Each call's (seq, counts signalled), in the order given.
+fn counts(done: &[Done]) -> Vec<(u64, Vec<String>)> {
+    done.iter()
+        .map(|d| (d.seq, d.processed.signals.iter().map(count_of).collect()))
+        .collect()
+}
+
+#[test]
+fn a_lanes_worker_runs_the_calls_queued_behind_it_without_the_pipeline() {
+    let plugins = vec![
+        (
+            paths::test_wasm("hostile"),
+            hostile_manifest("looping", "loop", -1, &[B], ""),
+        ),
+        (
+            paths::test_wasm("hostile"),
+            hostile_manifest("fast", "counter", -1, &[A], ""),
+        ),
+    ];
+    // One worker, held by the looping strategy (10 ms a tick, 20 ticks), while
+    // three calls of the fast one queue on its lane.
+    let mut live = live_with(1, &plugins);
+    let mut lanes = Lanes::new(live.workers().detached());
+    let slow: Vec<MarketTick> = (0..20).map(|i| tick(B, "100.5", i)).collect();
+    let slow: Vec<&MarketTick> = slow.iter().collect();
+    submit_one(&mut live, &mut lanes, "looping", 1, &slow);
+    let fast: Vec<MarketTick> = (0..3).map(|i| tick(A, "100.5", i)).collect();
+    for (i, t) in fast.iter().enumerate() {
+        submit_one(&mut live, &mut lanes, "fast", 2 + i as u64, &[t]);
+    }
+    // All four come back before the pipeline finishes any: the fast lane's
+    // worker went from call to call by itself.
+    let returned = rt().block_on(async {
+        let mut out = Vec::new();
+        while out.len() < 4 {
+            let next = tokio::time::timeout(std::time::Duration::from_secs(60), lanes.next());
+            match next.await {
+                Ok(r) => out.push(r.expect("a call back")),
+                Err(_) => panic!("{} calls back; the rest wait for the pipeline", out.len()),
+            }
+        }
+        out
+    });
+    let done: Vec<Done> = returned
+        .into_iter()
+        .map(|r| lanes.finish(&mut live, r))
+        .collect();
+    assert!(!lanes.busy(), "every slot is back");
+    let c = counts(&done);
+    assert_eq!(c[0].0, 1, "the looping call first");
+    assert_eq!(
+        c[1..],
+        [
+            (2, vec!["1".to_owned()]),
+            (3, vec!["2".to_owned()]),
+            (4, vec!["3".to_owned()]),
+        ],
+        "the fast lane's calls in order, its count carried over"
+    );
+    assert_eq!(live.partition_mut(LOCAL).expect("set").len(), 2);
+}
+
+#[test]
+fn a_call_for_a_lane_whose_worker_stopped_waits_for_the_slot() {
+    let plugins = vec![(
+        paths::test_wasm("hostile"),
+        hostile_manifest("counter", "counter", -1, &[A], ""),
+    )];
+    // No pool: the first call runs as it is submitted and its worker stops, its
+    // slot on the way back; the second waits until that slot is put back.
+    let mut live = live_with(1, &plugins);
+    let mut lanes = Lanes::new(None);
+    let ticks: Vec<MarketTick> = (0..2).map(|i| tick(A, "100.5", i)).collect();
+    submit_one(&mut live, &mut lanes, "counter", 1, &[&ticks[0]]);
+    submit_one(&mut live, &mut lanes, "counter", 2, &[&ticks[1]]);
+    assert!(lanes.busy());
+    let done = collect_all(&mut live, &mut lanes);
+    assert_eq!(
+        counts(&done),
+        [(1, vec!["1".to_owned()]), (2, vec!["2".to_owned()])]
+    );
+    assert_eq!(live.partition_mut(LOCAL).expect("set").len(), 1);
+}

@@ -54,6 +54,9 @@ pub struct Metrics {
     /// of the tick-to-signal latency, broker time excluded. At-least-once one
     /// observation per strategy call that signalled, exactly-once one per batch.
     pub batch_host: Histogram,
+    /// Seconds from a strategy call handed to its lane to its start on a
+    /// worker: waiting for the lane's earlier calls or for a free worker.
+    pub lane_wait: Histogram,
     /// Per strategy: a tick taken from the consumer to its signal acknowledged by
     /// the broker (one observation per signal).
     pub tick_to_signal: HistogramVec,
@@ -219,6 +222,10 @@ impl Metrics {
             batch_host: r.histogram(
                 "batch_host_seconds",
                 "A batch's first message taken to its outputs (a call's, at-least-once) handed to the producer",
+            ),
+            lane_wait: r.histogram(
+                "lane_wait_seconds",
+                "A strategy call handed to its lane to its start on a worker",
             ),
             consumer_lag: r.add(ok(IntGaugeVec::new(
                 Opts::new("consumer_lag", "Messages behind the high watermark"),

@@ -79,6 +79,8 @@ impl Host {
         let mut next = Some(first);
         while let Some(r) = next {
             let done = self.lanes.finish(&mut self.live, r);
+            let wait = &self.shared.metrics.lane_wait;
+            wait.observe(done.waited.as_secs_f64());
             let (calls, processed) = by_batch.entry(done.seq).or_default();
             *calls += 1;
             processed.extend_at(done.processed, |i| i);
