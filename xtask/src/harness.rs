@@ -75,26 +75,105 @@ pub fn metric_with(port: u16, name: &str, label: &str) -> Option<f64> {
 
 /// The upper bound of the histogram bucket holding quantile `q` (seconds).
 pub fn quantile(port: u16, name: &str, q: f64) -> Option<f64> {
-    let text = scrape(port)?;
-    let prefix = format!("{name}_bucket{{le=\"");
-    let buckets: Vec<(f64, f64)> = text
-        .lines()
-        .filter_map(|l| {
-            let rest = l.strip_prefix(&prefix)?;
-            let (le, count) = rest.split_once("\"} ")?;
-            let le = if le == "+Inf" {
-                f64::INFINITY
-            } else {
-                le.parse().ok()?
-            };
-            Some((le, count.trim().parse().ok()?))
+    bucket_quantile(&buckets(&scrape(port)?, name, ""), q)
+}
+
+/// `/metrics` as it stands (empty if the host does not answer).
+pub fn scrape_text(port: u16) -> String {
+    scrape(port).unwrap_or_default()
+}
+
+/// The cumulative buckets (upper bound, count) of histogram `name` in a
+/// `/metrics` text, summed over the series whose labels include `label`.
+pub fn buckets(text: &str, name: &str, label: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{name}_bucket{{");
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for l in text.lines() {
+        let Some(rest) = l.strip_prefix(&prefix) else {
+            continue;
+        };
+        let Some((labels, count)) = rest.split_once("} ") else {
+            continue;
+        };
+        let Some((_, le)) = labels.split_once("le=\"") else {
+            continue;
+        };
+        let le = le.trim_end_matches('"');
+        let le = if le == "+Inf" {
+            f64::INFINITY
+        } else {
+            match le.parse() {
+                Ok(v) => v,
+                Err(_) => continue,
+            }
+        };
+        let (Ok(count), true) = (count.trim().parse::<f64>(), labels.contains(label)) else {
+            continue;
+        };
+        match out.iter_mut().find(|(b, _)| *b == le) {
+            Some(e) => e.1 += count,
+            None => out.push((le, count)),
+        }
+    }
+    out.sort_by(|a, b| a.0.total_cmp(&b.0));
+    out
+}
+
+/// `after` less `before`, bucket by bucket: what was observed in between.
+pub fn buckets_since(before: &[(f64, f64)], after: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    after
+        .iter()
+        .map(|&(le, n)| {
+            let was = before.iter().find(|(b, _)| *b == le).map_or(0.0, |e| e.1);
+            (le, n - was)
         })
-        .collect();
+        .collect()
+}
+
+/// The upper bound of the bucket holding quantile `q`; `None` if empty.
+pub fn bucket_quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
     let total = buckets.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
     buckets
         .iter()
         .find(|(_, n)| *n >= q * total)
         .map(|(le, _)| *le)
+}
+
+/// Nanoseconds `pid`'s threads have run and waited on a run queue (for a
+/// CPU) so far, from `/proc/PID/task/*/schedstat`.
+pub fn sched_ns(pid: u32) -> (u64, u64) {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return (0, 0);
+    };
+    let mut sum = (0, 0);
+    for t in tasks.flatten() {
+        let text = std::fs::read_to_string(t.path().join("schedstat")).unwrap_or_default();
+        let mut f = text
+            .split_whitespace()
+            .map(|v| v.parse::<u64>().unwrap_or(0));
+        sum.0 += f.next().unwrap_or(0);
+        sum.1 += f.next().unwrap_or(0);
+    }
+    sum
+}
+
+/// The machine's idle and total CPU time so far (jiffies, `/proc/stat`).
+pub fn cpu_idle() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal ...
+    let idle = f.get(3).copied().unwrap_or(0) + f.get(4).copied().unwrap_or(0);
+    (idle, f.iter().sum())
 }
 
 /// Resident memory (KiB), open descriptors and threads of `pid`.

@@ -12,6 +12,7 @@
 //! - `cargo xtask fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer]`: the cargo-fuzz targets of `fuzz/` (60 s each).
 //! - `cargo xtask bench`: the benchmarks of `BENCHMARKS.md`.
 //! - `cargo xtask e2e [TICKS] [RUNS]`: host vs a plain rdkafka passthrough (see `e2e.rs`).
+//! - `cargo xtask latency [RATE] [TICKS] [RUNS]`: in-host latency at a steady rate (see `latency.rs`).
 //! - `cargo xtask soak [TICKS] [--strategies N] [--bin HOST]`: 1 000 000 ticks with a
 //!   reload every 10 000, both sample strategies or N momentum copies (see `soak.rs`).
 
@@ -24,6 +25,7 @@ use anyhow::{bail, Context, Result};
 mod e2e;
 mod harness;
 mod kafka;
+mod latency;
 mod polyglot;
 mod scope;
 mod setup;
@@ -70,12 +72,15 @@ fn main() -> ExitCode {
         Some("scope") => setup()
             .and_then(|_| build_plugins())
             .and_then(|_| scope::scope(&root(), &args[1..])),
+        Some("latency") => setup()
+            .and_then(|_| build_plugins())
+            .and_then(|_| latency::latency(&root(), &args[1..])),
         Some("soak") => setup()
             .and_then(|_| build_plugins())
             .and_then(|_| soak::soak(&root(), &args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer] | bench [NAME] | e2e [TICKS] [RUNS] [--baseline BIN] | scope [TICKS] [RATE] | soak [TICKS] [--strategies N] [--bin HOST]>\n\
+                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer] | bench [NAME] | e2e [TICKS] [RUNS] [--baseline BIN] | scope [TICKS] [RATE] | latency [RATE] [TICKS] [RUNS] [--baseline BIN] | soak [TICKS] [--strategies N] [--bin HOST]>\n\
                  run      build the sample plugins and start alpha-panda on the embedded profile\n\
                  plugins  build every plugin to .wasm\n\
                  setup    add the wasm target, resolve the Kafka broker from Maven Central, start Redis\n\
@@ -85,6 +90,7 @@ fn main() -> ExitCode {
                  smoke    the README's scaffold commands, then `run` until both samples signal and Ctrl-C\n\
                  e2e      host vs rdkafka passthrough on a Kafka broker (100 000 ticks, 3 runs)\n\
                  scope    strategy vs instrument scope, 50 instruments: CPU per tick, tick-to-signal p99\n\
+                 latency  in-host latency of both samples at a steady RATE (50 000/s), bursts of TICKS, RUNS times\n\
                  soak     TICKS (1 000 000) through a release host, a reload every 10 000 (--strategies N: N momentum copies; --bin HOST: that build)"
             );
             return ExitCode::from(2);

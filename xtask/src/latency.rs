@@ -1,0 +1,267 @@
+//! `cargo xtask latency [RATE] [TICKS] [RUNS] [--baseline BIN]`: issue 19's
+//! latency at a steady rate (`BENCHMARKS.md`). On one Kafka broker the release
+//! host runs both sample strategies, caught up; then, RUNS times, TICKS paper
+//! ticks (200 000) are written at RATE ticks per second (50 000) and the host's
+//! histograms are read before and after: a batch's time in the host (first
+//! message taken to its outputs handed to the producer), a call's wait for its
+//! lane or a worker, and tick to signal acknowledged. Beside them: the host's
+//! CPU a tick, the time its threads waited for a CPU (run queue) a tick, and how
+//! idle the machine was. With `--baseline BIN` another build runs the same bursts
+//! in turn with this one, each in a consumer group of its own.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+use crate::harness::{
+    bucket_quantile, buckets, buckets_since, cpu_idle, cpu_secs, free_port, host_binary, host_toml,
+    metric, run_cmd, sample_plugins, sched_ns, scrape_text, spawn_logged, start_kafka, Proc,
+};
+
+/// Ticks written before the measured bursts, so each host has met every
+/// instrument and its caches are warm.
+const WARM_UP: u64 = 20_000;
+
+/// The histograms reported: name, label filter, column.
+const HISTOGRAMS: [(&str, &str, &str); 3] = [
+    ("alpha_panda_batch_host_seconds", "", "in host"),
+    ("alpha_panda_lane_wait_seconds", "", "lane wait"),
+    (
+        "alpha_panda_tick_to_signal_seconds",
+        "strategy_id=\"momentum_1\"",
+        "tick to signal acked",
+    ),
+];
+
+/// What one burst measured for one host.
+struct Burst {
+    /// p50 and p99 (bucket upper bounds, seconds) of each of [`HISTOGRAMS`].
+    quantiles: Vec<Option<(f64, f64)>>,
+    cpu_us: f64,
+    runq_us: f64,
+    idle_pct: f64,
+}
+
+/// A running host and what it needs to be measured.
+struct Host {
+    name: String,
+    proc: Proc,
+    port: u16,
+}
+
+fn ticks_done(port: u16) -> u64 {
+    metric(port, "alpha_panda_ticks_done_total").unwrap_or(0.0) as u64
+}
+
+/// Waits until `done` holds, polling every 50 ms, for at most `limit`.
+fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> Result<()> {
+    let end = Instant::now() + limit;
+    while !done() {
+        if Instant::now() > end {
+            bail!("{what}: not within {} s", limit.as_secs());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// Starts `bin` in consumer group `service` and waits until it runs both
+/// samples on every partition.
+fn start(bin: &Path, name: &str, work: &Path, base: &str) -> Result<Host> {
+    let port = free_port()?;
+    let config = work.join(format!("{name}.toml"));
+    let toml = base
+        .replace("__PORT__", &port.to_string())
+        .replace("__SERVICE__", name);
+    std::fs::write(&config, toml)?;
+    let proc = spawn_logged(
+        run_cmd(bin, &config, work),
+        &work.join(format!("{name}.log")),
+    )?;
+    wait_until(&format!("{name} running"), Duration::from_secs(180), || {
+        metric(port, "alpha_panda_plugins_loaded").unwrap_or(0.0) >= 2.0
+            && metric(port, "alpha_panda_assigned_partitions").unwrap_or(0.0) >= 12.0
+    })?;
+    Ok(Host {
+        name: name.to_owned(),
+        proc,
+        port,
+    })
+}
+
+/// Stops `host` as an operator would (SIGINT: it commits what it answered).
+fn stop(mut host: Host) -> Result<()> {
+    let pid = host.proc.0.id().to_string();
+    super::status(
+        {
+            let mut c = Command::new("kill");
+            c.args(["-INT", &pid]);
+            c
+        },
+        "kill -INT (the host)",
+    )?;
+    let child = &mut host.proc.0;
+    wait_until(
+        &format!("{} stopping", host.name),
+        Duration::from_secs(60),
+        || matches!(child.try_wait(), Ok(Some(_))),
+    )
+}
+
+/// Writes `ticks` paper ticks at `rate` a second (0: as fast as acked).
+fn feed(bin: &Path, config: &Path, rate: u64, ticks: u64) -> Result<()> {
+    let mut c = Command::new(bin);
+    c.args(["feed", "paper", "--rate", &rate.to_string()])
+        .args(["--count", &ticks.to_string(), "--config"])
+        .arg(config);
+    super::status(c, &format!("alpha-panda feed paper --rate {rate}"))
+}
+
+/// One burst of `ticks` (written by `feed_it`) through `host`.
+fn burst(host: &Host, feed_it: impl FnOnce() -> Result<()>, ticks: u64) -> Result<Burst> {
+    let pid = host.proc.0.id();
+    let done0 = ticks_done(host.port);
+    let text0 = scrape_text(host.port);
+    let (cpu0, sched0, idle0) = (cpu_secs(pid), sched_ns(pid), cpu_idle());
+    feed_it()?;
+    wait_until(
+        &format!("{} answering the burst", host.name),
+        Duration::from_secs(300),
+        || ticks_done(host.port) >= done0 + ticks,
+    )?;
+    let (cpu1, sched1, idle1) = (cpu_secs(pid), sched_ns(pid), cpu_idle());
+    let text1 = scrape_text(host.port);
+    let quantiles = HISTOGRAMS
+        .iter()
+        .map(|(name, label, _)| {
+            let d = buckets_since(&buckets(&text0, name, label), &buckets(&text1, name, label));
+            Some((bucket_quantile(&d, 0.5)?, bucket_quantile(&d, 0.99)?))
+        })
+        .collect();
+    let per_tick = |v: f64| v * 1e6 / ticks as f64;
+    Ok(Burst {
+        quantiles,
+        cpu_us: per_tick(cpu1 - cpu0),
+        runq_us: per_tick((sched1.1 - sched0.1) as f64 / 1e9),
+        idle_pct: 100.0 * (idle1.0 - idle0.0) as f64 / (idle1.1 - idle0.1).max(1) as f64,
+    })
+}
+
+fn ms(v: Option<(f64, f64)>) -> String {
+    match v {
+        Some((p50, p99)) => format!("≤ {:.2} / ≤ {:.2} ms", p50 * 1e3, p99 * 1e3),
+        None => "none".to_owned(),
+    }
+}
+
+fn row(name: &str, run: usize, b: &Burst) -> String {
+    let q: Vec<String> = b.quantiles.iter().map(|q| ms(*q)).collect();
+    format!(
+        "| {name} | {run} | {} | {:.1} | {:.1} | {:.0} % |",
+        q.join(" | "),
+        b.cpu_us,
+        b.runq_us,
+        b.idle_pct
+    )
+}
+
+pub fn latency(root: &Path, args: &[String]) -> Result<()> {
+    let mut nums = Vec::new();
+    let mut baseline: Option<PathBuf> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--baseline" => baseline = Some(host_binary("--baseline", it.next())?),
+            n => nums.push(
+                n.parse::<u64>()
+                    .with_context(|| format!("a number, not {n:?}"))?,
+            ),
+        }
+    }
+    let (rate, ticks, runs) = match nums[..] {
+        [] => (50_000, 200_000, 3),
+        [r] => (r, 200_000, 3),
+        [r, t] => (r, t, 3),
+        [r, t, n] => (r, t, n),
+        _ => bail!("usage: cargo xtask latency [RATE] [TICKS] [RUNS] [--baseline BIN]"),
+    };
+    let mut build = super::cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "alpha-panda",
+        "--bin",
+        "alpha-panda",
+    ]);
+    super::status(build, "cargo build --release (host)")?;
+    let bin = super::target_dir().join("release/alpha-panda");
+    let work = std::env::temp_dir().join(format!("alpha-panda-latency-{}", std::process::id()));
+    let plugins = sample_plugins(root, &work)?;
+    let (_kafka, bootstrap) = start_kafka()?;
+    let base = host_toml(
+        &bootstrap,
+        "__SERVICE__",
+        "",
+        &plugins,
+        &work.join("cache"),
+        0,
+    )
+    .replace("127.0.0.1:0", "127.0.0.1:__PORT__");
+    let feed_config = work.join("feed.toml");
+    std::fs::write(
+        &feed_config,
+        base.replace("__SERVICE__", "feed").replace("__PORT__", "0"),
+    )?;
+    let mut topics = Command::new(&bin);
+    topics
+        .args(["topics", "create", "--config"])
+        .arg(&feed_config);
+    super::status(topics, "alpha-panda topics create")?;
+
+    let mut contenders = vec![("this", bin.clone())];
+    if let Some(b) = baseline {
+        contenders.push(("baseline", b));
+    }
+    let mut rows = Vec::new();
+    // Ticks written so far, and per contender how many of them it had answered
+    // when it last stopped (cleanly, everything committed).
+    let mut written = 0;
+    let mut seen = vec![0; contenders.len()];
+    for run in 0..runs as usize {
+        for (i, (name, host_bin)) in contenders.iter().enumerate() {
+            // Its own group, which resumes where its last run stopped.
+            let host = start(host_bin, &format!("latency_{name}"), &work, &base)?;
+            feed(&bin, &feed_config, 0, WARM_UP)?;
+            written += WARM_UP;
+            // The other contender's bursts and the warm-up, read before the clock starts.
+            let behind = written - seen[i];
+            wait_until("caught up", Duration::from_secs(300), || {
+                ticks_done(host.port) >= behind
+            })?;
+            let b = burst(&host, || feed(&bin, &feed_config, rate, ticks), ticks)?;
+            written += ticks;
+            let line = row(name, run, &b);
+            eprintln!("xtask: latency {line}");
+            rows.push(line);
+            stop(host)?;
+            seen[i] = written;
+        }
+    }
+    let columns: Vec<String> = HISTOGRAMS
+        .iter()
+        .map(|(_, _, c)| format!("{c} p50 / p99"))
+        .collect();
+    eprintln!(
+        "xtask: latency report ({ticks} ticks at {rate}/s a run, 2 strategies; \
+         quantiles are histogram bucket bounds)\n\
+         | host | run | {} | CPU µs/tick | run-queue wait µs/tick | machine idle |\n\
+         |---|---:|{}---:|---:|---:|\n{}",
+        columns.join(" | "),
+        "---|".repeat(columns.len()),
+        rows.join("\n")
+    );
+    Ok(())
+}
