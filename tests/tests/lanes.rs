@@ -36,7 +36,6 @@ fn submit_all(live: &mut LiveStrategies, lanes: &mut Lanes, ticks: &[&MarketTick
             seq: 7,
             ticks: c.batch,
             positions: Some(c.positions),
-            outlet: None,
         };
         lanes.submit(live, LOCAL, &c.strategy_id, call);
     }
@@ -100,7 +99,7 @@ fn lanes_give_what_the_joined_run_gives() {
     let expected = joined.partition_mut(LOCAL).expect("set").process(&refs);
 
     let mut live = live_with(2, &plugins);
-    let mut lanes: Lanes = Lanes::new(live.workers().detached());
+    let mut lanes = Lanes::new(live.workers().detached());
     let calls = submit_all(&mut live, &mut lanes, &refs);
     assert_eq!(calls, 9, "three strategies, three calls each");
     let done = collect_all(&mut live, &mut lanes);
@@ -143,7 +142,7 @@ fn a_busy_lane_holds_up_only_itself() {
         ),
     ];
     let mut live = live_with(2, &plugins);
-    let mut lanes: Lanes = Lanes::new(live.workers().detached());
+    let mut lanes = Lanes::new(live.workers().detached());
     // The looping strategy's call takes its whole deadline (10 ms a tick, 20
     // ticks); the fast one's, microseconds.
     let ticks: Vec<MarketTick> = (0..20).map(|i| tick(A, "100.5", i)).collect();
@@ -161,7 +160,6 @@ fn a_busy_lane_holds_up_only_itself() {
             seq: 1,
             ticks: c.batch,
             positions: Some(c.positions),
-            outlet: None,
         };
         lanes.submit(&mut live, LOCAL, &c.strategy_id, call);
     }
@@ -192,7 +190,7 @@ fn a_strategy_unloaded_while_its_call_runs_is_dropped_when_it_returns() {
     )];
     // No pool: calls run on the caller's thread as they are submitted.
     let mut live = live_with(1, &plugins);
-    let mut lanes: Lanes = Lanes::new(None);
+    let mut lanes = Lanes::new(None);
     let ticks = [tick(A, "100.5", 0)];
     let refs: Vec<&MarketTick> = ticks.iter().collect();
     assert_eq!(submit_all(&mut live, &mut lanes, &refs), 1);
@@ -213,7 +211,6 @@ fn a_strategy_unloaded_while_its_call_runs_is_dropped_when_it_returns() {
         seq: 2,
         ticks: done_batch(),
         positions: Some(vec![0]),
-        outlet: None,
     };
     lanes.submit(&mut live, LOCAL, "gone", call);
     let done = collect_all(&mut live, &mut lanes);
@@ -248,7 +245,6 @@ fn submit_one(
         seq,
         ticks: c.batch,
         positions: Some(c.positions),
-        outlet: None,
     };
     lanes.submit(live, LOCAL, strategy_id, call);
 }
@@ -275,7 +271,7 @@ fn a_lanes_worker_runs_the_calls_queued_behind_it_without_the_pipeline() {
     // One worker, held by the looping strategy (10 ms a tick, 20 ticks), while
     // three calls of the fast one queue on its lane.
     let mut live = live_with(1, &plugins);
-    let mut lanes: Lanes = Lanes::new(live.workers().detached());
+    let mut lanes = Lanes::new(live.workers().detached());
     let slow: Vec<MarketTick> = (0..20).map(|i| tick(B, "100.5", i)).collect();
     let slow: Vec<&MarketTick> = slow.iter().collect();
     submit_one(&mut live, &mut lanes, "looping", 1, &slow);
@@ -324,7 +320,7 @@ fn a_call_for_a_lane_whose_worker_stopped_waits_for_the_slot() {
     // No pool: the first call runs as it is submitted and its worker stops, its
     // slot on the way back; the second waits until that slot is put back.
     let mut live = live_with(1, &plugins);
-    let mut lanes: Lanes = Lanes::new(None);
+    let mut lanes = Lanes::new(None);
     let ticks: Vec<MarketTick> = (0..2).map(|i| tick(A, "100.5", i)).collect();
     submit_one(&mut live, &mut lanes, "counter", 1, &[&ticks[0]]);
     submit_one(&mut live, &mut lanes, "counter", 2, &[&ticks[1]]);
@@ -335,63 +331,4 @@ fn a_call_for_a_lane_whose_worker_stopped_waits_for_the_slot() {
         [(1, vec!["1".to_owned()]), (2, vec!["2".to_owned()])]
     );
     assert_eq!(live.partition_mut(LOCAL).expect("set").len(), 1);
-}
-
-/// An outlet that tells how many signals it was given, and on which thread.
-struct Counting;
-
-impl alpha_panda::strategy::lanes::Outlet<(usize, Option<String>)> for Counting {
-    fn send(&self, processed: &Processed) -> (usize, Option<String>) {
-        let thread = std::thread::current().name().map(str::to_owned);
-        (processed.signals.len(), thread)
-    }
-}
-
-#[test]
-fn a_calls_signals_leave_through_its_outlet_on_the_worker_that_ran_it() {
-    let plugins = vec![(
-        paths::test_wasm("hostile"),
-        hostile_manifest("counter", "counter", -1, &[A], ""),
-    )];
-    let mut live = live_with(1, &plugins);
-    let mut lanes: Lanes<(usize, Option<String>)> = Lanes::new(live.workers().detached());
-    let outlet: std::sync::Arc<dyn alpha_panda::strategy::lanes::Outlet<_>> =
-        std::sync::Arc::new(Counting);
-    let ticks: Vec<MarketTick> = (0..5).map(|i| tick(A, "100.5", i)).collect();
-    let refs: Vec<&MarketTick> = ticks.iter().collect();
-    let mut poison = Vec::new();
-    let set = live.partition_mut(LOCAL).expect("local set");
-    let mut calls = set.route(&refs, &mut poison);
-    let fed = set.route(&refs, &mut poison);
-    let (c, f) = (calls.remove(0), fed.into_iter().next().expect("a call"));
-    // Answered ticks, then the same ticks fed only (no signals to send).
-    for (seq, batch, positions) in [(1, c.batch, Some(c.positions)), (2, f.batch, None)] {
-        let call = alpha_panda::strategy::lanes::Call {
-            seq,
-            ticks: batch,
-            positions,
-            outlet: Some(outlet.clone()),
-        };
-        lanes.submit(&mut live, LOCAL, "counter", call);
-    }
-    let done = rt().block_on(async {
-        let mut out = Vec::new();
-        while let Some(r) = lanes.next_if_busy().await {
-            out.push(lanes.finish(&mut live, r));
-        }
-        out
-    });
-    assert_eq!(done.len(), 2);
-    let (n, thread) = done[0]
-        .sent
-        .clone()
-        .expect("the answered call's signals were sent");
-    assert_eq!(n, 5);
-    assert_eq!(n, done[0].processed.signals.len());
-    let here = std::thread::current().name().map(str::to_owned);
-    assert!(
-        thread.is_some() && thread != here,
-        "sent on {thread:?}, the test runs on {here:?}"
-    );
-    assert!(done[1].sent.is_none(), "a call that only fed sends nothing");
 }

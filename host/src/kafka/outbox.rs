@@ -63,20 +63,6 @@ pub struct Enqueued {
     failed: Vec<(OutRecord, KafkaError)>,
 }
 
-impl Enqueued {
-    /// `other`'s records after these: their acks are awaited together.
-    pub fn join(&mut self, other: Enqueued) {
-        self.pending.extend(other.pending);
-        self.failed.extend(other.failed);
-    }
-
-    /// The records: handed over, or refused by the producer at once.
-    pub fn records(&self) -> impl Iterator<Item = &OutRecord> {
-        let pending = self.pending.iter().map(|(r, _)| r);
-        pending.chain(self.failed.iter().map(|(r, _)| r))
-    }
-}
-
 /// Hands `records` to the producer in their order, now, without waiting: records
 /// enqueued before others are written before them (per partition).
 pub fn enqueue(producer: &FutureProducer, records: Vec<OutRecord>) -> Enqueued {

@@ -19,7 +19,7 @@ use super::{Acked, Batch, Host, PipelineError, Prepared, Sent, TXN_TIMEOUT};
 use crate::clock::{self, Instant};
 use crate::dlq::Failure;
 use crate::errors::ErrorType;
-use crate::kafka::outbox::{deliver, deliver_enqueued, enqueue, Enqueued, OutRecord, Undelivered};
+use crate::kafka::outbox::{deliver, deliver_enqueued, enqueue, OutRecord, Undelivered};
 use crate::state::StateRecord;
 use crate::topics::MARKET_TICKS;
 
@@ -67,21 +67,10 @@ impl Host {
         answered: Vec<(String, u64)>,
         received: Instant,
     ) -> tokio::task::JoinHandle<Acked> {
-        let enqueued = enqueue(&self.producer, records);
-        self.spawn_acks(enqueued, answered, received)
-    }
-
-    /// Awaits the acks of records handed to the producer already (retries
-    /// included) off the loop, as [`Host::spawn_delivery`] does.
-    pub(super) fn spawn_acks(
-        &self,
-        enqueued: Enqueued,
-        answered: Vec<(String, u64)>,
-        received: Instant,
-    ) -> tokio::task::JoinHandle<Acked> {
         let producer = self.producer.clone();
         let scale = self.config.delivery.retry_scale;
         let metrics = self.shared.metrics.clone();
+        let enqueued = enqueue(&producer, records);
         tokio::spawn(async move {
             let acked = deliver_enqueued(&producer, enqueued, scale).await;
             metrics.observe_tick_to_signal(&answered, received.elapsed());

@@ -77,7 +77,25 @@ impl Host {
         env: crate::contract::EventEnvelope<crate::contract::TradingSignal>,
         origin: usize,
     ) -> Result<OutRecord, PipelineError> {
-        signal_record(&self.topics.signals, env, origin)
+        let payload = env
+            .to_vec()
+            .map_err(|e| PipelineError::Encode(e.to_string()))?;
+        Ok(OutRecord {
+            partition: None,
+            topic: self.topics.signals.clone(),
+            key: Some(env.key.clone().into_bytes()),
+            payload,
+            headers: vec![
+                (
+                    "correlation_id".into(),
+                    Some(env.correlation_id.clone().into_bytes()),
+                ),
+                ("trace_id".into(), Some(env.trace_id.clone().into_bytes())),
+            ],
+            origin,
+            event_id: env.id,
+            correlation_id: env.correlation_id,
+        })
     }
 
     /// Counts a batch's signals (and, with `compat.python_monitoring`, the Python
@@ -167,32 +185,4 @@ impl Host {
             correlation_id,
         })
     }
-}
-
-/// The record of a signal envelope for `topic` (`{broker}.signals.raw`: key
-/// `strategy:instrument`, lineage headers), answering message `origin`.
-pub(super) fn signal_record(
-    topic: &str,
-    env: crate::contract::EventEnvelope<crate::contract::TradingSignal>,
-    origin: usize,
-) -> Result<OutRecord, PipelineError> {
-    let payload = env
-        .to_vec()
-        .map_err(|e| PipelineError::Encode(e.to_string()))?;
-    Ok(OutRecord {
-        partition: None,
-        topic: topic.to_owned(),
-        key: Some(env.key.clone().into_bytes()),
-        payload,
-        headers: vec![
-            (
-                "correlation_id".into(),
-                Some(env.correlation_id.clone().into_bytes()),
-            ),
-            ("trace_id".into(), Some(env.trace_id.clone().into_bytes())),
-        ],
-        origin,
-        event_id: env.id,
-        correlation_id: env.correlation_id,
-    })
 }

@@ -1,50 +1,31 @@
 //! Stage 3 at-least-once, on lanes: each partition's ticks routed into calls and
 //! handed to the lanes of its strategies, in offset order (ticks to answer and
-//! ticks only to feed kept in their order); each call's signals sent from its
-//! worker the moment it returns ([`super::outlet`]), their acks awaited here,
-//! its faults logged and its call time observed; waiting for the lanes where
-//! the pipeline must (the oldest batch, control work, state).
+//! ticks only to feed kept in their order); each call's signals encoded and sent
+//! the moment it returns, its faults logged and its call time observed; waiting
+//! for the lanes where the pipeline must (the oldest batch, control work, state).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
 
 use rdkafka::message::Message;
 
 use super::classify::Fresh;
-use super::outlet::{BatchOutlet, Handed};
 use super::run::{by_partition, runs};
 use super::{answered_by, Host, PipelineError, Sent};
-use crate::clock::{self, Instant};
-use crate::kafka::outbox::Enqueued;
+use crate::clock;
 use crate::state::StateRecord;
-use crate::strategy::lanes::{Call, Outlet, Returned};
+use crate::strategy::lanes::{Call, Returned};
 use crate::strategy::set::Processed;
-
-/// The calls of one batch back at once: how many, their outputs, and their
-/// records handed to the producer.
-#[derive(Default)]
-struct Back {
-    calls: usize,
-    processed: Processed,
-    handed: Option<Enqueued>,
-}
 
 impl Host {
     /// Hands the batch's calls to the lanes; returns what is known at once (the
     /// ticks no plugin can be given, positions in `keep`) and the number of calls.
-    /// `at`: the batch's number and when its first message was taken.
     pub(super) fn submit_partitions<M: Message>(
         &mut self,
-        (seq, received): (u64, Instant),
+        seq: u64,
         msgs: &[M],
-        keep: &Arc<Vec<Fresh>>,
+        keep: &[Fresh],
         caught: &[Fresh],
     ) -> (Processed, usize) {
-        let outlet: Arc<dyn Outlet<Handed>> = Arc::new(BatchOutlet {
-            writer: self.writer.clone(),
-            keep: keep.clone(),
-            received,
-        });
         let mut out = Processed::default();
         let mut calls = Vec::new();
         for (p, items) in by_partition(msgs, keep, caught) {
@@ -68,7 +49,6 @@ impl Host {
                         seq,
                         ticks: c.batch,
                         positions,
-                        outlet: Some(outlet.clone()),
                     };
                     calls.push((p, c.strategy_id, call));
                 }
@@ -86,73 +66,62 @@ impl Host {
     }
 
     /// `first` and every other call back from its lane by now: their slots put
-    /// back, their faults logged; the acks of the signals their workers handed
-    /// to the producer awaited, one delivery per batch; each batch as many
+    /// back, their faults logged; their signals encoded and sent at once, one
+    /// delivery per batch, batches in order and each batch's calls in the order
+    /// they came back (so a lane's signals keep their order); each batch as many
     /// calls closer to done.
     pub(super) fn lane_returned<M: Message>(
         &mut self,
-        first: Returned<Handed>,
+        first: Returned,
         in_flight: &mut VecDeque<Sent<M>>,
     ) -> Result<(), PipelineError> {
-        let mut by_batch: BTreeMap<u64, Back> = BTreeMap::new();
-        let mut failed = None;
+        let mut by_batch: BTreeMap<u64, (usize, Processed)> = BTreeMap::new();
         let mut next = Some(first);
         while let Some(r) = next {
             let done = self.lanes.finish(&mut self.live, r);
             let wait = &self.shared.metrics.lane_wait;
             wait.observe(done.waited.as_secs_f64());
-            let back = by_batch.entry(done.seq).or_default();
-            back.calls += 1;
-            back.processed.extend_at(done.processed, |i| i);
-            match (done.sent, &mut back.handed) {
-                (None, _) => {}
-                (Some(Ok(e)), Some(h)) => h.join(e),
-                (Some(Ok(e)), h) => *h = Some(e),
-                (Some(Err(e)), _) => failed = failed.or(Some(e)),
-            }
+            let (calls, processed) = by_batch.entry(done.seq).or_default();
+            *calls += 1;
+            processed.extend_at(done.processed, |i| i);
             next = self.lanes.try_next();
         }
-        for (seq, back) in by_batch {
-            self.batch_returned(seq, back, in_flight);
+        for (seq, (calls, processed)) in by_batch {
+            self.batch_returned(seq, calls, &processed, in_flight)?;
         }
-        // A signal that could not be encoded stops the host, its batch
-        // uncommitted (every slot is back by now).
-        failed.map_or(Ok(()), Err)
+        Ok(())
     }
 
-    /// Calls of batch `seq` back, with what they produced and handed over.
+    /// `calls` of batch `seq` back, with what they produced.
     fn batch_returned<M: Message>(
         &mut self,
         seq: u64,
-        back: Back,
+        calls: usize,
+        processed: &Processed,
         in_flight: &mut VecDeque<Sent<M>>,
-    ) {
-        let Back {
-            calls,
-            processed,
-            handed,
-        } = back;
+    ) -> Result<(), PipelineError> {
         // Every batch with calls out stays in flight until they are back.
         let Some(sent) = in_flight.iter_mut().find(|s| s.batch.seq == seq) else {
             tracing::warn!(
                 batch = seq,
                 calls,
-                "strategy calls came back for no batch in flight; their signals are not tracked"
+                "strategy calls came back for no batch in flight; their outputs are dropped"
             );
-            if let Some(h) = handed {
-                drop(self.spawn_acks(h, Vec::new(), clock::now()));
-            }
-            return;
+            return Ok(());
         };
         sent.batch.pending = sent.batch.pending.saturating_sub(calls);
-        self.observe_run(&processed, &sent.batch.keep);
-        self.count_signals(&processed.signals);
-        sent.batch.signals += processed.signals.len() as u64;
-        if let Some(h) = handed {
-            let answered = answered_by(&processed);
-            let delivery = self.spawn_acks(h, answered, sent.batch.received);
-            sent.deliveries.push(delivery);
+        self.observe_run(processed, &sent.batch.keep);
+        if processed.signals.is_empty() {
+            return Ok(());
         }
+        let encoded = self.encode(&sent.batch.msgs, &sent.batch.keep, processed, Vec::new())?;
+        let host = &self.shared.metrics.batch_host;
+        host.observe(sent.batch.received.elapsed().as_secs_f64());
+        sent.batch.signals += encoded.signals;
+        let answered = answered_by(processed);
+        let delivery = self.spawn_delivery(encoded.records, answered, sent.batch.received);
+        sent.deliveries.push(delivery);
+        Ok(())
     }
 
     /// Waits until no lane is busy, sending what their calls return.

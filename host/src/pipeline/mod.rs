@@ -21,7 +21,6 @@
 //! - [`run`]: each partition's strategies over its ticks, in offset order.
 //! - [`lane_run`]: the same on lanes: calls handed out, each result sent.
 //! - [`encode`]: signals into envelopes, poison into DLQ records.
-//! - [`outlet`]: on the lanes, each call's signals sent from its worker.
 //! - [`commit`]: delivery, the DLQ for what could not be written, offsets, marks.
 //! - [`state_commit`]: the commit periodic state waits for, off the pipeline.
 //! - [`transaction`]: exactly-once transactions, and their abort and rewind.
@@ -37,7 +36,6 @@ mod dedupe;
 mod encode;
 mod instances;
 mod lane_run;
-mod outlet;
 mod reads;
 mod run;
 mod stale;
@@ -168,10 +166,8 @@ pub struct Host {
     /// Notified when a unit's delivery is acked.
     flight_landed: Arc<tokio::sync::Notify>,
     stale: stale::StaleBurst,
-    /// At-least-once: the lanes strategy calls run on; each call's signals
-    /// leave from its worker.
-    lanes: Lanes<outlet::Handed>,
-    writer: Arc<outlet::Writer>,
+    /// At-least-once: the lanes strategy calls run on.
+    lanes: Lanes,
     /// At-least-once: the commits strategy state waits for, in flight.
     state_commits: StateCommits,
     /// The number of the next batch.
@@ -184,9 +180,8 @@ struct Batch<M> {
     /// Its calls still running or waiting on their lanes.
     pending: usize,
     msgs: Vec<M>,
-    /// Its ticks to answer, for the signals of calls still to come (shared
-    /// with its calls' outlets).
-    keep: Arc<Vec<classify::Fresh>>,
+    /// Its ticks to answer, for the signals of calls still to come.
+    keep: Vec<classify::Fresh>,
     /// Per partition: the offset after its last message run or skipped here, and
     /// the partition's ownership epoch when the batch ran.
     offsets: BTreeMap<i32, (i64, u64)>,
@@ -268,13 +263,6 @@ impl Host {
         let mut live = live.with_units(unit_count);
         live.drop_local();
         let lanes = Lanes::new(live.workers().detached());
-        let writer = Arc::new(outlet::Writer {
-            producer: producer.clone(),
-            topic: registry.signals_raw(config.broker),
-            broker: config.broker,
-            service: config.service.clone(),
-            metrics: shared.metrics.clone(),
-        });
         let owners = Owners::join(
             &settings::owners_consumer(config, bootstrap, &format!("{group}.owners")),
             &state_topic,
@@ -304,7 +292,6 @@ impl Host {
             flight_landed: Arc::new(tokio::sync::Notify::new()),
             stale: stale::StaleBurst::default(),
             lanes,
-            writer,
             state_commits: StateCommits::default(),
             seq: 0,
         };
@@ -443,20 +430,23 @@ impl Host {
             self.dedupe(classified.fresh, &pending).await
         };
         self.age(&mut deduped);
-        let keep = Arc::new(std::mem::take(&mut deduped.keep));
         let seq = self.seq;
         self.seq += 1;
         let (processed, calls) = if lanes {
-            let at = (seq, received);
-            self.submit_partitions(at, &classified.msgs, &keep, &deduped.caught)
+            self.submit_partitions(seq, &classified.msgs, &deduped.keep, &deduped.caught)
         } else {
-            let p = self.run_partitions(&classified.msgs, &keep, &deduped.caught);
+            let p = self.run_partitions(&classified.msgs, &deduped.keep, &deduped.caught);
             (p, 0)
         };
         if let Some(c) = &self.shared.metrics.compat {
             c.processed_ticks();
         }
-        let encoded = self.encode(&classified.msgs, &keep, &processed, classified.poison)?;
+        let encoded = self.encode(
+            &classified.msgs,
+            &deduped.keep,
+            &processed,
+            classified.poison,
+        )?;
         // Exactly-once, periodic state is taken right after the batch ran and
         // written in its transaction.
         let mut records = encoded.records;
@@ -475,8 +465,8 @@ impl Host {
                 offsets: classified.offsets,
                 state,
                 state_epochs,
-                ids: keep.iter().map(|f| f.env.id.clone()).collect(),
-                keep,
+                ids: deduped.keep.iter().map(|f| f.env.id.clone()).collect(),
+                keep: deduped.keep,
                 signals: encoded.signals,
                 dlq: encoded.dlq,
                 received,

@@ -5,13 +5,10 @@
 //! its calls run and put back when the lane is idle; whoever changes the sets
 //! (reloads, rebalances, state) waits until no lane is busy ([`Lanes::busy`]).
 //!
-//! A call's signals leave from the worker that ran it, through the call's
-//! [`Outlet`] (the host encodes them and hands them to the producer there), so
-//! a signal does not wait for the pipeline's thread to wake. A lane's worker
-//! also runs the calls queued behind the one it ran, without a round trip
-//! through the pipeline, for up to [`CHAIN_BUDGET`]; then it hands the slot and
-//! the calls left back, and they queue for a worker again behind every other
-//! lane's (so a slow lane cannot keep a worker to itself).
+//! A lane's worker runs the calls queued behind the one it ran itself, without a
+//! round trip through the pipeline's thread, for up to [`CHAIN_BUDGET`]; then it
+//! hands the slot and the calls left back, and they queue for a worker again
+//! behind every other lane's (so a slow lane cannot keep a worker to itself).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -31,89 +28,80 @@ pub const CHAIN_BUDGET: Duration = Duration::from_millis(1);
 /// A lane: a partition's strategy.
 type Key = (i32, String);
 
-/// Where a call's signals go the moment it returns, on its worker; what it
-/// gives (`D`: the records handed over, or why not) goes back to the pipeline
-/// with the call.
-pub trait Outlet<D>: Send + Sync {
-    /// Sends the signals of `processed` (placed among the batch's answered
-    /// ticks); called only when there are some.
-    fn send(&self, processed: &Processed) -> D;
-}
-
 /// One call for a lane to run.
-pub struct Call<D = ()> {
+pub struct Call {
     /// The batch of the pipeline it belongs to.
     pub seq: u64,
     pub ticks: Arc<TickBatch>,
     /// The position among its batch's answered ticks of each tick of `ticks`;
     /// `None`: ticks answered before, fed only (outputs dropped).
     pub positions: Option<Vec<usize>>,
-    /// Where its signals go as it returns; `None`: back to the pipeline only.
-    pub outlet: Option<Arc<dyn Outlet<D>>>,
 }
 
 /// A call and when it was handed to its lane.
-struct Queued<D> {
-    call: Call<D>,
+struct Queued {
+    call: Call,
     submitted: Instant,
 }
 
 /// The calls waiting behind a lane's running call, shared with its worker.
 /// Once `closed` the worker takes no more: what comes then waits for the slot.
-struct Queue<D> {
-    calls: VecDeque<Queued<D>>,
+#[derive(Default)]
+struct Queue {
+    calls: VecDeque<Queued>,
     closed: bool,
 }
 
-type SharedQueue<D> = Arc<Mutex<Queue<D>>>;
+type SharedQueue = Arc<Mutex<Queue>>;
 
-fn lock<D>(q: &Mutex<Queue<D>>) -> std::sync::MutexGuard<'_, Queue<D>> {
+fn lock(q: &Mutex<Queue>) -> std::sync::MutexGuard<'_, Queue> {
     // Nothing panics while the lock is held; a poisoned queue is still whole.
     q.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// A lane's slot back with its last call, and the calls it did not run.
-struct End<D> {
+struct End {
     slot: Option<StrategySlot>,
-    left: VecDeque<Queued<D>>,
+    left: VecDeque<Queued>,
 }
 
 /// A finished call; pass it to [`Lanes::finish`].
-pub struct Returned<D = ()> {
+pub struct Returned {
     key: Key,
-    seq: u64,
-    processed: Processed,
-    sent: Option<D>,
+    /// The strategy that ran it (`None`: not there, or fed only).
+    ran: Option<Ran>,
+    call: Call,
+    output: SlotOutput,
+    took: Duration,
     waited: Duration,
     /// Set on the lane's last call before its slot comes back.
-    end: Option<End<D>>,
+    end: Option<End>,
 }
 
 /// A finished call as the pipeline sees it.
-pub struct Done<D = ()> {
+pub struct Done {
     pub seq: u64,
     /// Its signals and faults at their positions among the batch's answered
     /// ticks, and its call time (none for a call that only fed ticks).
     pub processed: Processed,
-    /// What its outlet gave for its signals (`None`: no signal, or no outlet).
-    pub sent: Option<D>,
     /// From its hand-over to the lane to the start of its call.
     pub waited: Duration,
 }
 
 /// The lanes of one host.
-pub struct Lanes<D = ()> {
+pub struct Lanes {
     pool: Option<Arc<rayon::ThreadPool>>,
-    tx: UnboundedSender<Returned<D>>,
-    rx: UnboundedReceiver<Returned<D>>,
+    tx: UnboundedSender<Returned>,
+    rx: UnboundedReceiver<Returned>,
     /// Each lane whose slot is away, with the queue its worker takes calls from.
-    away: HashMap<Key, SharedQueue<D>>,
+    away: HashMap<Key, SharedQueue>,
     /// Calls for a lane whose worker closed its queue: started when its slot
     /// is back.
-    waiting: HashMap<Key, VecDeque<Queued<D>>>,
+    waiting: HashMap<Key, VecDeque<Queued>>,
+    per_tick: Vec<u32>,
 }
 
-impl<D: Send + 'static> Lanes<D> {
+impl Lanes {
     /// Lanes on `pool` (one thread per worker); without one, calls run on the
     /// caller's thread as they are submitted.
     pub fn new(pool: Option<Arc<rayon::ThreadPool>>) -> Self {
@@ -124,6 +112,7 @@ impl<D: Send + 'static> Lanes<D> {
             rx,
             away: HashMap::new(),
             waiting: HashMap::new(),
+            per_tick: Vec::new(),
         }
     }
 
@@ -139,7 +128,7 @@ impl<D: Send + 'static> Lanes<D> {
         live: &mut LiveStrategies,
         partition: i32,
         strategy_id: &str,
-        call: Call<D>,
+        call: Call,
     ) {
         let key = (partition, strategy_id.to_owned());
         let queued = Queued {
@@ -161,7 +150,7 @@ impl<D: Send + 'static> Lanes<D> {
 
     /// Runs `calls` in order on the lane's slot, taken out of its set. A slot
     /// that is not there (unloaded) returns empty results, so no batch is held.
-    fn start(&mut self, live: &mut LiveStrategies, key: Key, mut calls: VecDeque<Queued<D>>) {
+    fn start(&mut self, live: &mut LiveStrategies, key: Key, mut calls: VecDeque<Queued>) {
         let Some(first) = calls.pop_front() else {
             return;
         };
@@ -181,7 +170,7 @@ impl<D: Send + 'static> Lanes<D> {
 
     /// The next finished call (cancel-safe); pass it to [`Lanes::finish`].
     /// Never resolves while no lane is busy.
-    pub async fn next(&mut self) -> Option<Returned<D>> {
+    pub async fn next(&mut self) -> Option<Returned> {
         match self.next_if_busy().await {
             Some(r) => Some(r),
             None => std::future::pending().await,
@@ -189,29 +178,34 @@ impl<D: Send + 'static> Lanes<D> {
     }
 
     /// A finished call if one is waiting, without waiting.
-    pub fn try_next(&mut self) -> Option<Returned<D>> {
+    pub fn try_next(&mut self) -> Option<Returned> {
         self.rx.try_recv().ok()
     }
 
     /// The next finished call, or `None` at once if no lane is busy.
-    pub async fn next_if_busy(&mut self) -> Option<Returned<D>> {
+    pub async fn next_if_busy(&mut self) -> Option<Returned> {
         if !self.busy() {
             return None;
         }
         self.rx.recv().await
     }
 
-    /// A finished call's outputs; with a lane's last call, puts its slot back
-    /// and starts what waits for it.
-    pub fn finish(&mut self, live: &mut LiveStrategies, r: Returned<D>) -> Done<D> {
+    /// Places a finished call's outputs among its batch's answered ticks; with
+    /// a lane's last call, puts its slot back and starts what waits for it.
+    pub fn finish(&mut self, live: &mut LiveStrategies, r: Returned) -> Done {
         let Returned {
             key,
-            seq,
-            processed,
-            sent,
+            ran,
+            call,
+            output,
+            took,
             waited,
             end,
         } = r;
+        let mut processed = Processed::default();
+        if let (Some(ran), Some(positions)) = (ran, &call.positions) {
+            ran.collect(output, took, positions, &mut self.per_tick, &mut processed);
+        }
         if let Some(End { slot, mut left }) = end {
             if let (Some(slot), Some(set)) = (slot, live.partition_mut(key.0)) {
                 set.put_back(slot);
@@ -222,63 +216,47 @@ impl<D: Send + 'static> Lanes<D> {
             self.start(live, key, left);
         }
         Done {
-            seq,
+            seq: call.seq,
             processed,
-            sent,
             waited,
         }
     }
 }
 
-/// Runs `call` on `slot`: its signals and faults placed among its batch's
-/// answered ticks (nothing for a call that only feeds, or without a slot).
-fn run_call<D>(
-    slot: &mut Option<StrategySlot>,
-    call: &Call<D>,
-    per_tick: &mut Vec<u32>,
-) -> Processed {
-    let mut processed = Processed::default();
-    let Some(s) = slot else {
-        return processed;
-    };
-    let Some(positions) = &call.positions else {
-        s.catch_up(&call.ticks);
-        return processed;
-    };
-    let started = Instant::now();
-    let output: SlotOutput = s.run(&call.ticks);
-    let took = started.elapsed();
-    Ran::of(s).collect(output, took, positions, per_tick, &mut processed);
-    processed
-}
-
 /// A lane's worker: `first`, then the calls queued behind it while the chain's
-/// budget lasts; each call's signals sent through its outlet and its result
-/// returned as it is done, the slot with the last.
-fn run_lane<D>(
+/// budget lasts; each result sent as it is done, the slot with the last.
+fn run_lane(
     key: Key,
     mut slot: Option<StrategySlot>,
-    first: Queued<D>,
-    queue: &Mutex<Queue<D>>,
-    tx: &UnboundedSender<Returned<D>>,
+    first: Queued,
+    queue: &Mutex<Queue>,
+    tx: &UnboundedSender<Returned>,
 ) {
     let began = Instant::now();
-    let mut per_tick = Vec::new();
     let mut next = first;
     loop {
         let Queued { call, submitted } = next;
         let started = Instant::now();
-        let processed = run_call(&mut slot, &call, &mut per_tick);
-        let sent = match &call.outlet {
-            Some(o) if !processed.signals.is_empty() => Some(o.send(&processed)),
+        let output = match (&mut slot, &call.positions) {
+            (Some(s), Some(_)) => s.run(&call.ticks),
+            (Some(s), None) => {
+                s.catch_up(&call.ticks);
+                SlotOutput::default()
+            }
+            (None, _) => SlotOutput::default(),
+        };
+        let took = started.elapsed();
+        let ran = match (&slot, &call.positions) {
+            (Some(s), Some(_)) => Some(Ran::of(s)),
             _ => None,
         };
         let after = take_next(queue, began.elapsed() < CHAIN_BUDGET);
         let mut returned = Returned {
             key: key.clone(),
-            seq: call.seq,
-            processed,
-            sent,
+            ran,
+            call,
+            output,
+            took,
             waited: started.saturating_duration_since(submitted),
             end: None,
         };
@@ -300,7 +278,7 @@ fn run_lane<D>(
 
 /// The lane's next queued call if the worker may go on (`more`); otherwise,
 /// or with nothing queued, the queue is closed and what it holds is returned.
-fn take_next<D>(queue: &Mutex<Queue<D>>, more: bool) -> Result<Queued<D>, VecDeque<Queued<D>>> {
+fn take_next(queue: &Mutex<Queue>, more: bool) -> Result<Queued, VecDeque<Queued>> {
     let mut q = lock(queue);
     match if more { q.calls.pop_front() } else { None } {
         Some(c) => Ok(c),
@@ -315,27 +293,26 @@ fn take_next<D>(queue: &Mutex<Queue<D>>, more: bool) -> Result<Queued<D>, VecDeq
 mod tests {
     use super::*;
 
-    fn queued(seq: u64) -> Queued<()> {
+    fn queued(seq: u64) -> Queued {
         let ticks = Arc::new(crate::wasm::convert::BatchBuilder::new().take());
         Queued {
             call: Call {
                 seq,
                 ticks,
                 positions: None,
-                outlet: None,
             },
             submitted: Instant::now(),
         }
     }
 
-    fn queue_of(seqs: &[u64]) -> Mutex<Queue<()>> {
+    fn queue_of(seqs: &[u64]) -> Mutex<Queue> {
         Mutex::new(Queue {
             calls: seqs.iter().map(|&s| queued(s)).collect(),
             closed: false,
         })
     }
 
-    fn seqs(calls: &VecDeque<Queued<()>>) -> Vec<u64> {
+    fn seqs(calls: &VecDeque<Queued>) -> Vec<u64> {
         calls.iter().map(|q| q.call.seq).collect()
     }
 
