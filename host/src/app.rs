@@ -1,12 +1,17 @@
 //! `alpha-panda run`: wires a host together. The configured cluster, or the
 //! embedded broker with the built-in paper feed; the plugin watcher; the dedup
 //! store; the metrics endpoint; the live terminal display; and the pipeline,
-//! which runs until the shutdown future resolves.
+//! which runs until the shutdown future resolves. The pipeline has a thread and
+//! a single-threaded runtime of its own (its acks, lane returns and ticks wake
+//! that one thread, not a pool's); the operator's side (`/metrics`, `/health`,
+//! commands, the display, the Python runner's monitoring, the embedded feed)
+//! runs on another, so it answers while the pipeline is busy.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::runtime::{Builder, Handle};
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::task::JoinHandle;
 
@@ -41,12 +46,40 @@ pub enum AppError {
     Engine(#[from] LoadError),
     #[error("metrics endpoint {listen}: {message}")]
     Metrics { listen: String, message: String },
+    #[error("cannot start a runtime: {0}")]
+    Runtime(String),
 }
 
-/// Runs the host until `shutdown` resolves.
+/// How long the operator's side may take to stop once the pipeline has.
+const SIDE_STOP: Duration = Duration::from_secs(2);
+
+/// Runs the host on this thread until `shutdown` resolves: the pipeline on a
+/// single-threaded runtime here, the operator's side on a thread of its own.
+pub fn run_blocking(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<RunSummary, AppError> {
+    let rt_error = |e: std::io::Error| AppError::Runtime(e.to_string());
+    let side = Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("alpha-panda-side")
+        .enable_all()
+        .build()
+        .map_err(rt_error)?;
+    let pipeline = Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(rt_error)?;
+    let result = pipeline.block_on(run(config, shutdown, side.handle().clone()));
+    side.shutdown_timeout(SIDE_STOP);
+    result
+}
+
+/// Runs the host until `shutdown` resolves, its operator's side on `side`.
 pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
+    side: Handle,
 ) -> Result<RunSummary, AppError> {
     let (metrics, monitoring) = metrics_for(&config);
     let registry = TopicRegistry::new(&config.topics);
@@ -71,8 +104,8 @@ pub async fn run(
         readiness: readiness.clone(),
         commands: commands_tx,
     };
-    let served = serve_metrics(&config, endpoint).await?;
-    let display = tokio::spawn(crate::observe::display::display(metrics.clone()));
+    let served = serve_metrics(&config, endpoint, &side).await?;
+    let display = side.spawn(crate::observe::display::display(metrics.clone()));
     let (live, watcher) = plugins(&config, &metrics)?;
     // The paper feed once the plugins are loaded: while they compile (a minute for
     // the nine samples, cold) it would only pile up ticks, and the in-process
@@ -80,7 +113,7 @@ pub async fn run(
     // the front faster than the consumer can reset to it.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let feed = match &embedded {
-        Some(_) => Some(paper_feed(&config, &bootstrap, stop_rx)?),
+        Some(_) => Some(paper_feed(&config, &bootstrap, stop_rx, &side)?),
         None => None,
     };
 
@@ -90,7 +123,7 @@ pub async fn run(
         commands,
     };
     let host = Host::connect(&config, &bootstrap, live, Some(watcher), shared)?;
-    let heartbeat = monitoring.map(|redis| python_monitoring(&config, &metrics, redis));
+    let heartbeat = monitoring.map(|redis| python_monitoring(&config, &metrics, redis, &side));
     let result = host.run(shutdown).await;
     if let Some((beat, writer)) = heartbeat {
         beat.abort();
@@ -131,14 +164,15 @@ fn python_monitoring(
     config: &Config,
     metrics: &Arc<Metrics>,
     redis: UnboundedReceiver<RedisWrite>,
+    side: &Handle,
 ) -> (JoinHandle<()>, JoinHandle<()>) {
-    let writer = tokio::spawn(write_redis(
+    let writer = side.spawn(write_redis(
         config.redis.url.clone(),
         config.broker.as_str().to_owned(),
         redis,
     ));
     let m = metrics.clone();
-    let beat = tokio::spawn(async move {
+    let beat = side.spawn(async move {
         if let Some(c) = &m.compat {
             c.set_running(true);
         }
@@ -158,13 +192,14 @@ fn paper_feed(
     config: &Config,
     bootstrap: &str,
     stop: tokio::sync::watch::Receiver<bool>,
+    side: &Handle,
 ) -> Result<tokio::task::JoinHandle<()>, AppError> {
     let producer: rdkafka::producer::FutureProducer = settings::producer(config, bootstrap)
         .create()
         .map_err(KafkaError::Client)?;
     let (seed, rate, count) = (config.feed.seed, config.feed.rate, config.feed.count);
     tracing::info!(rate, count, "paper feed started");
-    Ok(tokio::spawn(async move {
+    Ok(side.spawn(async move {
         match crate::feed::run_paper(&producer, seed, rate, count, &stop).await {
             Ok(n) => tracing::info!(ticks = n, "paper feed finished"),
             Err(e) => tracing::error!(error = %e, "paper feed stopped"),
@@ -196,25 +231,33 @@ fn plugins(
     Ok((live, watcher))
 }
 
-/// Serves `/metrics`, `/health` and operator commands, unless `metrics.listen`
-/// is empty.
+/// Serves `/metrics`, `/health` and operator commands on `side`, unless
+/// `metrics.listen` is empty.
 async fn serve_metrics(
     config: &Config,
     endpoint: Endpoint,
+    side: &Handle,
 ) -> Result<Option<tokio::task::JoinHandle<()>>, AppError> {
-    if config.metrics.listen.is_empty() {
+    let listen = config.metrics.listen.clone();
+    if listen.is_empty() {
         return Ok(None);
     }
-    let listener = tokio::net::TcpListener::bind(&config.metrics.listen)
-        .await
-        .map_err(|e| AppError::Metrics {
-            listen: config.metrics.listen.clone(),
-            message: e.to_string(),
-        })?;
-    tracing::info!(listen = %config.metrics.listen, "serving /metrics and /health");
-    Ok(Some(tokio::spawn(crate::observe::http::serve(
-        listener, endpoint,
-    ))))
+    let failed = |message: String| AppError::Metrics {
+        listen: listen.clone(),
+        message,
+    };
+    // Bound on the side's runtime, whose reactor then serves it.
+    let addr = listen.clone();
+    let bound = side.spawn(async move { tokio::net::TcpListener::bind(addr).await });
+    let listener = match bound.await {
+        Ok(Ok(l)) => l,
+        Ok(Err(e)) => return Err(failed(e.to_string())),
+        Err(e) => return Err(failed(e.to_string())),
+    };
+    tracing::info!(%listen, "serving /metrics and /health");
+    Ok(Some(
+        side.spawn(crate::observe::http::serve(listener, endpoint)),
+    ))
 }
 
 /// How long `run` waits for the cluster to answer its topic check.

@@ -216,9 +216,8 @@ fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
         Command::Run { config } => {
             let config = load_config(config.as_ref())?;
-            let summary = tokio_rt()?
-                .block_on(alpha_panda::app::run(config, shutdown_signal()))
-                .map_err(runtime)?;
+            let summary =
+                alpha_panda::app::run_blocking(config, shutdown_signal()).map_err(runtime)?;
             tracing::info!(?summary, "bye");
             Ok(())
         }

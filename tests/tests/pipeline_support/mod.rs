@@ -196,14 +196,10 @@ impl RunningHost {
         let thread = std::thread::Builder::new()
             .name("host".into())
             .spawn(move || {
-                let rt = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
-                let r = rt.block_on(alpha_panda::app::run(config, async move {
+                // As `alpha-panda run` runs it.
+                let r = alpha_panda::app::run_blocking(config, async move {
                     let _ = stopped.await;
-                }));
+                });
                 let _ = tx.send(r.map_err(|e| e.to_string()));
             })
             .expect("host thread");
