@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::harness::{
-    cpu_secs, feed_cmd, free_port, host_binary, host_toml, metric, metric_with, quantile, run_cmd,
-    sample_plugins, spawn_logged, start_kafka,
+    build_release, cpu_secs, feed_cmd, free_port, host_binary, host_toml, metric, metric_with,
+    quantile, run_cmd, sample_plugins, spawn_logged, start_kafka,
 };
 
 /// One contender's run: seconds from the first message, CPU seconds over them.
@@ -161,19 +161,7 @@ pub fn e2e(root: &Path, args: &[String]) -> Result<()> {
         Some(r) => r.parse().with_context(|| format!("RUNS, not {r:?}"))?,
         None => 3,
     };
-    let mut build = super::cargo();
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "alpha-panda",
-        "--bin",
-        "alpha-panda",
-        "--example",
-        "passthrough",
-    ]);
-    super::status(build, "cargo build --release (host and passthrough)")?;
-    let bin = super::target_dir().join("release/alpha-panda");
+    let bin = build_release(&["passthrough"])?;
     let pass = super::target_dir().join("release/examples/passthrough");
     let baseline = match baseline {
         None if !baseline_env.is_empty() => Some(bin.clone()),

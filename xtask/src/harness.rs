@@ -190,6 +190,26 @@ pub fn sample(pid: u32) -> Result<(u64, usize, u64)> {
     Ok((field("VmRSS:"), fds, field("Threads:")))
 }
 
+/// Builds the release host and `examples` (`host/examples/NAME.rs`); returns
+/// the host's binary.
+pub fn build_release(examples: &[&str]) -> Result<std::path::PathBuf> {
+    let mut build = crate::cargo();
+    build.args([
+        "build",
+        "--release",
+        "-p",
+        "alpha-panda",
+        "--bin",
+        "alpha-panda",
+    ]);
+    for e in examples {
+        build.args(["--example", e]);
+    }
+    let what = format!("cargo build --release (host {})", examples.join(" "));
+    crate::status(build, what.trim_end())?;
+    Ok(crate::target_dir().join("release/alpha-panda"))
+}
+
 /// Starts a Kafka broker (KRaft, one node) on a free port; returns it and its address.
 pub fn start_kafka() -> Result<(alpha_panda_rig::KafkaBroker, String)> {
     let dist = crate::setup::kafka()?;

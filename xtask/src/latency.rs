@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::harness::{
-    bucket_quantile, buckets, buckets_since, cpu_idle, cpu_secs, free_port, host_binary, host_toml,
-    metric, run_cmd, sample_plugins, sched_ns, scrape_text, spawn_logged, start_kafka, Proc,
+    bucket_quantile, buckets, buckets_since, build_release, cpu_idle, cpu_secs, free_port,
+    host_binary, host_toml, metric, run_cmd, sample_plugins, sched_ns, scrape_text, spawn_logged,
+    start_kafka, Proc,
 };
 
 /// Ticks written before each measured burst, so each host has met every
@@ -192,17 +193,7 @@ pub fn latency(root: &Path, args: &[String]) -> Result<()> {
         [r, t, n] => (r, t, n),
         _ => bail!("usage: cargo xtask latency [RATE] [TICKS] [RUNS] [--baseline BIN]"),
     };
-    let mut build = super::cargo();
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "alpha-panda",
-        "--bin",
-        "alpha-panda",
-    ]);
-    super::status(build, "cargo build --release (host)")?;
-    let bin = super::target_dir().join("release/alpha-panda");
+    let bin = build_release(&[])?;
     let work = std::env::temp_dir().join(format!("alpha-panda-latency-{}", std::process::id()));
     let plugins = sample_plugins(root, &work)?;
     let (_kafka, bootstrap) = start_kafka()?;

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-use crate::harness::{cpu_secs, free_port, host_toml, metric, run_cmd, spawn_logged, start_kafka};
+use crate::harness::{
+    build_release, cpu_secs, free_port, host_toml, metric, run_cmd, spawn_logged, start_kafka,
+};
 
 /// Instruments of the benchmark strategy.
 const INSTRUMENTS: u32 = 50;
@@ -138,18 +140,7 @@ pub fn scope(root: &Path, args: &[String]) -> Result<()> {
         }
     };
     let (ticks, rate) = (num(0, 20_000, "TICKS")?, num(1, 2_000, "RATE")?);
-    let mut build = super::cargo();
-    build.args([
-        "build",
-        "--release",
-        "-p",
-        "alpha-panda",
-        "--bin",
-        "alpha-panda",
-        "--example",
-        "tick_latency",
-    ]);
-    super::status(build, "cargo build --release (host and tick_latency)")?;
+    build_release(&["tick_latency"])?;
     let mut rows = Vec::new();
     for (i, (name, scope, align)) in VARIANTS.iter().enumerate() {
         let work =
