@@ -317,3 +317,80 @@ fn preflight(config: &Config, registry: &TopicRegistry) -> Result<(), AppError> 
         bootstrap: config.kafka.bootstrap_servers.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::sync::mpsc;
+
+    use super::*;
+
+    /// `GET /metrics`; `None` if nothing answers within 20 s.
+    fn scrape(port: u16) -> Option<String> {
+        let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        c.set_read_timeout(Some(Duration::from_secs(20))).ok()?;
+        write!(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
+        let mut text = String::new();
+        c.read_to_string(&mut text).ok()?;
+        Some(text)
+    }
+
+    #[test]
+    fn the_operators_side_answers_while_the_pipelines_thread_is_blocked() {
+        let plugins = tempfile::tempdir().expect("a temp dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut config =
+            Config::from_toml_with_env("broker = \"paper\"", "test", Vec::new()).expect("defaults");
+        config.plugins.dir = plugins.path().to_owned();
+        config.plugins.cache_dir = Some(plugins.path().join("cache"));
+        config.metrics.listen = format!("127.0.0.1:{port}");
+        // The shutdown future runs on the pipeline's thread: told to, it blocks
+        // that thread (as a long call or a blocking commit would) until released.
+        let (block_tx, block_rx) = tokio::sync::oneshot::channel::<()>();
+        let (blocked_tx, blocked_rx) = mpsc::channel::<()>();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let shutdown = async move {
+            let _ = block_rx.await;
+            let _ = blocked_tx.send(());
+            let _ = release_rx.recv();
+        };
+        let host = std::thread::spawn(move || run_blocking(config, shutdown));
+        let mut up = scrape(port);
+        while up.is_none() && !host.is_finished() {
+            up = scrape(port);
+        }
+        assert!(up.is_some(), "the endpoint came up");
+        block_tx.send(()).expect("the host runs");
+        blocked_rx.recv().expect("the pipeline's thread is blocked");
+        let text = scrape(port).expect("/metrics answered while the pipeline was blocked");
+        assert!(text.contains("alpha_panda_ticks_consumed_total"), "{text}");
+        release_tx.send(()).expect("still blocked");
+        let summary = host
+            .join()
+            .expect("the host's thread")
+            .expect("a clean stop");
+        assert_eq!(summary.dlq, 0);
+    }
+
+    #[test]
+    fn a_metrics_address_in_use_stops_the_start_with_its_address() {
+        let plugins = tempfile::tempdir().expect("a temp dir");
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+        let addr = taken.local_addr().expect("its address").to_string();
+        let mut config =
+            Config::from_toml_with_env("broker = \"paper\"", "test", Vec::new()).expect("defaults");
+        config.plugins.dir = plugins.path().to_owned();
+        config.metrics.listen = addr.clone();
+        match run_blocking(config, std::future::pending()) {
+            Err(AppError::Metrics { listen, message }) => {
+                assert_eq!(listen, addr);
+                assert!(!message.is_empty());
+            }
+            Err(e) => panic!("another error: {e}"),
+            Ok(s) => panic!("ran: {s:?}"),
+        }
+    }
+}
