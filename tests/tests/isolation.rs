@@ -1,6 +1,6 @@
 //! Isolation on a real broker (issue 19): a slow strategy holds up only its own
 //! lane. A healthy strategy on the same partition and instrument answers as fast
-//! beside a strategy that takes a third of a second a tick as it does alone,
+//! beside a strategy that takes a quarter of a second or more a tick as it does alone,
 //! while the slow one's answers fall seconds behind; until
 //! `plugins.max_pending_ticks` ticks wait for it, when the host stops reading
 //! ahead and the healthy one waits too.
@@ -20,8 +20,12 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 /// Ticks measured per run, and the time between them.
 const TICKS: usize = 20;
 const GAP: Duration = Duration::from_millis(50);
-/// The slow strategy's busy work a tick: about 0.2-0.6 s of CPU.
-const SPIN: u64 = 300_000_000;
+/// The slow strategy's busy work a tick: about 0.25 s of CPU on the machine of
+/// 2026-12-07, up to 1.8 s on slower ones. It must outlast `GAP` by far on any
+/// machine, or the slow strategy never falls behind: 300 M iterations, enough
+/// before, took only 85 ms a tick on that machine, and its answers fell 0.7 s
+/// behind, not the second this test asks for.
+const SPIN: u64 = 900_000_000;
 
 /// The test plugin in `dir` as `file`, in `spin` mode: a BUY a tick after
 /// `SPIN` iterations of busy work.
