@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use super::live::LiveStrategies;
+use super::pool::Pool;
 use super::set::{Processed, Ran};
 use super::slot::{SlotOutput, StrategySlot};
 use crate::wasm::bindings::types::TickBatch;
@@ -90,7 +91,7 @@ pub struct Done {
 
 /// The lanes of one host.
 pub struct Lanes {
-    pool: Option<Arc<rayon::ThreadPool>>,
+    pool: Option<Arc<Pool>>,
     tx: UnboundedSender<Returned>,
     rx: UnboundedReceiver<Returned>,
     /// Each lane whose slot is away, with the queue its worker takes calls from.
@@ -104,7 +105,7 @@ pub struct Lanes {
 impl Lanes {
     /// Lanes on `pool` (one thread per worker); without one, calls run on the
     /// caller's thread as they are submitted.
-    pub fn new(pool: Option<Arc<rayon::ThreadPool>>) -> Self {
+    pub fn new(pool: Option<Arc<Pool>>) -> Self {
         let (tx, rx) = unbounded_channel();
         Self {
             pool,

@@ -6,6 +6,7 @@
 pub mod events;
 pub mod lanes;
 pub mod live;
+pub mod pool;
 pub mod set;
 pub mod slot;
 pub mod slot_config;

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::pool::Pool;
+
 /// How many threads strategy calls may use (cheap to clone).
 #[derive(Clone)]
 pub struct Workers {
@@ -49,8 +51,12 @@ impl Workers {
 
     /// A pool with as many threads as calls may use, for jobs that run apart
     /// from their caller ([`super::lanes`]); `None` if none could be started.
-    pub fn detached(&self) -> Option<Arc<rayon::ThreadPool>> {
-        pool_of(self.threads())
+    pub fn detached(&self) -> Option<Arc<Pool>> {
+        Pool::shared(self.threads())
+            .map_err(|e| {
+                tracing::warn!(threads = self.threads(), error = %e, "no strategy lanes' pool: calls run on the pipeline's thread");
+            })
+            .ok()
     }
 
     /// Threads calls may use at once, the caller's included.
