@@ -228,7 +228,14 @@ pub fn latency(root: &Path, args: &[String]) -> Result<()> {
     let mut written = WARM_BROKER;
     let mut seen = vec![0; contenders.len()];
     for run in 0..runs as usize {
-        for (i, (name, host_bin)) in contenders.iter().enumerate() {
+        // Who goes first takes turns: a run's first burst found the broker
+        // colder in every run so far.
+        let mut order: Vec<usize> = (0..contenders.len()).collect();
+        if run % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let (name, host_bin) = &contenders[i];
             // Its own group, which resumes where its last run stopped.
             let host = start(host_bin, &format!("latency_{name}"), &work, &base)?;
             feed(&bin, &feed_config, 0, WARM_UP)?;
