@@ -8,6 +8,12 @@ use std::process::ExitCode;
 use alpha_panda::config::{Config, LogFormat};
 use clap::{Parser, Subcommand};
 
+/// jemalloc, not glibc's malloc: 0.93-0.97x the host's CPU a tick on a backlog,
+/// and no more memory in the soak (BENCHMARKS.md, session 30). Tests of the
+/// library keep the system allocator.
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "alpha-panda",
