@@ -2,7 +2,9 @@
 //! (as the pipeline does for each batch), on a store holding a million older marks.
 //! Beside it, the same store with the fingerprinting it had before (two SipHash-1-3
 //! passes per key, and the map hashing the fingerprint again with SipHash), kept
-//! here as the reference. Criterion reports time per key. See BENCHMARKS.md.
+//! here as the reference. And `memory_full`: a store at its bound, where each new
+//! mark pushes the oldest out, as in a host past its first `memory_max_keys`
+//! ticks. Criterion reports time per key. See BENCHMARKS.md.
 //!
 //! `cargo bench -p alpha-panda --bench dedup`
 
@@ -17,6 +19,8 @@ use alpha_panda::dedup::memory::MemoryStore;
 
 const BATCH: usize = 512;
 const HELD: usize = 1_000_000;
+/// The in-process store's default bound (`redis.memory_max_keys`).
+const FULL: usize = alpha_panda::dedup::memory::DEFAULT_MAX_KEYS;
 
 fn key(i: usize) -> String {
     format!("alpha-panda:dedup:s:paper:0198f3a1-c2b4-7e00-{i:012x}")
@@ -72,8 +76,19 @@ fn dedup(c: &mut Criterion) {
     let batches: Vec<Vec<String>> = (0..64)
         .map(|b| (0..BATCH).map(|i| key(HELD + b * BATCH + i)).collect())
         .collect();
+    // At the default bound from the start, and twice as many keys in the cycle
+    // as it keeps: every mark of the bench is new and evicts the oldest.
+    let mut full = MemoryStore::bounded(Duration::from_secs(3600), FULL);
+    full.mark(&(0..FULL).map(key).collect::<Vec<_>>());
+    let cycle: Vec<Vec<String>> = (0..2 * FULL / BATCH)
+        .map(|b| (0..BATCH).map(|i| key(2 * HELD + b * BATCH + i)).collect())
+        .collect();
     let mut g = c.benchmark_group("dedup");
     g.throughput(Throughput::Elements(BATCH as u64));
+    seen_then_mark(&mut g, "memory_full", &cycle, |keys| {
+        std::hint::black_box(full.seen(keys));
+        full.mark(keys);
+    });
     seen_then_mark(&mut g, "memory", &batches, |keys| {
         std::hint::black_box(store.seen(keys));
         store.mark(keys);

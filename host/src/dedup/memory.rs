@@ -11,6 +11,7 @@
 //! (it is the embedded profile's store and Redis's fallback), and a process
 //! re-reads at most its uncommitted batches, far fewer than the bound.
 
+use std::collections::hash_map::Entry;
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
@@ -76,10 +77,19 @@ impl MemoryStore {
         let expiry = now + self.ttl;
         for k in keys {
             let h = self.hash(k.as_ref());
-            if let std::collections::hash_map::Entry::Vacant(v) = self.entries.entry(h) {
-                v.insert(expiry);
-                self.order.push_back((h, expiry));
+            match self.entries.entry(h) {
+                Entry::Vacant(v) => {
+                    v.insert(expiry);
+                }
+                // Expired but not pushed out yet: marked anew, for a whole TTL.
+                // Its old place in the queue no longer removes it (the expiries
+                // differ).
+                Entry::Occupied(mut o) if *o.get() <= now => {
+                    o.insert(expiry);
+                }
+                Entry::Occupied(_) => continue,
             }
+            self.order.push_back((h, expiry));
         }
         // Oldest first: the expired, then whatever exceeds the bound.
         while let Some(&(h, exp)) = self.order.front() {
@@ -87,8 +97,12 @@ impl MemoryStore {
                 break;
             }
             self.order.pop_front();
-            if self.entries.get(&h) == Some(&exp) {
-                self.entries.remove(&h);
+            // One lookup: at the bound every new mark evicts one, and each
+            // probe of a map this size is a cache miss.
+            if let Entry::Occupied(o) = self.entries.entry(h) {
+                if *o.get() == exp {
+                    o.remove();
+                }
             }
         }
     }
@@ -204,6 +218,24 @@ mod tests {
         let mut bytes = Fingerprint::default();
         bytes.write(&[1, 2]);
         assert_eq!(bytes.finish(), 0x0102);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_key_marked_again_after_it_expired_lives_a_whole_ttl_more() {
+        let mut m = MemoryStore::bounded(Duration::from_millis(20), 1_000);
+        m.mark(&keys(0..1));
+        tokio::time::advance(Duration::from_millis(25)).await;
+        assert!(!m.contains("alpha-panda:dedup:s:paper:0"), "expired");
+        // Marked again before anything pushed the expired mark out.
+        m.mark(&keys(0..1));
+        assert!(m.contains("alpha-panda:dedup:s:paper:0"), "marked anew");
+        tokio::time::advance(Duration::from_millis(10)).await;
+        m.mark(&keys(1..2));
+        assert!(
+            m.contains("alpha-panda:dedup:s:paper:0"),
+            "its old place in the queue did not take the new mark with it"
+        );
+        assert_eq!((m.len(), m.order.len()), (2, 2));
     }
 
     #[tokio::test(start_paused = true)]
