@@ -48,7 +48,11 @@ fn scrape(port: u16) -> Option<String> {
 /// The sum of a metric's samples on the host's `/metrics`; `None` if it has none
 /// (a build without it) or the host does not answer.
 pub fn metric(port: u16, name: &str) -> Option<f64> {
-    let text = scrape(port)?;
+    metric_in(&scrape(port)?, name)
+}
+
+/// The sum of a metric's samples in a `/metrics` text; `None` if it has none.
+pub fn metric_in(text: &str, name: &str) -> Option<f64> {
     let values: Vec<f64> = text
         .lines()
         .filter(|l| l.starts_with(name))

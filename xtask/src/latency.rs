@@ -20,8 +20,8 @@ use anyhow::{bail, Context, Result};
 
 use crate::harness::{
     bucket_quantile, buckets, buckets_since, build_release, cpu_idle, cpu_secs, free_port,
-    host_binary, host_toml, metric, run_cmd, sample_plugins, sched_ns, scrape_text, spawn_logged,
-    start_kafka, Proc,
+    host_binary, host_toml, metric, metric_in, run_cmd, sample_plugins, sched_ns, scrape_text,
+    spawn_logged, start_kafka, Proc,
 };
 
 /// Ticks written before each measured burst, so each host has met every
@@ -48,6 +48,9 @@ const HISTOGRAMS: [(&str, &str, &str); 4] = [
         "tick to signal acked",
     ),
 ];
+
+/// Offset commits: ticks a commit is how many ticks a batch held.
+const COMMITS: &str = "alpha_panda_commits_total";
 
 /// What one burst measured for one host.
 struct Burst {
@@ -182,7 +185,7 @@ fn burst(host: &Host, feed_it: impl FnOnce() -> Result<()>, ticks: u64) -> Resul
         .collect();
     let per_tick = |v: f64| v * 1e6 / ticks as f64;
     let commits =
-        counter(&text1, "alpha_panda_commits_total") - counter(&text0, "alpha_panda_commits_total");
+        metric_in(&text1, COMMITS).unwrap_or(0.0) - metric_in(&text0, COMMITS).unwrap_or(0.0);
     Ok(Burst {
         batch: ticks as f64 / commits.max(1.0),
         quantiles,
@@ -190,14 +193,6 @@ fn burst(host: &Host, feed_it: impl FnOnce() -> Result<()>, ticks: u64) -> Resul
         runq_us: per_tick((sched1.1 - sched0.1) as f64 / 1e9),
         idle_pct: 100.0 * (idle1.0 - idle0.0) as f64 / (idle1.1 - idle0.1).max(1) as f64,
     })
-}
-
-/// The value of the unlabelled counter `name` in a `/metrics` text (0 if absent).
-fn counter(text: &str, name: &str) -> f64 {
-    text.lines()
-        .filter_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .filter_map(|v| v.trim().parse::<f64>().ok())
-        .sum()
 }
 
 fn ms(v: Option<(f64, f64)>) -> String {
