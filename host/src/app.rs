@@ -247,13 +247,11 @@ async fn serve_metrics(
         message,
     };
     // Bound on the side's runtime, whose reactor then serves it.
-    let addr = listen.clone();
-    let bound = side.spawn(async move { tokio::net::TcpListener::bind(addr).await });
-    let listener = match bound.await {
-        Ok(Ok(l)) => l,
-        Ok(Err(e)) => return Err(failed(e.to_string())),
-        Err(e) => return Err(failed(e.to_string())),
-    };
+    let bound = side.spawn(tokio::net::TcpListener::bind(listen.clone()));
+    let listener = bound
+        .await
+        .map_err(|e| failed(e.to_string()))?
+        .map_err(|e| failed(e.to_string()))?;
     tracing::info!(%listen, "serving /metrics and /health");
     Ok(Some(
         side.spawn(crate::observe::http::serve(listener, endpoint)),
