@@ -1,7 +1,8 @@
 //! The operator event lines, as an operator's log collector sees them (JSON): one
 //! line per event with `event`, `strategy_id`, `old_sha256`, `new_sha256` and
-//! `reason`. Its own test binary: the subscriber is per thread, and callsites that
-//! other tests' threads hit at the same time could cache a stale interest.
+//! `reason`. Its own test binary: the subscriber is the process's global one, as
+//! in the host, because a batch's strategies run on the worker pool's threads and
+//! a slot's events are logged on whichever thread ran its call.
 
 mod common;
 
@@ -39,9 +40,9 @@ fn a_quarantine_is_one_structured_log_line() {
         .finish();
     let engine = engine();
     let stats = Metrics::new();
+    use tracing_subscriber::util::SubscriberInitExt;
+    subscriber.try_init().expect("the binary's only subscriber");
     let sha = {
-        use tracing_subscriber::util::SubscriberInitExt;
-        let _on_this_thread = subscriber.set_default();
         let mut live = bad_and_good(&engine, &stats, TOKEN);
         let ticks = ticks_of(TOKEN, 5);
         let refs: Vec<&MarketTick> = ticks.iter().collect();
