@@ -470,7 +470,33 @@ fn breakdown<M: Measurement>(
     }
     g.throughput(Throughput::Elements(1));
     bench_call(&mut g, "call_empty", None, wasm, &[TickBatch::default()]);
+    convert_many(&mut g);
     g.finish();
+}
+
+/// Instruments of `convert_many`: a partition of a large watch list.
+const MANY_INSTRUMENTS: u32 = 128;
+
+/// Conversion of batches of 512 that each hold ticks of 128 instruments, each
+/// with a symbol of its own (the sample strategy watches 6).
+fn convert_many<M: Measurement>(g: &mut criterion::BenchmarkGroup<'_, M>) {
+    let tokens: Vec<u32> = (1..=MANY_INSTRUMENTS).collect();
+    let mut ticks = common::full_ticks(&tokens, 16);
+    for t in &mut ticks {
+        t.symbol = Some(format!("SYMBOL{}", t.instrument_token));
+    }
+    let mut builder = BatchBuilder::new();
+    let mut cur = Cursor::new(&ticks);
+    g.throughput(Throughput::Elements(512));
+    g.bench_function(BenchmarkId::new("convert_many", 512), |b| {
+        b.iter(|| {
+            builder.clear();
+            for _ in 0..512 {
+                builder.push(cur.next()).expect("converts");
+            }
+            black_box(builder.batch());
+        })
+    });
 }
 
 /// The component call alone (`id/n`, or `id` without a batch size), on batches

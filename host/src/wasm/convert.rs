@@ -69,6 +69,11 @@ fn len_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// Up to this many symbols in a batch a scan finds one; past it, where each
+/// instrument's symbol was last found is looked up first (dispatch bench,
+/// `convert/512` with 6 symbols against `convert_many/512` with 128).
+const SCAN_SYMBOLS: usize = 8;
+
 /// Builds batches, reusing its buffers between calls: after warm-up a tick costs one
 /// record and its levels written in place, and nothing is allocated but a new
 /// symbol's text.
@@ -82,6 +87,10 @@ pub struct BatchBuilder {
     batch: TickBatch,
     /// Record slots at the front of `batch.data`.
     room: usize,
+    /// Where each instrument's symbol was last found in `batch.symbols`: a
+    /// partition's batch may hold hundreds of instruments, and a scan of the
+    /// symbols for every tick grew with them.
+    symbol_at: foldhash::HashMap<u32, u32>,
 }
 
 #[allow(clippy::derivable_impls)]
@@ -109,6 +118,7 @@ impl BatchBuilder {
         }
         self.batch.count = 0;
         self.batch.symbols.clear();
+        self.symbol_at.clear();
     }
 
     /// Makes room for at least `ticks` records, so that a batch of that many is
@@ -153,6 +163,7 @@ impl BatchBuilder {
             data,
             symbols: std::mem::take(&mut self.batch.symbols),
         };
+        self.symbol_at.clear();
         self.batch.count = 0;
         self.room = 0;
         self.reserve_ticks(count);
@@ -211,7 +222,7 @@ impl BatchBuilder {
         let symbol = t
             .symbol
             .as_deref()
-            .map(|s| symbol_index(&mut self.batch.symbols, s));
+            .map(|s| self.symbol_index(t.instrument_token, s));
         // The spans are known before the levels are written: they go at the end.
         let spans = t.depth.as_ref().map(|d| {
             let buy = self.level_count();
@@ -255,11 +266,40 @@ impl BatchBuilder {
         }
     }
 
+    /// The index of `symbol` (of instrument `token`) in the batch's symbols, added
+    /// if new. Where the instrument's symbol was last found is tried first; the
+    /// text decides, so a token whose symbol changed, or an index a failed push
+    /// took back, only costs the scan.
+    fn symbol_index(&mut self, token: u32, symbol: &str) -> u32 {
+        let symbols = &mut self.batch.symbols;
+        // A few symbols are scanned faster than a map is probed.
+        let mapped = symbols.len() > SCAN_SYMBOLS;
+        if mapped {
+            if let Some(&i) = self.symbol_at.get(&token) {
+                if symbols.get(i as usize).is_some_and(|s| s == symbol) {
+                    return i;
+                }
+            }
+        }
+        let i = match symbols.iter().rposition(|s| s == symbol) {
+            Some(i) => len_u32(i),
+            None => {
+                symbols.push(symbol.to_owned());
+                len_u32(symbols.len() - 1)
+            }
+        };
+        if mapped {
+            self.symbol_at.insert(token, i);
+        }
+        i
+    }
+
     /// Appends a record taken from another batch, with that batch's symbol and the
     /// level records its spans point at; symbol and spans are rewritten for this one.
     fn push_record(&mut self, record: &[u8], symbol: Option<&str>, buy: &[u8], sell: &[u8]) {
         let at = self.next_slot();
-        let symbol = symbol.map(|s| symbol_index(&mut self.batch.symbols, s));
+        let token = get_u32(record, off::INSTRUMENT_TOKEN);
+        let symbol = symbol.map(|s| self.symbol_index(token, s));
         let buy_start = self.level_count();
         let (buy_len, sell_len) = (
             len_u32(buy.len() / LEVEL_SIZE),
@@ -295,15 +335,6 @@ impl BatchBuilder {
         }
         self.batch.count += 1;
     }
-}
-
-/// The index of `symbol` in the batch's symbols, added if new.
-fn symbol_index(symbols: &mut Vec<String>, symbol: &str) -> u32 {
-    if let Some(i) = symbols.iter().rposition(|s| s == symbol) {
-        return len_u32(i);
-    }
-    symbols.push(symbol.to_owned());
-    len_u32(symbols.len() - 1)
 }
 
 /// Appends a side's level records. On error the levels written so far stay (the

@@ -146,6 +146,64 @@ fn a_tick_that_does_not_fit_appends_nothing() {
 }
 
 #[test]
+fn each_tick_carries_its_own_symbol_whatever_its_instrument_had_before() {
+    let t = full_tick();
+    let with = |token: u32, symbol: &str| {
+        let mut x = t.clone();
+        x.instrument_token = token;
+        x.symbol = Some(symbol.to_owned());
+        x
+    };
+    let mut bad = with(7, "TAKEN_BACK");
+    bad.depth.as_mut().unwrap().sell[0].price =
+        Decimal::from_i128_with_scale(i128::from(i64::MAX) * 1000 + 1, 0);
+    let ticks = [
+        with(1, "A"),
+        with(2, "B"),
+        with(1, "A"),
+        // The instrument's symbol changes within the batch.
+        with(1, "A2"),
+        with(1, "A"),
+        // Another instrument of an existing symbol.
+        with(3, "B"),
+    ];
+    // More symbols than are scanned, so each instrument's is looked up.
+    let fillers: Vec<MarketTick> = (0..=SCAN_SYMBOLS as u32)
+        .map(|i| with(100 + i, &format!("F{i}")))
+        .collect();
+    let mut b = BatchBuilder::new();
+    for x in fillers.iter().chain(&ticks[..4]) {
+        b.push(x).unwrap();
+    }
+    // Its new symbol is taken back with it; the index goes to the next new one.
+    assert!(b.push(&bad).is_err());
+    let c = with(7, "C");
+    b.push(&c).unwrap();
+    for x in &ticks[4..] {
+        b.push(x).unwrap();
+    }
+    let batch = b.take();
+    let mut symbols: Vec<String> = fillers.iter().filter_map(|f| f.symbol.clone()).collect();
+    symbols.extend(["A", "B", "A2", "C"].map(String::from));
+    assert_eq!(batch.symbols, symbols);
+    let sent: Vec<&MarketTick> = fillers
+        .iter()
+        .chain(&ticks[..4])
+        .chain([&c])
+        .chain(&ticks[4..])
+        .collect();
+    assert_crosses(&batch, &sent);
+    // A taken batch's lookups do not follow into the next one.
+    for x in &fillers {
+        b.push(x).unwrap();
+    }
+    b.push(&with(2, "D")).unwrap();
+    assert_eq!(b.batch().symbols.last().map(String::as_str), Some("D"));
+    let sent: Vec<MarketTick> = fillers.iter().cloned().chain([with(2, "D")]).collect();
+    assert_crosses(b.batch(), &sent.iter().collect::<Vec<_>>());
+}
+
+#[test]
 fn levels_move_when_the_room_grows_or_is_left_over() {
     let full = full_tick();
     let bare = MarketTick::new(5, Decimal::new(-12345, 3), full.timestamp);
