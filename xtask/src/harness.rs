@@ -255,9 +255,14 @@ pub fn cpu_secs(pid: u32) -> f64 {
 
 /// Copies both sample strategies (`.wasm` + manifest) into `work/plugins`.
 pub fn sample_plugins(root: &Path, work: &Path) -> Result<std::path::PathBuf> {
+    plugins_of(root, work, &["momentum", "mean_reversion"])
+}
+
+/// Copies the sample strategies `names` (`.wasm` + manifest) into `work/plugins`.
+pub fn plugins_of(root: &Path, work: &Path, names: &[&str]) -> Result<std::path::PathBuf> {
     let plugins = work.join("plugins");
     std::fs::create_dir_all(&plugins)?;
-    for name in ["momentum", "mean_reversion"] {
+    for name in names {
         for ext in ["toml", "wasm"] {
             std::fs::copy(
                 root.join(format!("plugins/{name}.{ext}")),

@@ -3,6 +3,8 @@
 //! side, a price random walk per instrument so the strategy does real work).
 #![allow(dead_code)]
 
+pub mod native;
+
 use std::path::PathBuf;
 
 use alpha_panda::contract::{Depth, DepthLevel, MarketTick, Ohlc, Timestamp};

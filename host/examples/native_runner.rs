@@ -1,0 +1,206 @@
+//! The native contender of the end-to-end benchmark (`cargo xtask e2e`): what a
+//! hand-written Rust runner of the momentum strategy costs on the same broker. It
+//! reads `market.ticks` with the host's client settings and batching (from the
+//! same TOML), decodes every tick with the host's decoder, runs the momentum
+//! strategy linked natively (the SDK's `Runner`, no Wasm) on the ticks of its
+//! manifest's instruments, writes each signal as the host's signal envelope (same
+//! JSON, key and lineage headers) to `bench.native`, and commits each batch once
+//! its records are acknowledged, with one batch in flight; a batch is what the
+//! consumer has queued, as the host takes it. No
+//! dedup store, no state, no isolation: the floor the host is measured against.
+//!
+//! `cargo run --release -p alpha-panda --example native_runner -- CONFIG GROUP COUNT MANIFEST`
+//! prints one line: `ticks=N secs=S cpu_secs=C signals=K`, timed from the first
+//! message to the acknowledgement of the COUNT-th, CPU time of the whole process.
+
+#[path = "../benches/common/native.rs"]
+#[allow(dead_code)]
+mod native;
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::Instant;
+
+use alpha_panda::artifacts::Artifacts;
+use alpha_panda::config::Config;
+use alpha_panda::contract::{decode_tick, EventEnvelope, MarketTick, Timestamp};
+use alpha_panda::emit::signal_envelope;
+use alpha_panda::kafka::settings;
+use alpha_panda::manifest::Manifest;
+use alpha_panda::strategy::set::SetOutput;
+use alpha_panda::wasm::output::StrategySignal;
+use alpha_panda_sdk::runner::{Emitted, Output};
+use alpha_panda_sdk::Price;
+use anyhow::{bail, Context, Result};
+use futures::FutureExt;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{Offset, TopicPartitionList};
+use rust_decimal::Decimal;
+
+const TOPIC: &str = "bench.native";
+
+/// User + system CPU seconds of this process (from /proc/self/stat).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// The SDK's signal as the host's output of the strategy, for its envelope.
+fn set_output(e: &Emitted, tick: &MarketTick, strategy_id: &str, sha256: &str) -> SetOutput {
+    let s = &e.signal;
+    let price = s.price.and_then(|p| match p {
+        Price::Exact(d) => Some(Decimal::new(d.mantissa(), u32::from(d.scale()))),
+        Price::Approx(f) => Decimal::from_f64_retain(f).map(|d| d.round_dp(8).normalize()),
+    });
+    SetOutput {
+        tick_pos: 0,
+        strategy_id: strategy_id.to_owned(),
+        sha256: sha256.to_owned(),
+        artifacts: Artifacts::default(),
+        index: 0,
+        signal: StrategySignal {
+            tick_index: e.tick_index,
+            instrument_token: s.instrument_token.unwrap_or(tick.instrument_token),
+            side: s.side,
+            quantity: s.quantity,
+            price,
+            confidence: s.confidence,
+            metadata: s.metadata.clone(),
+        },
+    }
+}
+
+/// The signal records of one decoded tick.
+fn signal_records(
+    env: &EventEnvelope<MarketTick>,
+    out: &Output,
+    config: &Config,
+    manifest: &Manifest,
+) -> Result<Vec<(String, Vec<u8>, OwnedHeaders)>> {
+    let now = Timestamp::now();
+    let mut records = Vec::with_capacity(out.signals.len());
+    for e in &out.signals {
+        let so = set_output(e, &env.data, &manifest.strategy_id, "native");
+        let signal = signal_envelope(env, &so, config.broker, &config.service, now);
+        let headers = OwnedHeaders::new()
+            .insert(Header {
+                key: "correlation_id",
+                value: Some(signal.correlation_id.as_bytes()),
+            })
+            .insert(Header {
+                key: "trace_id",
+                value: Some(signal.trace_id.as_bytes()),
+            });
+        records.push((signal.key.clone(), signal.to_vec()?, headers));
+    }
+    Ok(records)
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [config, group, count, manifest] = args.as_slice() else {
+        bail!("usage: native_runner CONFIG GROUP COUNT MANIFEST");
+    };
+    let config = Config::load(Some(std::path::Path::new(config))).context("config")?;
+    let count: u64 = count.parse().context("COUNT")?;
+    let manifest = Manifest::load(std::path::Path::new(manifest)).context("manifest")?;
+    let instruments: HashSet<u32> = manifest.instruments.iter().copied().collect();
+    let mut runner = native::native_runner(&manifest);
+    let bootstrap = config.kafka.bootstrap_servers.clone();
+    let consumer: StreamConsumer = settings::consumer(&config, &bootstrap, group).create()?;
+    consumer.subscribe(&["market.ticks"])?;
+    let producer: FutureProducer = settings::producer(&config, &bootstrap).create()?;
+    let admin: AdminClient<DefaultClientContext> = settings::admin(&bootstrap).create()?;
+    admin
+        .create_topics(
+            &[NewTopic::new(
+                TOPIC,
+                config.topics.signals.partitions,
+                TopicReplication::Fixed(1),
+            )],
+            &AdminOptions::new(),
+        )
+        .await?;
+    let max = config.plugins.max_batch;
+
+    let (mut seen, mut signals) = (0u64, 0u64);
+    let mut in_flight = None;
+    let mut started: Option<(Instant, f64)> = None;
+    let mut out = Output::new();
+    while seen < count {
+        let first = consumer.recv().await?.detach();
+        started.get_or_insert_with(|| (Instant::now(), cpu_secs()));
+        // What is queued already, as the host fetches (the passthrough waits up
+        // to 1 ms for each next message instead).
+        let mut batch = vec![first];
+        while batch.len() < max {
+            match consumer.recv().now_or_never() {
+                Some(Ok(m)) => batch.push(m.detach()),
+                _ => break,
+            }
+        }
+        let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+        let mut records = Vec::new();
+        for m in &batch {
+            let e = next.entry(m.partition()).or_insert(0);
+            *e = (*e).max(m.offset() + 1);
+            // A tick that does not decode is skipped (the host sends it to the DLQ).
+            let Some(env) = m.payload().and_then(|v| decode_tick(v).ok()) else {
+                continue;
+            };
+            if !instruments.contains(&env.data.instrument_token) {
+                continue;
+            }
+            out.signals.clear();
+            out.errors.clear();
+            runner.on_tick(0, &native::tick_data(&env.data).as_tick(), &mut out);
+            records.extend(signal_records(&env, &out, &config, &manifest)?);
+        }
+        let mut tpl = TopicPartitionList::new();
+        for (p, o) in next {
+            tpl.add_partition_offset("market.ticks", p, Offset::Offset(o))?;
+        }
+        // As the host does: the batch before is acknowledged and committed before
+        // this one is sent, and its acks were awaited while this one was read.
+        if let Some((acks, tpl)) = in_flight.take() {
+            let acks: tokio::task::JoinHandle<Result<()>> = acks;
+            acks.await??;
+            consumer.commit(&tpl, CommitMode::Async)?;
+        }
+        signals += records.len() as u64;
+        let mut acks = Vec::with_capacity(records.len());
+        for (key, payload, headers) in &records {
+            let r: FutureRecord<'_, str, [u8]> = FutureRecord::to(TOPIC)
+                .key(key.as_str())
+                .payload(payload.as_slice())
+                .headers(headers.clone());
+            acks.push(producer.send_result(r).map_err(|(e, _)| e)?);
+        }
+        let acked = tokio::spawn(async move {
+            for a in acks {
+                a.await?.map_err(|(e, _)| e)?;
+            }
+            Ok::<(), anyhow::Error>(())
+        });
+        in_flight = Some((acked, tpl));
+        seen += batch.len() as u64;
+    }
+    if let Some((acks, tpl)) = in_flight.take() {
+        acks.await??;
+        consumer.commit(&tpl, CommitMode::Async)?;
+    }
+    let (t0, c0) = started.unwrap_or((Instant::now(), cpu_secs()));
+    println!(
+        "ticks={seen} secs={:.3} cpu_secs={:.2} signals={signals}",
+        t0.elapsed().as_secs_f64(),
+        cpu_secs() - c0
+    );
+    Ok(())
+}
