@@ -224,7 +224,9 @@ pub fn start_kafka() -> Result<(alpha_panda_rig::KafkaBroker, String)> {
 
 /// A host configuration on `bootstrap`: service `service`, dedup in Redis at
 /// `redis` (empty: in-process), fast group settings, plugins from `plugins`,
-/// metrics on `metrics_port`.
+/// metrics on `metrics_port`. Ticks are signalled however old: a backlog read a
+/// minute after it was written would otherwise only warm the strategies (no
+/// signals to encode and send), and later runs would do less work than earlier ones.
 pub fn host_toml(
     bootstrap: &str,
     service: &str,
@@ -238,7 +240,8 @@ pub fn host_toml(
          [kafka.consumer]\n\"session.timeout.ms\" = \"6000\"\n\"max.poll.interval.ms\" = \"10000\"\n\
          \"heartbeat.interval.ms\" = \"1000\"\n\"fetch.wait.max.ms\" = \"10\"\n\n\
          [redis]\nurl = \"{redis}\"\nkey_prefix = \"alpha-panda-xtask:{service}:{metrics_port}\"\n\n[plugins]\ndir = \"{plugins}\"\ncache_dir = \"{cache}\"\n\n\
-         [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n",
+         [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n\n\
+         [start]\nmax_tick_age_ms = 0\n",
         plugins = plugins.display(),
         cache = cache.display(),
     )
