@@ -13,18 +13,19 @@
 //! prints one line: `ticks=N secs=S cpu_secs=C signals=K`, timed from the first
 //! message to the acknowledgement of the COUNT-th, CPU time of the whole process.
 
+#[path = "common/contender.rs"]
+mod contender;
 #[path = "../benches/common/native.rs"]
 #[allow(dead_code)]
 mod native;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 use alpha_panda::artifacts::Artifacts;
 use alpha_panda::config::Config;
 use alpha_panda::contract::{decode_tick, EventEnvelope, MarketTick, Timestamp};
 use alpha_panda::emit::signal_envelope;
-use alpha_panda::kafka::settings;
 use alpha_panda::manifest::Manifest;
 use alpha_panda::strategy::set::SetOutput;
 use alpha_panda::wasm::output::StrategySignal;
@@ -32,24 +33,11 @@ use alpha_panda_sdk::runner::{Emitted, Output};
 use alpha_panda_sdk::Price;
 use anyhow::{bail, Context, Result};
 use futures::FutureExt;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::producer::FutureRecord;
 use rust_decimal::Decimal;
 
 const TOPIC: &str = "bench.native";
-
-/// User + system CPU seconds of this process (from /proc/self/stat).
-fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 /// The SDK's signal as the host's output of the strategy, for its envelope.
 fn set_output(e: &Emitted, tick: &MarketTick, strategy_id: &str, sha256: &str) -> SetOutput {
@@ -108,35 +96,24 @@ async fn main() -> Result<()> {
     let [config, group, count, manifest] = args.as_slice() else {
         bail!("usage: native_runner CONFIG GROUP COUNT MANIFEST");
     };
-    let config = Config::load(Some(std::path::Path::new(config))).context("config")?;
     let count: u64 = count.parse().context("COUNT")?;
     let manifest = Manifest::load(std::path::Path::new(manifest)).context("manifest")?;
     let instruments: HashSet<u32> = manifest.instruments.iter().copied().collect();
     let mut runner = native::native_runner(&manifest);
-    let bootstrap = config.kafka.bootstrap_servers.clone();
-    let consumer: StreamConsumer = settings::consumer(&config, &bootstrap, group).create()?;
-    consumer.subscribe(&["market.ticks"])?;
-    let producer: FutureProducer = settings::producer(&config, &bootstrap).create()?;
-    let admin: AdminClient<DefaultClientContext> = settings::admin(&bootstrap).create()?;
-    admin
-        .create_topics(
-            &[NewTopic::new(
-                TOPIC,
-                config.topics.signals.partitions,
-                TopicReplication::Fixed(1),
-            )],
-            &AdminOptions::new(),
-        )
-        .await?;
+    let contender::Clients {
+        config,
+        consumer,
+        producer,
+    } = contender::Clients::new(config, group, TOPIC).await?;
     let max = config.plugins.max_batch;
 
     let (mut seen, mut signals) = (0u64, 0u64);
-    let mut in_flight = None;
+    let mut in_flight: Option<contender::Flight> = None;
     let mut started: Option<(Instant, f64)> = None;
     let mut out = Output::new();
     while seen < count {
         let first = consumer.recv().await?.detach();
-        started.get_or_insert_with(|| (Instant::now(), cpu_secs()));
+        started.get_or_insert_with(|| (Instant::now(), contender::cpu_secs()));
         // What is queued already, as the host fetches (the passthrough waits up
         // to 1 ms for each next message instead).
         let mut batch = vec![first];
@@ -146,11 +123,9 @@ async fn main() -> Result<()> {
                 _ => break,
             }
         }
-        let mut next: BTreeMap<i32, i64> = BTreeMap::new();
+        let offsets = contender::next_offsets(&batch)?;
         let mut records = Vec::new();
         for m in &batch {
-            let e = next.entry(m.partition()).or_insert(0);
-            *e = (*e).max(m.offset() + 1);
             // A tick that does not decode is skipped (the host sends it to the DLQ).
             let Some(env) = m.payload().and_then(|v| decode_tick(v).ok()) else {
                 continue;
@@ -163,16 +138,10 @@ async fn main() -> Result<()> {
             runner.on_tick(0, &native::tick_data(&env.data).as_tick(), &mut out);
             records.extend(signal_records(&env, &out, &config, &manifest)?);
         }
-        let mut tpl = TopicPartitionList::new();
-        for (p, o) in next {
-            tpl.add_partition_offset("market.ticks", p, Offset::Offset(o))?;
-        }
         // As the host does: the batch before is acknowledged and committed before
         // this one is sent, and its acks were awaited while this one was read.
-        if let Some((acks, tpl)) = in_flight.take() {
-            let acks: tokio::task::JoinHandle<Result<()>> = acks;
-            acks.await??;
-            consumer.commit(&tpl, CommitMode::Async)?;
+        if let Some(flight) = in_flight.take() {
+            flight.land(&consumer).await?;
         }
         signals += records.len() as u64;
         let mut acks = Vec::with_capacity(records.len());
@@ -183,24 +152,12 @@ async fn main() -> Result<()> {
                 .headers(headers.clone());
             acks.push(producer.send_result(r).map_err(|(e, _)| e)?);
         }
-        let acked = tokio::spawn(async move {
-            for a in acks {
-                a.await?.map_err(|(e, _)| e)?;
-            }
-            Ok::<(), anyhow::Error>(())
-        });
-        in_flight = Some((acked, tpl));
+        in_flight = Some(contender::Flight::new(acks, offsets));
         seen += batch.len() as u64;
     }
-    if let Some((acks, tpl)) = in_flight.take() {
-        acks.await??;
-        consumer.commit(&tpl, CommitMode::Async)?;
+    if let Some(flight) = in_flight.take() {
+        flight.land(&consumer).await?;
     }
-    let (t0, c0) = started.unwrap_or((Instant::now(), cpu_secs()));
-    println!(
-        "ticks={seen} secs={:.3} cpu_secs={:.2} signals={signals}",
-        t0.elapsed().as_secs_f64(),
-        cpu_secs() - c0
-    );
+    contender::report(seen, started, &format!(" signals={signals}"));
     Ok(())
 }
