@@ -5,6 +5,8 @@
 //! `alpha-panda-abi` crate's; the tests check the result against its reader and its
 //! golden vectors (`vectors/ticks`).
 
+use std::hash::BuildHasher;
+
 use alpha_panda_abi::layout::{bit, off};
 pub use alpha_panda_abi::layout::{LEVEL_SIZE, TICK_SIZE};
 use alpha_panda_abi::tick::{Depth, Ohlc, Span, TickMode};
@@ -69,9 +71,9 @@ fn len_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-/// Up to this many symbols in a batch a scan finds one; past it, where each
-/// instrument's symbol was last found is looked up first (dispatch bench,
-/// `convert/512` with 6 symbols against `convert_many/512` with 128).
+/// Up to this many symbols in a batch a scan finds one; past it they are looked
+/// up by their text (dispatch bench, `convert/512` with 6 symbols against
+/// `convert_many/512` with 128).
 const SCAN_SYMBOLS: usize = 8;
 
 /// Builds batches, reusing its buffers between calls: after warm-up a tick costs one
@@ -87,10 +89,12 @@ pub struct BatchBuilder {
     batch: TickBatch,
     /// Record slots at the front of `batch.data`.
     room: usize,
-    /// Where each instrument's symbol was last found in `batch.symbols`: a
-    /// partition's batch may hold hundreds of instruments, and a scan of the
-    /// symbols for every tick grew with them.
-    symbol_at: foldhash::HashMap<u32, u32>,
+    /// `batch.symbols` by their text, once there are more than [`SCAN_SYMBOLS`]:
+    /// a partition's batch may hold hundreds of instruments, and a scan of the
+    /// symbols for every tick grew with them. Entries are indexes into the list;
+    /// one a failed push took back never matches (the text decides).
+    symbol_at: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
 }
 
 #[allow(clippy::derivable_impls)]
@@ -219,10 +223,7 @@ impl BatchBuilder {
         let at = self.next_slot();
         let levels_before = self.batch.data.len();
         let symbols_before = self.batch.symbols.len();
-        let symbol = t
-            .symbol
-            .as_deref()
-            .map(|s| self.symbol_index(t.instrument_token, s));
+        let symbol = t.symbol.as_deref().map(|s| self.symbol_index(s));
         // The spans are known before the levels are written: they go at the end.
         let spans = t.depth.as_ref().map(|d| {
             let buy = self.level_count();
@@ -266,21 +267,31 @@ impl BatchBuilder {
         }
     }
 
-    /// The index of `symbol` (of instrument `token`) in the batch's symbols, added
-    /// if new. Where the instrument's symbol was last found is tried first; the
-    /// text decides, so a token whose symbol changed, or an index a failed push
-    /// took back, only costs the scan.
-    fn symbol_index(&mut self, token: u32, symbol: &str) -> u32 {
-        let symbols = &mut self.batch.symbols;
-        // A few symbols are scanned faster than a map is probed.
-        let mapped = symbols.len() > SCAN_SYMBOLS;
-        if mapped {
-            if let Some(&i) = self.symbol_at.get(&token) {
-                if symbols.get(i as usize).is_some_and(|s| s == symbol) {
-                    return i;
-                }
-            }
+    /// The index of `symbol` in the batch's symbols, added if new.
+    #[inline]
+    fn symbol_index(&mut self, symbol: &str) -> u32 {
+        if self.batch.symbols.len() <= SCAN_SYMBOLS {
+            return self.scan_symbol(symbol);
         }
+        let symbols = &mut self.batch.symbols;
+        let hash = self.hasher.hash_one(symbol);
+        let same = |i: &u32| symbols.get(*i as usize).is_some_and(|s| s == symbol);
+        if let Some(&i) = self.symbol_at.find(hash, same) {
+            return i;
+        }
+        symbols.push(symbol.to_owned());
+        let i = len_u32(symbols.len() - 1);
+        let (symbols, hasher) = (&self.batch.symbols, &self.hasher);
+        self.symbol_at
+            .insert_unique(hash, i, |k| rehash(hasher, symbols, *k));
+        i
+    }
+
+    /// [`Self::symbol_index`] by scanning the few symbols there are; the one
+    /// that makes them too many for a scan indexes them all.
+    #[inline]
+    fn scan_symbol(&mut self, symbol: &str) -> u32 {
+        let symbols = &mut self.batch.symbols;
         let i = match symbols.iter().rposition(|s| s == symbol) {
             Some(i) => len_u32(i),
             None => {
@@ -288,8 +299,16 @@ impl BatchBuilder {
                 len_u32(symbols.len() - 1)
             }
         };
-        if mapped {
-            self.symbol_at.insert(token, i);
+        if symbols.len() > SCAN_SYMBOLS {
+            let (symbols, hasher) = (&self.batch.symbols, &self.hasher);
+            self.symbol_at.clear();
+            for (k, s) in symbols.iter().enumerate() {
+                let k = len_u32(k);
+                self.symbol_at
+                    .insert_unique(hasher.hash_one(s.as_str()), k, |k| {
+                        rehash(hasher, symbols, *k)
+                    });
+            }
         }
         i
     }
@@ -298,8 +317,7 @@ impl BatchBuilder {
     /// level records its spans point at; symbol and spans are rewritten for this one.
     fn push_record(&mut self, record: &[u8], symbol: Option<&str>, buy: &[u8], sell: &[u8]) {
         let at = self.next_slot();
-        let token = get_u32(record, off::INSTRUMENT_TOKEN);
-        let symbol = symbol.map(|s| self.symbol_index(token, s));
+        let symbol = symbol.map(|s| self.symbol_index(s));
         let buy_start = self.level_count();
         let (buy_len, sell_len) = (
             len_u32(buy.len() / LEVEL_SIZE),
@@ -335,6 +353,12 @@ impl BatchBuilder {
         }
         self.batch.count += 1;
     }
+}
+
+/// The hash of symbol `k` of `symbols`, for the index's growth (one a failed
+/// push took back hashes as the empty text: it never matches anyway).
+fn rehash(hasher: &foldhash::fast::RandomState, symbols: &[String], k: u32) -> u64 {
+    hasher.hash_one(symbols.get(k as usize).map_or("", String::as_str))
 }
 
 /// Appends a side's level records. On error the levels written so far stay (the

@@ -146,7 +146,30 @@ fn a_tick_that_does_not_fit_appends_nothing() {
 }
 
 #[test]
-fn each_tick_carries_its_own_symbol_whatever_its_instrument_had_before() {
+fn hundreds_of_symbols_are_stored_once_each_and_read_back() {
+    let t = full_tick();
+    let ticks: Vec<MarketTick> = (0..2)
+        .flat_map(|_| 0..300u32)
+        .map(|i| {
+            let mut x = t.clone();
+            x.instrument_token = i;
+            x.symbol = Some(format!("S{i}"));
+            x.depth = None;
+            x
+        })
+        .collect();
+    let mut b = BatchBuilder::new();
+    for x in &ticks {
+        b.push(x).unwrap();
+    }
+    let batch = b.take();
+    let once: Vec<String> = (0..300).map(|i| format!("S{i}")).collect();
+    assert_eq!(batch.symbols, once, "each symbol once, in first-seen order");
+    assert_crosses(&batch, &ticks.iter().collect::<Vec<_>>());
+}
+
+#[test]
+fn each_tick_carries_its_own_symbol_in_a_batch_of_many() {
     let t = full_tick();
     let with = |token: u32, symbol: &str| {
         let mut x = t.clone();
@@ -166,8 +189,10 @@ fn each_tick_carries_its_own_symbol_whatever_its_instrument_had_before() {
         with(1, "A"),
         // Another instrument of an existing symbol.
         with(3, "B"),
+        // A symbol from before there were too many to scan.
+        with(100, "F0"),
     ];
-    // More symbols than are scanned, so each instrument's is looked up.
+    // More symbols than are scanned, so they are looked up by their text.
     let fillers: Vec<MarketTick> = (0..=SCAN_SYMBOLS as u32)
         .map(|i| with(100 + i, &format!("F{i}")))
         .collect();
