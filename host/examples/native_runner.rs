@@ -4,9 +4,9 @@
 //! same TOML), decodes every tick with the host's decoder, runs the momentum
 //! strategy linked natively (the SDK's `Runner`, no Wasm) on the ticks of its
 //! manifest's instruments, writes each signal as the host's signal envelope (same
-//! JSON, key and lineage headers) to `bench.native`, and commits each batch once
-//! its records are acknowledged, with one batch in flight; a batch is what the
-//! consumer has queued, as the host takes it. No
+//! records, written and retried by the host's outbox) to `bench.native`, and
+//! commits each batch once its records are acknowledged, with one batch in
+//! flight; a batch is what the consumer has queued, as the host takes it. No
 //! dedup store, no state, no isolation: the floor the host is measured against.
 //!
 //! `cargo run --release -p alpha-panda --example native_runner -- CONFIG GROUP COUNT MANIFEST`
@@ -25,27 +25,22 @@ use std::time::Instant;
 use alpha_panda::artifacts::Artifacts;
 use alpha_panda::config::Config;
 use alpha_panda::contract::{decode_tick, EventEnvelope, MarketTick, Timestamp};
-use alpha_panda::emit::signal_envelope;
+use alpha_panda::emit::{signal_envelope, signal_record};
+use alpha_panda::kafka::outbox::{self, OutRecord};
 use alpha_panda::manifest::Manifest;
 use alpha_panda::strategy::set::SetOutput;
-use alpha_panda::wasm::output::StrategySignal;
+use alpha_panda::wasm::output::{check_price, StrategySignal};
 use alpha_panda_sdk::runner::{Emitted, Output};
-use alpha_panda_sdk::Price;
 use anyhow::{bail, Context, Result};
 use futures::FutureExt;
-use rdkafka::message::{Header, Message, OwnedHeaders};
-use rdkafka::producer::FutureRecord;
-use rust_decimal::Decimal;
+use rdkafka::message::Message;
 
 const TOPIC: &str = "bench.native";
 
-/// The SDK's signal as the host's output of the strategy, for its envelope.
+/// The SDK's signal as the host's output of the strategy, for its envelope (its
+/// price checked as the host checks a plugin's).
 fn set_output(e: &Emitted, tick: &MarketTick, strategy_id: &str, sha256: &str) -> SetOutput {
     let s = &e.signal;
-    let price = s.price.and_then(|p| match p {
-        Price::Exact(d) => Some(Decimal::new(d.mantissa(), u32::from(d.scale()))),
-        Price::Approx(f) => Decimal::from_f64_retain(f).map(|d| d.round_dp(8).normalize()),
-    });
     SetOutput {
         tick_pos: 0,
         strategy_id: strategy_id.to_owned(),
@@ -57,35 +52,26 @@ fn set_output(e: &Emitted, tick: &MarketTick, strategy_id: &str, sha256: &str) -
             instrument_token: s.instrument_token.unwrap_or(tick.instrument_token),
             side: s.side,
             quantity: s.quantity,
-            price,
+            price: s.price.and_then(|p| check_price(&p.into()).ok()),
             confidence: s.confidence,
             metadata: s.metadata.clone(),
         },
     }
 }
 
-/// The signal records of one decoded tick.
+/// The signal records of one decoded tick, as the host writes them.
 fn signal_records(
     env: &EventEnvelope<MarketTick>,
     out: &Output,
     config: &Config,
     manifest: &Manifest,
-) -> Result<Vec<(String, Vec<u8>, OwnedHeaders)>> {
+) -> Result<Vec<OutRecord>> {
     let now = Timestamp::now();
     let mut records = Vec::with_capacity(out.signals.len());
     for e in &out.signals {
         let so = set_output(e, &env.data, &manifest.strategy_id, "native");
         let signal = signal_envelope(env, &so, config.broker, &config.service, now);
-        let headers = OwnedHeaders::new()
-            .insert(Header {
-                key: "correlation_id",
-                value: Some(signal.correlation_id.as_bytes()),
-            })
-            .insert(Header {
-                key: "trace_id",
-                value: Some(signal.trace_id.as_bytes()),
-            });
-        records.push((signal.key.clone(), signal.to_vec()?, headers));
+        records.push(signal_record(signal, TOPIC, 0)?);
     }
     Ok(records)
 }
@@ -144,15 +130,17 @@ async fn main() -> Result<()> {
             flight.land(&consumer).await?;
         }
         signals += records.len() as u64;
-        let mut acks = Vec::with_capacity(records.len());
-        for (key, payload, headers) in &records {
-            let r: FutureRecord<'_, str, [u8]> = FutureRecord::to(TOPIC)
-                .key(key.as_str())
-                .payload(payload.as_slice())
-                .headers(headers.clone());
-            acks.push(producer.send_result(r).map_err(|(e, _)| e)?);
-        }
-        in_flight = Some(contender::Flight::new(acks, offsets));
+        // Written, acked and retried as the host writes its records.
+        let enqueued = outbox::enqueue(&producer, records);
+        let (p, scale) = (producer.clone(), config.delivery.retry_scale);
+        let acked = async move {
+            let (undelivered, _) = outbox::deliver_enqueued(&p, enqueued, scale).await;
+            match undelivered.first() {
+                None => Ok(()),
+                Some(u) => bail!("{} signals not written: {}", undelivered.len(), u.error),
+            }
+        };
+        in_flight = Some(contender::Flight::new(acked, offsets));
         seen += batch.len() as u64;
     }
     if let Some(flight) = in_flight.take() {

@@ -62,7 +62,13 @@ async fn main() -> Result<()> {
             }
             acks.push(producer.send_result(r).map_err(|(e, _)| e)?);
         }
-        in_flight = Some(contender::Flight::new(acks, offsets));
+        let acked = async move {
+            for a in acks {
+                a.await?.map_err(|(e, _)| e)?;
+            }
+            Ok(())
+        };
+        in_flight = Some(contender::Flight::new(acked, offsets));
         seen += batch.len() as u64;
     }
     if let Some(flight) = in_flight.take() {

@@ -1,15 +1,16 @@
 //! Strategy signals into `trading_signal` envelopes: children of the tick envelope
 //! (correlation and trace inherited, causation = tick id, deterministic id), keyed
 //! `{strategy_id}:{instrument_token}`, stamped with the plugin version and the
-//! hashes of its artifacts.
+//! hashes of its artifacts; and each envelope as the record the producer writes.
 
 use alpha_panda_abi::Side;
 use serde_json::{Map, Value};
 
 use crate::contract::{
-    BrokerNamespace, EventEnvelope, EventType, Lineage, MarketTick, NewEvent, SignalType,
-    Timestamp, TradingSignal,
+    BrokerNamespace, EncodeError, EventEnvelope, EventType, Lineage, MarketTick, NewEvent,
+    SignalType, Timestamp, TradingSignal,
 };
+use crate::kafka::outbox::OutRecord;
 use crate::strategy::SetOutput;
 use crate::topics::TopicRegistry;
 
@@ -63,4 +64,31 @@ pub fn signal_envelope(
             data,
         },
     )
+}
+
+/// The record of signal envelope `env` for `topic` (key `strategy:instrument`,
+/// the tick's correlation and trace ids as headers), answering input message
+/// `origin`.
+pub fn signal_record(
+    env: EventEnvelope<TradingSignal>,
+    topic: &str,
+    origin: usize,
+) -> Result<OutRecord, EncodeError> {
+    let payload = env.to_vec()?;
+    Ok(OutRecord {
+        partition: None,
+        topic: topic.to_owned(),
+        key: Some(env.key.into_bytes()),
+        payload,
+        headers: vec![
+            (
+                "correlation_id".into(),
+                Some(env.correlation_id.clone().into_bytes()),
+            ),
+            ("trace_id".into(), Some(env.trace_id.into_bytes())),
+        ],
+        origin,
+        event_id: env.id,
+        correlation_id: env.correlation_id,
+    })
 }

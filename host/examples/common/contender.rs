@@ -13,7 +13,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{Message, OwnedMessage};
-use rdkafka::producer::{DeliveryFuture, FutureProducer};
+use rdkafka::producer::FutureProducer;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::task::JoinHandle;
 
@@ -77,15 +77,15 @@ pub struct Flight {
 }
 
 impl Flight {
-    /// Awaits `acks` on a task of their own, so the next batch is read meanwhile.
-    pub fn new(acks: Vec<DeliveryFuture>, offsets: TopicPartitionList) -> Self {
-        let acked = tokio::spawn(async move {
-            for a in acks {
-                a.await?.map_err(|(e, _)| e)?;
-            }
-            Ok(())
-        });
-        Self { acked, offsets }
+    /// Awaits `acked` on a task of its own, so the next batch is read meanwhile.
+    pub fn new(
+        acked: impl std::future::Future<Output = Result<()>> + Send + 'static,
+        offsets: TopicPartitionList,
+    ) -> Self {
+        Self {
+            acked: tokio::spawn(acked),
+            offsets,
+        }
     }
 
     /// Waits for every ack, then commits the batch's offsets.

@@ -11,7 +11,7 @@ use super::{Host, PipelineError};
 use crate::clock;
 use crate::contract::Timestamp;
 use crate::dlq::{dlq_envelope, FailedMessage, Failure};
-use crate::emit::signal_envelope;
+use crate::emit::{signal_envelope, signal_record};
 use crate::kafka::outbox::OutRecord;
 use crate::observe::compat::SignalSeen;
 use crate::observe::recent::RECENT;
@@ -77,25 +77,8 @@ impl Host {
         env: crate::contract::EventEnvelope<crate::contract::TradingSignal>,
         origin: usize,
     ) -> Result<OutRecord, PipelineError> {
-        let payload = env
-            .to_vec()
-            .map_err(|e| PipelineError::Encode(e.to_string()))?;
-        Ok(OutRecord {
-            partition: None,
-            topic: self.topics.signals.clone(),
-            key: Some(env.key.clone().into_bytes()),
-            payload,
-            headers: vec![
-                (
-                    "correlation_id".into(),
-                    Some(env.correlation_id.clone().into_bytes()),
-                ),
-                ("trace_id".into(), Some(env.trace_id.clone().into_bytes())),
-            ],
-            origin,
-            event_id: env.id,
-            correlation_id: env.correlation_id,
-        })
+        signal_record(env, &self.topics.signals, origin)
+            .map_err(|e| PipelineError::Encode(e.to_string()))
     }
 
     /// Counts a batch's signals (and, with `compat.python_monitoring`, the Python

@@ -77,7 +77,9 @@ fn decimal_from_wire(d: alpha_panda_abi::Decimal) -> Option<Decimal> {
     Some(Decimal::new(d.mantissa(), u32::from(d.scale())))
 }
 
-fn check_price(p: &Price) -> Result<Decimal, String> {
+/// A signal's price as the host writes it: exact as given, or an approximate one
+/// rounded to 8 places; neither may be zero, negative or not finite.
+pub fn check_price(p: &Price) -> Result<Decimal, String> {
     match *p {
         Price::Exact(d) => {
             let v =
