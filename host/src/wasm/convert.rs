@@ -89,10 +89,10 @@ pub struct BatchBuilder {
     batch: TickBatch,
     /// Record slots at the front of `batch.data`.
     room: usize,
-    /// `batch.symbols` by their text, once there are more than [`SCAN_SYMBOLS`]:
-    /// a partition's batch may hold hundreds of instruments, and a scan of the
-    /// symbols for every tick grew with them. Entries are indexes into the list;
-    /// one a failed push took back never matches (the text decides).
+    /// `batch.symbols` by their text, looked up once there are more than
+    /// [`SCAN_SYMBOLS`]: a partition's batch may hold hundreds of instruments, and
+    /// a scan of the symbols for every tick grew with them. Entries are indexes
+    /// into the list; one a failed push took back never matches (the text decides).
     symbol_at: hashbrown::HashTable<u32>,
     hasher: foldhash::fast::RandomState,
 }
@@ -267,49 +267,28 @@ impl BatchBuilder {
         }
     }
 
-    /// The index of `symbol` in the batch's symbols, added if new.
+    /// The index of `symbol` in the batch's symbols, added if new: found by a
+    /// scan while there are few, by the index past them.
     #[inline]
     fn symbol_index(&mut self, symbol: &str) -> u32 {
-        if self.batch.symbols.len() <= SCAN_SYMBOLS {
-            return self.scan_symbol(symbol);
-        }
-        let symbols = &mut self.batch.symbols;
-        let hash = self.hasher.hash_one(symbol);
-        let same = |i: &u32| symbols.get(*i as usize).is_some_and(|s| s == symbol);
-        if let Some(&i) = self.symbol_at.find(hash, same) {
-            return i;
-        }
-        symbols.push(symbol.to_owned());
-        let i = len_u32(symbols.len() - 1);
-        let (symbols, hasher) = (&self.batch.symbols, &self.hasher);
-        self.symbol_at
-            .insert_unique(hash, i, |k| rehash(hasher, symbols, *k));
-        i
+        let symbols = &self.batch.symbols;
+        let found = if symbols.len() <= SCAN_SYMBOLS {
+            symbols.iter().rposition(|s| s == symbol).map(len_u32)
+        } else {
+            let same = |i: &u32| symbols.get(*i as usize).is_some_and(|s| s == symbol);
+            let hash = self.hasher.hash_one(symbol);
+            self.symbol_at.find(hash, same).copied()
+        };
+        found.unwrap_or_else(|| self.add_symbol(symbol))
     }
 
-    /// [`Self::symbol_index`] by scanning the few symbols there are; the one
-    /// that makes them too many for a scan indexes them all.
-    #[inline]
-    fn scan_symbol(&mut self, symbol: &str) -> u32 {
-        let symbols = &mut self.batch.symbols;
-        let i = match symbols.iter().rposition(|s| s == symbol) {
-            Some(i) => len_u32(i),
-            None => {
-                symbols.push(symbol.to_owned());
-                len_u32(symbols.len() - 1)
-            }
-        };
-        if symbols.len() > SCAN_SYMBOLS {
-            let (symbols, hasher) = (&self.batch.symbols, &self.hasher);
-            self.symbol_at.clear();
-            for (k, s) in symbols.iter().enumerate() {
-                let k = len_u32(k);
-                self.symbol_at
-                    .insert_unique(hasher.hash_one(s.as_str()), k, |k| {
-                        rehash(hasher, symbols, *k)
-                    });
-            }
-        }
+    /// Appends `symbol` to the batch's symbols and to their index.
+    fn add_symbol(&mut self, symbol: &str) -> u32 {
+        self.batch.symbols.push(symbol.to_owned());
+        let i = len_u32(self.batch.symbols.len() - 1);
+        let (symbols, hasher) = (&self.batch.symbols, &self.hasher);
+        self.symbol_at
+            .insert_unique(hasher.hash_one(symbol), i, |k| rehash(hasher, symbols, *k));
         i
     }
 
