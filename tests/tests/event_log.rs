@@ -12,6 +12,7 @@ use alpha_panda::strategy::EventKind;
 use common::*;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use tracing_subscriber::util::SubscriberInitExt;
 
 const TOKEN: u32 = 81153;
 
@@ -40,7 +41,6 @@ fn a_quarantine_is_one_structured_log_line() {
         .finish();
     let engine = engine();
     let stats = Metrics::new();
-    use tracing_subscriber::util::SubscriberInitExt;
     subscriber.try_init().expect("the binary's only subscriber");
     let sha = {
         let mut live = bad_and_good(&engine, &stats, TOKEN);

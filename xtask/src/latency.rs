@@ -129,7 +129,6 @@ fn stop(mut host: Host) -> Result<()> {
     )
 }
 
-/// Writes `ticks` paper ticks at `rate` a second (0: as fast as acked).
 /// Writes `ticks` paper ticks at `rate` a second (0: at once); at nice 19 if
 /// `nice`.
 fn feed(bin: &Path, config: &Path, rate: u64, ticks: u64, nice: bool) -> Result<()> {

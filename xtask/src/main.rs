@@ -11,7 +11,8 @@
 //!   (see `kafka.rs`).
 //! - `cargo xtask fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer]`: the cargo-fuzz targets of `fuzz/` (60 s each).
 //! - `cargo xtask bench`: the benchmarks of `BENCHMARKS.md`.
-//! - `cargo xtask e2e [TICKS] [RUNS]`: host vs a plain rdkafka passthrough (see `e2e.rs`).
+//! - `cargo xtask e2e [TICKS] [RUNS] [--one] [--baseline BIN] [--baseline-env K=V]`: host vs a
+//!   plain rdkafka passthrough and a native runner of momentum (see `e2e.rs`).
 //! - `cargo xtask latency [RATE] [TICKS] [RUNS] [--baseline BIN] [--yield-others]`: in-host latency at a steady rate (see `latency.rs`).
 //! - `cargo xtask soak [TICKS] [--strategies N] [--bin HOST]`: 1 000 000 ticks with a
 //!   reload every 10 000, both sample strategies or N momentum copies (see `soak.rs`).
@@ -80,7 +81,7 @@ fn main() -> ExitCode {
             .and_then(|_| soak::soak(&root(), &args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer] | bench [NAME] | e2e [TICKS] [RUNS] [--baseline BIN] | scope [TICKS] [RATE] | latency [RATE] [TICKS] [RUNS] [--baseline BIN] [--yield-others] | soak [TICKS] [--strategies N] [--bin HOST]>\n\
+                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer] | bench [NAME] | e2e [TICKS] [RUNS] [--one] [--baseline BIN] [--baseline-env K=V] | scope [TICKS] [RATE] | latency [RATE] [TICKS] [RUNS] [--baseline BIN] [--yield-others] | soak [TICKS] [--strategies N] [--bin HOST]>\n\
                  run      build the sample plugins and start alpha-panda on the embedded profile\n\
                  plugins  build every plugin to .wasm\n\
                  setup    add the wasm target, resolve the Kafka broker from Maven Central, start Redis\n\
@@ -88,7 +89,7 @@ fn main() -> ExitCode {
                  test     setup + plugins + fmt + clippy + every test (+ each fuzz target for SECS s)\n\
                  fuzz     run the cargo-fuzz targets (default 60 s each; installs cargo-fuzz)\n\
                  smoke    the README's scaffold commands, then `run` until both samples signal and Ctrl-C\n\
-                 e2e      host vs rdkafka passthrough on a Kafka broker (100 000 ticks, 3 runs)\n\
+                 e2e      host vs rdkafka passthrough and a native runner on a Kafka broker (100 000 ticks, 3 runs)\n\
                  scope    strategy vs instrument scope, 50 instruments: CPU per tick, tick-to-signal p99\n\
                  latency  in-host latency of both samples at a steady RATE (50 000/s), bursts of TICKS, RUNS times\n\
                  soak     TICKS (1 000 000) through a release host, a reload every 10 000 (--strategies N: N momentum copies; --bin HOST: that build)"
