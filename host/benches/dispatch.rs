@@ -189,7 +189,7 @@ fn check_same_work(m: &Manifest, wasm: &Wasm, ticks: &[MarketTick]) -> f64 {
     let mut native = native_runner(m);
     let mut out = Output::new();
     for (i, t) in ticks.iter().enumerate() {
-        let data = tick_data(t);
+        let data = tick_data(t).expect("bench ticks convert");
         native.on_tick(i as u32, &data.as_tick(), &mut out);
     }
     assert!(out.errors.is_empty(), "native errors: {:?}", out.errors);
@@ -235,7 +235,7 @@ fn dispatch<M: Measurement>(c: &mut Criterion<M>, m: &Manifest, wasm: &Wasm, tic
         let mut cur = Cursor::new(ticks);
         g.bench_function("native", |b| {
             b.iter(|| {
-                let data = tick_data(cur.next());
+                let data = tick_data(cur.next()).expect("bench ticks convert");
                 sink.on_tick(0, &data.as_tick(), &mut out);
                 black_box(&out.signals);
                 out.signals.clear();
@@ -245,7 +245,10 @@ fn dispatch<M: Measurement>(c: &mut Criterion<M>, m: &Manifest, wasm: &Wasm, tic
     }
     // a') native floor: the SDK ticks built beforehand, only the dyn call.
     {
-        let data: Vec<TickData> = ticks.iter().map(tick_data).collect();
+        let data: Vec<TickData> = ticks
+            .iter()
+            .map(|t| tick_data(t).expect("bench ticks convert"))
+            .collect();
         let mut sink = native_runner(m);
         let mut out = Output::new();
         let mut at = 0;

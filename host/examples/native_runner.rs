@@ -119,9 +119,13 @@ async fn main() -> Result<()> {
             if !instruments.contains(&env.data.instrument_token) {
                 continue;
             }
+            // A tick the plugin ABI cannot carry is skipped (the host DLQs it).
+            let Ok(data) = native::tick_data(&env.data) else {
+                continue;
+            };
             out.signals.clear();
             out.errors.clear();
-            runner.on_tick(0, &native::tick_data(&env.data).as_tick(), &mut out);
+            runner.on_tick(0, &data.as_tick(), &mut out);
             records.extend(signal_records(&env, &out, &config, &manifest)?);
         }
         // As the host does: the batch before is acknowledged and committed before

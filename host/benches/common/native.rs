@@ -5,6 +5,7 @@
 
 use alpha_panda::contract::{self, MarketTick};
 use alpha_panda::manifest::{Manifest, ParamValue};
+use alpha_panda::wasm::convert::{decimal_to_wit, ConvertError};
 use alpha_panda_sdk::runner::Output;
 use alpha_panda_sdk::tick::{DepthLevel, Ohlc, TickMode};
 use alpha_panda_sdk::{Decimal, InitContext, Params, Runner, Strategy, Tick, TickData};
@@ -22,32 +23,34 @@ impl<S: Strategy> TickSink for Runner<S> {
     }
 }
 
-fn sdk_decimal(d: rust_decimal::Decimal) -> Decimal {
-    let fit = |d: rust_decimal::Decimal| {
-        Some(Decimal::new(
-            i64::try_from(d.mantissa()).ok()?,
-            u8::try_from(d.scale()).ok()?,
-        ))
-    };
-    fit(d)
-        .or_else(|| fit(d.normalize()))
-        .expect("bench prices fit 64 bits")
+/// A decimal as the SDK holds it, converted as the host converts it for a plugin.
+fn sdk_decimal(d: rust_decimal::Decimal, field: &'static str) -> Result<Decimal, ConvertError> {
+    decimal_to_wit(d, field).map(Decimal::from)
 }
 
-fn sdk_level(l: &contract::DepthLevel) -> DepthLevel {
-    DepthLevel {
-        price: sdk_decimal(l.price),
+fn sdk_level(l: &contract::DepthLevel) -> Result<DepthLevel, ConvertError> {
+    Ok(DepthLevel {
+        price: sdk_decimal(l.price, "depth.price")?,
         quantity: l.quantity,
         orders: u32::try_from(l.orders).unwrap_or(u32::MAX),
+    })
+}
+
+fn sdk_levels(levels: &[contract::DepthLevel]) -> Result<Vec<DepthLevel>, ConvertError> {
+    let mut out = Vec::with_capacity(levels.len());
+    for l in levels {
+        out.push(sdk_level(l)?);
     }
+    Ok(out)
 }
 
 /// A decoded `MarketTick` into the SDK's owned tick, through the SDK's public API
-/// (what a native host would do with the tick in hand: every field, depth included).
-pub fn tick_data(t: &MarketTick) -> TickData {
+/// (what a native host would do with the tick in hand: every field, depth included);
+/// a value the SDK cannot hold is the host's error for it.
+pub fn tick_data(t: &MarketTick) -> Result<TickData, ConvertError> {
     let mut d = TickData::with_price(
         t.instrument_token,
-        sdk_decimal(t.last_price),
+        sdk_decimal(t.last_price, "last_price")?,
         t.timestamp.to_unix_micros(),
     );
     if let Some(s) = &t.symbol {
@@ -60,7 +63,7 @@ pub fn tick_data(t: &MarketTick) -> TickData {
         d = d.last_traded_quantity(v);
     }
     if let Some(v) = t.average_traded_price {
-        d = d.average_traded_price(sdk_decimal(v));
+        d = d.average_traded_price(sdk_decimal(v, "average_traded_price")?);
     }
     if let Some(v) = t.total_buy_quantity {
         d = d.total_buy_quantity(v);
@@ -69,14 +72,14 @@ pub fn tick_data(t: &MarketTick) -> TickData {
         d = d.total_sell_quantity(v);
     }
     if let Some(v) = t.change {
-        d = d.change(sdk_decimal(v));
+        d = d.change(sdk_decimal(v, "change")?);
     }
     if let Some(o) = &t.ohlc {
         d = d.ohlc(Ohlc {
-            open: sdk_decimal(o.open),
-            high: sdk_decimal(o.high),
-            low: sdk_decimal(o.low),
-            close: sdk_decimal(o.close),
+            open: sdk_decimal(o.open, "ohlc.open")?,
+            high: sdk_decimal(o.high, "ohlc.high")?,
+            low: sdk_decimal(o.low, "ohlc.low")?,
+            close: sdk_decimal(o.close, "ohlc.close")?,
         });
     }
     if let Some(v) = t.oi {
@@ -95,10 +98,7 @@ pub fn tick_data(t: &MarketTick) -> TickData {
         d = d.exchange_timestamp_us(v.to_unix_micros());
     }
     if let Some(depth) = &t.depth {
-        d = d.depth(
-            depth.buy.iter().map(sdk_level).collect(),
-            depth.sell.iter().map(sdk_level).collect(),
-        );
+        d = d.depth(sdk_levels(&depth.buy)?, sdk_levels(&depth.sell)?);
     }
     if let Some(m) = t.mode {
         d = d.mode(match m {
@@ -110,7 +110,7 @@ pub fn tick_data(t: &MarketTick) -> TickData {
     if let Some(v) = t.tradable {
         d = d.tradable(v);
     }
-    d
+    Ok(d)
 }
 
 pub fn native_runner(m: &Manifest) -> Box<dyn TickSink> {
