@@ -147,6 +147,12 @@ impl KafkaBroker {
             .args([
                 "-Xms64m",
                 "-XX:+UseSerialGC",
+                // The client JIT only: a test broker lives minutes, and with C2
+                // the JVM spent up to half of one of this machine's two cores
+                // compiling while tests and benchmarks ran beside it (in-host
+                // p99 at 50 000 ticks/s fell from 10-40 ms to 2.5-5 ms without
+                // it; BENCHMARKS.md, "Issue 19, session 32").
+                "-XX:TieredStopAtLevel=1",
                 "-XX:+ExitOnOutOfMemoryError",
                 "-Djava.awt.headless=true",
             ])
