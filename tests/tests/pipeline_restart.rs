@@ -1,7 +1,9 @@
 //! Offsets, the consumer group and strategy state on a real broker: a host stopped
 //! cleanly resumes at its committed offset with its strategies' state, and two
 //! hosts of one namespace split the partitions and take over from each other
-//! without losing a tick, the strategy state following each partition.
+//! without losing a tick, the strategy state following each partition. Offsets
+//! held for `delivery.commit_interval_ms` are committed when due, with no tick
+//! behind them, and at a revocation.
 
 mod pipeline_support;
 
@@ -9,9 +11,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use alpha_panda::topics::partition_of as java_partition;
+use alpha_panda::config::Config;
+use alpha_panda::topics::{partition_of as java_partition, TopicRegistry};
 use alpha_panda_tests::broker::shared_bootstrap;
 use pipeline_support::*;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
 
 fn count_meta(v: &Value) -> u64 {
@@ -38,6 +43,8 @@ async fn a_clean_restart_resumes_at_the_committed_offset() {
     );
     // No Redis: a restart that re-read committed ticks would re-emit their signals.
     config.redis.url = String::new();
+    // Nothing is due for its commit before the stop: the stop commits it.
+    config.delivery.commit_interval_ms = 3_600_000;
     ensure_topics(&bootstrap, &config).await;
     let p = producer(&bootstrap);
     let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
@@ -382,5 +389,179 @@ async fn two_hosts_split_the_partitions_and_take_over() {
             "after the take-over b answers every tick"
         );
     }
+    b.stop();
+}
+
+/// The group's committed offset of `market.ticks` partition `p` (-1: none) and
+/// the partition's log end.
+fn committed_and_end(bootstrap: &str, config: &Config, p: i32) -> (i64, i64) {
+    let group = TopicRegistry::new(&config.topics).group_id(&config.service, config.broker);
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", &group)
+        .create()
+        .expect("offsets consumer");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition("market.ticks", p);
+    let committed = consumer
+        .committed_offsets(tpl, Duration::from_secs(5))
+        .expect("committed offsets")
+        .elements()
+        .first()
+        .map_or(-1, |e| match e.offset() {
+            Offset::Offset(o) => o,
+            _ => -1,
+        });
+    let end = consumer
+        .fetch_watermarks("market.ticks", p, Duration::from_secs(5))
+        .expect("watermarks")
+        .1;
+    (committed, end)
+}
+
+/// A finished batch's offsets wait for the interval, then go to the broker
+/// without a later batch to carry them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_held_are_committed_when_due_with_no_tick_behind_them() {
+    let bootstrap = shared_bootstrap();
+    let dir = temp();
+    let sid = name("held");
+    let tok = token();
+    let plugins = dir.path().join("plugins");
+    counter_plugin(&plugins, "counter", &sid, &["paper"], &[tok], 1);
+    let mut config = config(
+        &bootstrap,
+        "paper",
+        &name("svc_held"),
+        &plugins,
+        &dir.path().join("cache"),
+    );
+    config.delivery.commit_interval_ms = 5_000;
+    ensure_topics(&bootstrap, &config).await;
+    let part = java_partition(tok.to_string().as_bytes(), TICK_PARTITIONS);
+    let p = producer(&bootstrap);
+    let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
+    let mut ticks = Ticks::new(12);
+    let host = RunningHost::start(config.clone());
+    let n = 10;
+    for _ in 0..n {
+        send_tick(&p, &ticks.next(tok)).await;
+    }
+    assert!(
+        reader.until(WAIT, |r| signals_of(r, &sid).len() >= n).await,
+        "{} of {n} signals",
+        signals_of(&reader.records, &sid).len()
+    );
+    // Acked a moment ago, so held, not committed: a commit per batch would
+    // have moved the group to the log end by now.
+    let (committed, end) = committed_and_end(&bootstrap, &config, part);
+    assert!(
+        committed < end,
+        "committed {committed} of {end} within the interval"
+    );
+    // No tick comes after them; the host commits them once they are due.
+    let started = Instant::now();
+    loop {
+        let (committed, end) = committed_and_end(&bootstrap, &config, part);
+        if committed == end {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "held offsets never committed: {committed} of {end}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    host.stop();
+}
+
+/// A host that loses partitions commits what it held for them first: the new
+/// owner starts after the ticks answered (no Redis, so a re-read would show).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_commits_the_offsets_held_for_the_partitions_that_go() {
+    let bootstrap = shared_bootstrap();
+    let dir = temp();
+    let sid = name("revoke");
+    let service = name("svc_revoke");
+    let mut tokens: Vec<u32> = Vec::new();
+    let mut covered = BTreeSet::new();
+    while covered.len() < TICK_PARTITIONS as usize {
+        let t = token();
+        covered.insert(java_partition(t.to_string().as_bytes(), TICK_PARTITIONS));
+        tokens.push(t);
+    }
+    let (pa, pb) = (dir.path().join("plugins-a"), dir.path().join("plugins-b"));
+    counter_plugin(&pa, "counter", &sid, &["paper"], &tokens, 1);
+    counter_plugin(&pb, "counter", &sid, &["paper"], &tokens, 2);
+    let (port_a, port_b) = (
+        alpha_panda_tests::free_port(),
+        alpha_panda_tests::free_port(),
+    );
+    let mut ca = config(&bootstrap, "paper", &service, &pa, &dir.path().join("ca"));
+    ca.redis.url = String::new();
+    // Nothing would be committed in this test but by the revocation.
+    ca.delivery.commit_interval_ms = 3_600_000;
+    ca.metrics.listen = format!("127.0.0.1:{port_a}");
+    let mut cb = ca.clone();
+    cb.plugins.dir = pb;
+    cb.plugins.cache_dir = Some(dir.path().join("cb"));
+    cb.metrics.listen = format!("127.0.0.1:{port_b}");
+    ensure_topics(&bootstrap, &ca).await;
+    let p = producer(&bootstrap);
+    let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
+    let mut ticks = Ticks::new(13);
+    let a = RunningHost::start(ca);
+    let mut before = Vec::new();
+    for _ in 0..3 {
+        for &t in &tokens {
+            let env = ticks.next(t);
+            send_tick(&p, &env).await;
+            before.push(env.id);
+        }
+    }
+    let answered = |sent: &[String], r: &[Rec]| {
+        let causes = causations(&signals_of(r, &sid));
+        sent.iter().all(|t| causes.contains_key(t))
+    };
+    assert!(
+        reader.until(WAIT, |r| answered(&before, r)).await,
+        "a answered the first ticks"
+    );
+    let b = RunningHost::start(cb);
+    let started = Instant::now();
+    loop {
+        let (x, y) = (assigned(port_a), assigned(port_b));
+        if matches!((x, y), (Some(x), Some(y)) if x > 0 && y > 0 && x + y == TICK_PARTITIONS as u64)
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < WAIT,
+            "assignments did not settle: a {x:?}, b {y:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A tick behind the first on every partition: once each is answered, a
+    // host that re-read its partition from the start has answered the first
+    // ticks again before it.
+    let mut after = Vec::new();
+    for &t in &tokens {
+        let env = ticks.next(t);
+        send_tick(&p, &env).await;
+        after.push(env.id);
+    }
+    assert!(
+        reader.until(WAIT, |r| answered(&after, r)).await,
+        "the ticks after the rebalance were answered"
+    );
+    let causes = causations(&signals_of(&reader.records, &sid));
+    let repeated: Vec<&String> = before.iter().filter(|t| causes[*t].len() > 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "{} of {} ticks answered again after the rebalance",
+        repeated.len(),
+        before.len()
+    );
+    a.stop();
     b.stop();
 }

@@ -47,6 +47,10 @@ pub const DEBOUNCE_MS: u64 = 200;
 pub const ALIGN_WAIT_MS: u64 = 100;
 
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 30;
+/// At-least-once: one offset commit request for the batches finished in this
+/// time (at 50 000 ticks/s, 10 requests a second instead of about 600; each
+/// costs the broker and the host CPU on every batch).
+pub const COMMIT_INTERVAL_MS: u64 = 100;
 pub const INSTANCE_ID: &str = "0";
 pub const RETRY_SCALE: f64 = 1.0;
 

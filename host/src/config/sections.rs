@@ -227,6 +227,10 @@ pub struct DeliveryConfig {
     pub mode: DeliveryMode,
     /// Upper bound of a clean shutdown (drain, flush, commit, leave the group).
     pub shutdown_timeout_secs: u64,
+    /// At-least-once: the offsets of the batches finished (outputs acked)
+    /// within this many milliseconds go to the broker in one commit; 0 commits
+    /// each batch. A revocation and a clean stop commit at once.
+    pub commit_interval_ms: u64,
     /// An instance id, part of the transactional id in exactly-once mode.
     pub instance_id: String,
     /// Multiplies every retry delay of the contract's table (tests use small values).
@@ -238,6 +242,7 @@ impl Default for DeliveryConfig {
         Self {
             mode: DeliveryMode::AtLeastOnce,
             shutdown_timeout_secs: d::SHUTDOWN_TIMEOUT_SECS,
+            commit_interval_ms: d::COMMIT_INTERVAL_MS,
             instance_id: d::INSTANCE_ID.to_owned(),
             retry_scale: d::RETRY_SCALE,
         }

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::Message;
@@ -14,6 +15,7 @@ use rdkafka::producer::Producer;
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::task::JoinHandle;
 
+use super::held::Held;
 use super::state_commit::{Landed, Owner, Waiting};
 use super::{Acked, Batch, Host, PipelineError, Prepared, Sent, TXN_TIMEOUT};
 use crate::clock::{self, Instant};
@@ -104,8 +106,8 @@ impl Host {
         self.summary.signals += batch.signals;
         // A partition lost since the batch ran is its new owner's to commit (it
         // re-reads those ticks; the dedup marks below make them catch-up only).
-        let offsets = self.owned_offsets(&batch.offsets)?;
         if self.eos() {
+            let offsets = self.owned_offsets(&batch.offsets)?;
             let meta = self
                 .consumer
                 .group_metadata()
@@ -115,16 +117,21 @@ impl Host {
                     .send_offsets_to_transaction(&offsets, &meta, TXN_TIMEOUT)?;
             }
             self.producer.commit_transaction(TXN_TIMEOUT)?;
-        } else if !batch.state.is_empty() {
-            let state = still_owned(batch.state, &batch.state_epochs, |p, e| {
-                self.states.still_owns(p, e)
-            });
-            self.commit_with_state(&offsets, &batch.offsets, state, batch.state_epochs)?;
-        } else if offsets.count() > 0 {
-            self.consumer.commit(&offsets, CommitMode::Async)?;
-            self.remember_asked(&offsets, &batch.offsets);
+            metrics.commits.inc();
+        } else {
+            self.held.hold(batch.offsets.clone(), clock::now());
+            if batch.state.is_empty() {
+                self.commit_held_if_due()?;
+            } else {
+                // Everything held goes with the state: a later commit of an
+                // older offset would set the group back behind the state.
+                let state = still_owned(batch.state, &batch.state_epochs, |p, e| {
+                    self.states.still_owns(p, e)
+                });
+                let (offsets, held) = self.take_held()?;
+                self.commit_with_state(&offsets, &held, state, batch.state_epochs)?;
+            }
         }
-        metrics.commits.inc();
         metrics.ticks_done.inc_by(batch.msgs.len() as u64);
         metrics
             .commit_seconds
@@ -201,6 +208,47 @@ impl Host {
         Ok(tpl)
     }
 
+    /// At-least-once: how long finished batches' offsets are held before
+    /// their commit.
+    pub(super) fn commit_every(&self) -> Duration {
+        Duration::from_millis(self.config.delivery.commit_interval_ms)
+    }
+
+    /// At-least-once: commits the offsets held once they are due.
+    pub(super) fn commit_held_if_due(&mut self) -> Result<(), PipelineError> {
+        match self.held.due(self.commit_every()) {
+            Some(due) if due <= clock::now() => self.commit_held(),
+            _ => Ok(()),
+        }
+    }
+
+    /// At-least-once: commits every offset held, asynchronously.
+    fn commit_held(&mut self) -> Result<(), PipelineError> {
+        let (offsets, held) = self.take_held()?;
+        if offsets.count() > 0 {
+            self.consumer.commit(&offsets, CommitMode::Async)?;
+            self.remember_asked(&offsets, &held);
+            self.shared.metrics.commits.inc();
+        }
+        Ok(())
+    }
+
+    /// The offsets held, taken, of the partitions still owned as when their
+    /// batches ran.
+    fn take_held(&mut self) -> Result<(TopicPartitionList, Held), PipelineError> {
+        let held: Held = self
+            .held
+            .take()
+            .into_iter()
+            .filter(|&(p, (_, epoch))| self.states.still_owns(p, epoch))
+            .collect();
+        let mut tpl = TopicPartitionList::new();
+        for (&p, &(next, _)) in &held {
+            tpl.add_partition_offset(MARKET_TICKS, p, Offset::Offset(next))?;
+        }
+        Ok((tpl, held))
+    }
+
     /// At-least-once: remembers the offsets asked for, for the final commit.
     fn remember_asked(&mut self, tpl: &TopicPartitionList, epochs: &BTreeMap<i32, (i64, u64)>) {
         for e in tpl.elements() {
@@ -215,8 +263,8 @@ impl Host {
     /// `epochs`), off the pipeline; the records are written once the commit is
     /// accepted ([`state_committed`](Self::state_committed)), never ahead of it.
     /// While another such commit is in flight the records are dropped (the next
-    /// period's are taken once it is back) and the batch's `offsets` (with their
-    /// epochs in `ran`) are committed as without state.
+    /// period's are taken once it is back) and `offsets` (with their epochs in
+    /// `ran`) are held again, as without state.
     pub(super) fn commit_with_state(
         &mut self,
         offsets: &TopicPartitionList,
@@ -229,10 +277,7 @@ impl Host {
                 records = state.len(),
                 "a commit with state is still in flight: these records are skipped"
             );
-            if offsets.count() > 0 {
-                self.consumer.commit(offsets, CommitMode::Async)?;
-                self.remember_asked(offsets, ran);
-            }
+            self.held.hold(ran.clone(), clock::now());
             return Ok(());
         }
         let tpl = state_offsets(offsets, &state)?;
@@ -240,6 +285,7 @@ impl Host {
             return Ok(());
         }
         self.remember_asked(&tpl, &self.running_epochs());
+        self.shared.metrics.commits.inc();
         let consumer = Arc::clone(&self.consumer);
         self.state_commits.start(
             Owner::Partitions,
@@ -292,7 +338,10 @@ impl Host {
     /// partitions still owned in the same ownership (one lost and gained again
     /// may have moved on under another owner: an older offset would set the
     /// group back).
-    pub(super) fn final_commit(&self) {
+    pub(super) fn final_commit(&mut self) {
+        for (p, asked) in self.held.take() {
+            self.asked.insert(p, asked);
+        }
         let mut tpl = TopicPartitionList::new();
         for (&p, &(o, epoch)) in &self.asked {
             if self.states.still_owns(p, epoch)

@@ -1,14 +1,17 @@
 //! The consumer's context: logs rebalances, librdkafka's own lines and refused
-//! commits, keeps the assignment size for `/health`, and queues each rebalance
-//! for the pipeline, which moves strategy state at its next batch boundary.
+//! commits, keeps the assignment size for `/health`, commits the offsets held
+//! for partitions before they are revoked, and queues each rebalance for the
+//! pipeline, which moves strategy state at its next batch boundary.
 
 use std::sync::{Arc, Mutex};
 
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, ConsumerContext, Rebalance};
-use rdkafka::ClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
+use super::held::HeldCommits;
 use crate::observe::Metrics;
+use crate::topics::MARKET_TICKS;
 
 /// A change of the assignment, as `(topic, partition)` pairs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +26,7 @@ pub type RebalanceQueue = Arc<Mutex<Vec<AssignmentChange>>>;
 pub struct HostContext {
     metrics: Arc<Metrics>,
     changes: RebalanceQueue,
+    held: Arc<HeldCommits>,
 }
 
 impl HostContext {
@@ -30,12 +34,45 @@ impl HostContext {
         Self {
             metrics,
             changes: RebalanceQueue::default(),
+            held: Arc::default(),
         }
     }
 
     /// The queue the pipeline drains.
     pub fn changes(&self) -> RebalanceQueue {
         Arc::clone(&self.changes)
+    }
+
+    /// The offsets the pipeline holds for their commit.
+    pub fn held(&self) -> Arc<HeldCommits> {
+        Arc::clone(&self.held)
+    }
+
+    /// Commits the offsets held for the ticks partitions in `tpl`, which are
+    /// about to be revoked: their next owner starts after what was answered.
+    fn commit_revoked(&self, consumer: &BaseConsumer<Self>, tpl: &TopicPartitionList) {
+        let revoked: Vec<i32> = pairs(tpl)
+            .into_iter()
+            .filter(|(t, _)| t == MARKET_TICKS)
+            .map(|(_, p)| p)
+            .collect();
+        let held = self.held.revoke(&revoked);
+        if held.is_empty() {
+            return;
+        }
+        let mut out = TopicPartitionList::new();
+        for (&p, &(next, _)) in &held {
+            if let Err(e) = out.add_partition_offset(MARKET_TICKS, p, Offset::Offset(next)) {
+                tracing::warn!(error = %e, partition = p, "offset held at a revocation not committed");
+            }
+        }
+        match consumer.commit(&out, CommitMode::Sync) {
+            Ok(()) => self.metrics.commits.inc(),
+            Err(e) => {
+                self.metrics.commit_failures.inc();
+                tracing::warn!(error = %e, partitions = ?revoked, "offset commit at a revocation refused; the next owner re-reads those ticks and dedup drops what was answered");
+            }
+        }
     }
 
     fn queue(&self, change: AssignmentChange) {
@@ -99,6 +136,12 @@ impl ClientContext for HostContext {
 }
 
 impl ConsumerContext for HostContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            self.commit_revoked(consumer, tpl);
+        }
+    }
+
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         self.metrics.rebalances.inc();
         match rebalance {

@@ -133,6 +133,8 @@ impl Host {
                     let ps: Vec<i32> = ticks_partitions(parts);
                     reads.retain(|r: &ReadRequest| !ps.contains(&r.partition));
                     self.states.revoked(&ps, &mut self.live);
+                    // A batch of theirs finishing from now on is seen as lost.
+                    self.held.applied(&ps);
                 }
                 AssignmentChange::Assigned(parts) => {
                     reads.extend(self.states.assigned(&ticks_partitions(parts)));

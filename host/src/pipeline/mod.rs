@@ -34,6 +34,7 @@ pub mod context;
 mod control;
 mod dedupe;
 mod encode;
+mod held;
 mod instances;
 mod lane_run;
 mod reads;
@@ -72,6 +73,7 @@ use crate::units::owners::Owners;
 use crate::units::Units;
 use context::{HostContext, RebalanceQueue};
 use dedupe::InFlight;
+use held::HeldCommits;
 use reads::{Reads, StateSource};
 use state_commit::{Owner, StateCommits};
 use unit_run::UnitFlight;
@@ -157,6 +159,9 @@ pub struct Host {
     asked: BTreeMap<i32, (i64, u64)>,
     /// Rebalances queued by the consumer's context, applied at batch boundaries.
     changes: RebalanceQueue,
+    /// At-least-once: finished batches' offsets waiting for their commit
+    /// (shared with the consumer's context, which commits them at a revocation).
+    held: Arc<HeldCommits>,
     /// The cluster's address (units make clients of their own).
     bootstrap: String,
     /// Strategy-scoped units owned or running here.
@@ -234,6 +239,7 @@ impl Host {
         let group = registry.group_id(&config.service, config.broker);
         let context = HostContext::new(shared.metrics.clone());
         let changes = context.changes();
+        let held = context.held();
         let settings = settings::consumer(config, bootstrap, &group);
         let consumer: StreamConsumer<HostContext> = settings.create_with_context(context)?;
         consumer.subscribe(&[MARKET_TICKS])?;
@@ -286,6 +292,7 @@ impl Host {
             summary: RunSummary::default(),
             asked: BTreeMap::new(),
             changes,
+            held,
             bootstrap: bootstrap.to_owned(),
             units: Units::new(Some(owners)),
             unit_flights: BTreeMap::new(),
@@ -319,11 +326,16 @@ impl Host {
         loop {
             self.between_batches(&mut in_flight).await?;
             self.step_units().await?;
-            // Idle: a unit's held tick is looked at again when it may go.
-            let idle = match self.units_deadline() {
-                Some(d) => d.saturating_duration_since(clock::now()),
-                None => Duration::from_millis(100),
-            };
+            self.commit_held_if_due()?;
+            // Idle: a unit's held tick is looked at again when it may go, the
+            // offsets held are committed when due.
+            let idle = [self.units_deadline(), self.held.due(self.commit_every())]
+                .into_iter()
+                .flatten()
+                .min()
+                .map_or(Duration::from_millis(100), |d| {
+                    d.saturating_duration_since(clock::now())
+                });
             let first = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
