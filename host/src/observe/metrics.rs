@@ -4,8 +4,8 @@
 //! plugin lines of the terminal view ([`Recent`]).
 
 use prometheus::{
-    exponential_buckets, Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter,
-    IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 use super::compat::PythonMonitoring;
@@ -98,6 +98,18 @@ fn ok<T>(m: prometheus::Result<T>) -> T {
 /// Registers each metric as it is made.
 struct Reg<'a>(&'a Registry);
 
+/// Histogram bucket bounds in seconds, 10 µs to 10 s in steps of 1, 2 and 5:
+/// a latency target such as 1 ms is a bound, so a quantile can be read
+/// against it, and steps stay within 2.5× of each other.
+fn bounds() -> Vec<f64> {
+    // From whole microseconds, so each bound is the double nearest its decimal.
+    let mut micros: Vec<u64> = (1..7)
+        .flat_map(|e| [1, 2, 5].map(|m| m * 10u64.pow(e)))
+        .collect();
+    micros.push(10_000_000);
+    micros.into_iter().map(|us| us as f64 / 1e6).collect()
+}
+
 impl Reg<'_> {
     fn add<C: prometheus::core::Collector + Clone + 'static>(&self, c: C) -> C {
         ok(self.0.register(Box::new(c.clone())));
@@ -112,9 +124,8 @@ impl Reg<'_> {
         self.add(ok(IntGauge::new(name, help)))
     }
 
-    /// 10 µs to ~5 s, doubling: fine enough to read a p99 off.
     fn opts(name: &str, help: &str) -> HistogramOpts {
-        HistogramOpts::new(name, help).buckets(ok(exponential_buckets(0.000_01, 2.0, 20)))
+        HistogramOpts::new(name, help).buckets(bounds())
     }
 
     fn histogram(&self, name: &str, help: &str) -> Histogram {
@@ -363,5 +374,28 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(names.len(), unique.len(), "each family once");
+    }
+
+    #[test]
+    fn latency_buckets_step_1_2_5_so_a_millisecond_is_a_bound() {
+        let m = Metrics::new();
+        m.batch_host.observe(0.000_9);
+        m.batch_host.observe(0.001);
+        m.batch_host.observe(0.001_1);
+        let text = m.render();
+        let bucket = |le: &str| {
+            let prefix = format!("alpha_panda_batch_host_seconds_bucket{{le=\"{le}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .unwrap_or_else(|| panic!("no bucket {le} in:\n{text}"))
+                .to_owned()
+        };
+        assert_eq!(bucket("0.0005"), "0");
+        assert_eq!(bucket("0.001"), "2");
+        assert_eq!(bucket("0.002"), "3");
+        assert_eq!(bucket("0.00001"), "0");
+        assert_eq!(bucket("10"), "3");
+        assert_eq!(bounds().len(), 19);
+        assert!(bounds().windows(2).all(|w| w[1] / w[0] <= 2.5 + 1e-9));
     }
 }
