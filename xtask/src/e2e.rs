@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 use crate::harness::{
-    build_release, cpu_secs, feed_cmd, free_port, host_binary, host_toml, metric, metric_with,
-    plugins_of, quantile, run_cmd, spawn_logged, start_kafka,
+    build_release, cpu_secs, env_pair, feed_cmd, free_port, host_binary, host_toml, metric,
+    metric_with, plugins_of, quantile, run_cmd, spawn_logged, start_kafka,
 };
 
 /// One contender's run: seconds from the first message, CPU seconds over them,
@@ -151,13 +151,7 @@ impl Options {
         while let Some(a) = it.next() {
             match a.as_str() {
                 "--baseline" => o.baseline = Some(host_binary("--baseline", it.next())?),
-                "--baseline-env" => {
-                    let kv = it.next().context("--baseline-env takes KEY=VALUE")?;
-                    let (k, v) = kv
-                        .split_once('=')
-                        .with_context(|| format!("--baseline-env {kv:?}: not KEY=VALUE"))?;
-                    o.baseline_env.push((k.to_owned(), v.to_owned()));
-                }
+                "--baseline-env" => o.baseline_env.push(env_pair(it.next())?),
                 "--one" => o.one = true,
                 _ => o.args.push(a.clone()),
             }

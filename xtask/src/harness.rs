@@ -146,6 +146,23 @@ pub fn bucket_quantile(buckets: &[(f64, f64)], q: f64) -> Option<f64> {
         .map(|(le, _)| *le)
 }
 
+/// `--baseline-env KEY=VALUE`'s pair.
+pub fn env_pair(kv: Option<&String>) -> Result<(String, String)> {
+    let kv = kv.context("--baseline-env takes KEY=VALUE")?;
+    let (k, v) = kv
+        .split_once('=')
+        .with_context(|| format!("--baseline-env {kv:?}: not KEY=VALUE"))?;
+    Ok((k.to_owned(), v.to_owned()))
+}
+
+/// The share of the observations at or below `bound` (a bucket's upper
+/// bound); `None` if there are none, or no bucket ends at `bound`.
+pub fn share_within(buckets: &[(f64, f64)], bound: f64) -> Option<f64> {
+    let total = buckets.last()?.1;
+    let within = buckets.iter().find(|(le, _)| *le == bound)?.1;
+    (total > 0.0).then(|| within / total)
+}
+
 /// Nanoseconds `pid`'s threads have run and waited on a run queue (for a
 /// CPU) so far, from `/proc/PID/task/*/schedstat`.
 pub fn sched_ns(pid: u32) -> (u64, u64) {

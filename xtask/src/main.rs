@@ -13,7 +13,7 @@
 //! - `cargo xtask bench`: the benchmarks of `BENCHMARKS.md`.
 //! - `cargo xtask e2e [TICKS] [RUNS] [--one] [--baseline BIN] [--baseline-env K=V]`: host vs a
 //!   plain rdkafka passthrough and a native runner of momentum (see `e2e.rs`).
-//! - `cargo xtask latency [RATE] [TICKS] [RUNS] [--baseline BIN] [--yield-others]`: in-host latency at a steady rate (see `latency.rs`).
+//! - `cargo xtask latency [RATE] [TICKS] [RUNS] [--baseline BIN] [--baseline-env K=V] [--yield-others]`: in-host latency at a steady rate (see `latency.rs`).
 //! - `cargo xtask soak [TICKS] [--strategies N] [--bin HOST]`: 1 000 000 ticks with a
 //!   reload every 10 000, both sample strategies or N momentum copies (see `soak.rs`).
 
@@ -81,7 +81,7 @@ fn main() -> ExitCode {
             .and_then(|_| soak::soak(&root(), &args[1..])),
         _ => {
             eprintln!(
-                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer] | bench [NAME] | e2e [TICKS] [RUNS] [--one] [--baseline BIN] [--baseline-env K=V] | scope [TICKS] [RATE] | latency [RATE] [TICKS] [RUNS] [--baseline BIN] [--yield-others] | soak [TICKS] [--strategies N] [--bin HOST]>\n\
+                "usage: cargo xtask <run [ARGS…] | plugins | setup | kafka [--port PORT] | test [--fuzz SECS] | smoke | fuzz [SECS] [TARGET] [--runs N] [--no-sanitizer] | bench [NAME] | e2e [TICKS] [RUNS] [--one] [--baseline BIN] [--baseline-env K=V] | scope [TICKS] [RATE] | latency [RATE] [TICKS] [RUNS] [--baseline BIN] [--baseline-env K=V] [--yield-others] | soak [TICKS] [--strategies N] [--bin HOST]>\n\
                  run      build the sample plugins and start alpha-panda on the embedded profile\n\
                  plugins  build every plugin to .wasm\n\
                  setup    add the wasm target, resolve the Kafka broker from Maven Central, start Redis\n\
