@@ -219,6 +219,21 @@ fn embedded_run_serves_metrics_and_stops_cleanly_on_sigint() {
         value(&s, "alpha_panda_commit_seconds_count") > 0.0,
         "{text}"
     );
+    // The in-host time's parts: each batch prepared once (at least one batch
+    // per commit observation), each call taken back once.
+    let prepared = value(&s, "alpha_panda_batch_prepare_seconds_count");
+    assert!(
+        prepared >= value(&s, "alpha_panda_commit_seconds_count") && prepared > 0.0,
+        "{text}"
+    );
+    assert!(
+        value(&s, "alpha_panda_call_pickup_seconds_count")
+            >= value(
+                &s,
+                "alpha_panda_plugin_call_seconds_count{strategy_id=\"momentum_1\"}"
+            ),
+        "{text}"
+    );
     // One latency observation per signal once acknowledged (a batch may be in flight).
     let observed = value(
         &s,

@@ -3,8 +3,10 @@
 //! first, the release host runs both sample strategies, caught up; then, RUNS times, TICKS paper
 //! ticks (200 000) are written at RATE ticks per second (50 000) and the host's
 //! histograms are read before and after: a batch's time in the host (first
-//! message taken to its outputs handed to the producer), a call's wait for its
-//! lane or a worker, and tick to signal acknowledged. Beside them: the host's
+//! message taken to its outputs handed to the producer) and its parts (the
+//! batch prepared and its calls handed out, a call's wait for its lane or a
+//! worker, the call, the pipeline taking it back), and tick to signal
+//! acknowledged. Beside them: the host's
 //! CPU a tick, the time its threads waited for a CPU (run queue) a tick, and how
 //! idle the machine was. With `--baseline BIN` another build runs the same bursts
 //! in turn with this one, each in a consumer group of its own; with
@@ -36,14 +38,17 @@ const WARM_UP: u64 = 20_000;
 const WARM_BROKER: u64 = 300_000;
 
 /// The histograms reported: name, label filter, column.
-const HISTOGRAMS: [(&str, &str, &str); 4] = [
+/// The first is the in-host time; the next four are its parts, in order.
+const HISTOGRAMS: [(&str, &str, &str); 6] = [
     ("alpha_panda_batch_host_seconds", "", "in host"),
+    ("alpha_panda_batch_prepare_seconds", "", "prepare"),
     ("alpha_panda_lane_wait_seconds", "", "lane wait"),
     (
         "alpha_panda_plugin_call_seconds",
         "strategy_id=\"momentum_1\"",
         "momentum's calls",
     ),
+    ("alpha_panda_call_pickup_seconds", "", "pickup"),
     (
         "alpha_panda_tick_to_signal_seconds",
         "strategy_id=\"momentum_1\"",

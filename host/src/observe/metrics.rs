@@ -57,6 +57,13 @@ pub struct Metrics {
     /// Seconds from a strategy call handed to its lane to its start on a
     /// worker: waiting for the lane's earlier calls or for a free worker.
     pub lane_wait: Histogram,
+    /// The parts of `batch_host` before and after the calls. Seconds from a
+    /// batch's first message taken to its calls handed out (decode, dedup
+    /// lookup, routing), one observation per batch.
+    pub batch_prepare: Histogram,
+    /// Seconds from a strategy call's end to the pipeline taking it back (its
+    /// outputs are encoded and handed to the producer then), one per call.
+    pub call_pickup: Histogram,
     /// Per strategy: a tick taken from the consumer to its signal acknowledged by
     /// the broker (one observation per signal).
     pub tick_to_signal: HistogramVec,
@@ -237,6 +244,14 @@ impl Metrics {
             lane_wait: r.histogram(
                 "lane_wait_seconds",
                 "A strategy call handed to its lane to its start on a worker",
+            ),
+            batch_prepare: r.histogram(
+                "batch_prepare_seconds",
+                "A batch's first message taken to its calls handed out (decode, dedup, routing)",
+            ),
+            call_pickup: r.histogram(
+                "call_pickup_seconds",
+                "A strategy call's end to the pipeline taking its outputs back",
             ),
             consumer_lag: r.add(ok(IntGaugeVec::new(
                 Opts::new("consumer_lag", "Messages behind the high watermark"),

@@ -79,8 +79,9 @@ impl Host {
         let mut next = Some(first);
         while let Some(r) = next {
             let done = self.lanes.finish(&mut self.live, r);
-            let wait = &self.shared.metrics.lane_wait;
-            wait.observe(done.waited.as_secs_f64());
+            let metrics = &self.shared.metrics;
+            metrics.lane_wait.observe(done.waited.as_secs_f64());
+            metrics.call_pickup.observe(done.picked_up.as_secs_f64());
             let (calls, processed) = by_batch.entry(done.seq).or_default();
             *calls += 1;
             processed.extend_at(done.processed, |i| i);

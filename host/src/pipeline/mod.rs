@@ -445,7 +445,11 @@ impl Host {
         let seq = self.seq;
         self.seq += 1;
         let (processed, calls) = if lanes {
-            self.submit_partitions(seq, &classified.msgs, &deduped.keep, &deduped.caught)
+            let handed =
+                self.submit_partitions(seq, &classified.msgs, &deduped.keep, &deduped.caught);
+            let prepare = &self.shared.metrics.batch_prepare;
+            prepare.observe(received.elapsed().as_secs_f64());
+            handed
         } else {
             let p = self.run_partitions(&classified.msgs, &deduped.keep, &deduped.caught);
             (p, 0)

@@ -75,6 +75,8 @@ pub struct Returned {
     output: SlotOutput,
     took: Duration,
     waited: Duration,
+    /// When the call ended.
+    ended: Instant,
     /// Set on the lane's last call before its slot comes back.
     end: Option<End>,
 }
@@ -87,6 +89,8 @@ pub struct Done {
     pub processed: Processed,
     /// From its hand-over to the lane to the start of its call.
     pub waited: Duration,
+    /// From its end to now (the pipeline taking it back).
+    pub picked_up: Duration,
 }
 
 /// The lanes of one host.
@@ -201,8 +205,10 @@ impl Lanes {
             output,
             took,
             waited,
+            ended,
             end,
         } = r;
+        let picked_up = ended.elapsed();
         let mut processed = Processed::default();
         if let (Some(ran), Some(positions)) = (ran, &call.positions) {
             ran.collect(output, took, positions, &mut self.per_tick, &mut processed);
@@ -220,6 +226,7 @@ impl Lanes {
             seq: call.seq,
             processed,
             waited,
+            picked_up,
         }
     }
 }
@@ -259,6 +266,7 @@ fn run_lane(
             output,
             took,
             waited: started.saturating_duration_since(submitted),
+            ended: Instant::now(),
             end: None,
         };
         // The receiver lives as long as the lanes; a send fails only when the
