@@ -205,6 +205,11 @@ async fn a_stop_mid_stream_commits_what_it_emitted() {
 
 /// The value of `alpha_panda_assigned_partitions` from a host's `/metrics`.
 fn assigned(port: u16) -> Option<u64> {
+    gauge(port, "alpha_panda_assigned_partitions")
+}
+
+/// The value of an unlabelled metric `name` from a host's `/metrics`.
+fn gauge(port: u16, name: &str) -> Option<u64> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -212,7 +217,7 @@ fn assigned(port: u16) -> Option<u64> {
     let mut body = String::new();
     s.read_to_string(&mut body).ok()?;
     body.lines()
-        .find(|l| l.starts_with("alpha_panda_assigned_partitions "))
+        .find(|l| l.split_whitespace().next() == Some(name))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse::<f64>().ok())
         .map(|v| v as u64)
@@ -564,4 +569,57 @@ async fn a_revocation_commits_the_offsets_held_for_the_partitions_that_go() {
     );
     a.stop();
     b.stop();
+}
+
+/// Offsets held for a long interval do not put an idle host to sleep until
+/// they are due: what waits for a batch boundary (here a plugin dropped in)
+/// is still applied with no tick coming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_host_with_offsets_held_still_applies_a_new_plugin() {
+    let bootstrap = shared_bootstrap();
+    let dir = temp();
+    let sid = name("idle_held");
+    let tok = token();
+    let plugins = dir.path().join("plugins");
+    counter_plugin(&plugins, "counter", &sid, &["paper"], &[tok], 1);
+    let port = alpha_panda_tests::free_port();
+    let mut config = config(
+        &bootstrap,
+        "paper",
+        &name("svc_idle_held"),
+        &plugins,
+        &dir.path().join("cache"),
+    );
+    config.delivery.commit_interval_ms = 3_600_000;
+    config.metrics.listen = format!("127.0.0.1:{port}");
+    ensure_topics(&bootstrap, &config).await;
+    let p = producer(&bootstrap);
+    let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
+    let mut ticks = Ticks::new(14);
+    let host = RunningHost::start(config);
+    for _ in 0..3 {
+        send_tick(&p, &ticks.next(tok)).await;
+    }
+    assert!(
+        reader.until(WAIT, |r| signals_of(r, &sid).len() >= 3).await,
+        "the first ticks answered (their offsets now held for an hour)"
+    );
+    counter_plugin(
+        &plugins,
+        "second",
+        &name("idle_second"),
+        &["paper"],
+        &[tok],
+        1,
+    );
+    let started = Instant::now();
+    while gauge(port, "alpha_panda_plugins_loaded") != Some(2) {
+        assert!(
+            started.elapsed() < WAIT,
+            "the second plugin was not applied while idle: {:?} loaded",
+            gauge(port, "alpha_panda_plugins_loaded")
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    host.stop();
 }

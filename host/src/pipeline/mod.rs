@@ -80,6 +80,9 @@ use unit_run::UnitFlight;
 
 const TXN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How often an idle pipeline does the work between batches.
+const IDLE_WAKE: Duration = Duration::from_millis(100);
+
 /// At-least-once: the most batches in flight at once, whatever their size
 /// (at a low rate every tick is a batch).
 const MAX_IN_FLIGHT_BATCHES: usize = 4_096;
@@ -327,15 +330,15 @@ impl Host {
             self.between_batches(&mut in_flight).await?;
             self.step_units().await?;
             self.commit_held_if_due()?;
-            // Idle: a unit's held tick is looked at again when it may go, the
-            // offsets held are committed when due.
+            // Idle, the work between batches (state reads back, plugin
+            // updates, operator commands) is looked at every IDLE_WAKE, a
+            // unit's held tick when it may go, the offsets held when due.
+            let now = clock::now();
             let idle = [self.units_deadline(), self.held.due(self.commit_every())]
                 .into_iter()
                 .flatten()
-                .min()
-                .map_or(Duration::from_millis(100), |d| {
-                    d.saturating_duration_since(clock::now())
-                });
+                .map(|d| d.saturating_duration_since(now))
+                .fold(IDLE_WAKE, Duration::min);
             let first = tokio::select! {
                 biased;
                 _ = &mut shutdown => break,
