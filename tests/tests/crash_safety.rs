@@ -26,8 +26,6 @@ use pipeline_support::answers::{
 };
 use pipeline_support::child::{config_toml, log_tails, metric, spawn_host, ChildConfig};
 use pipeline_support::*;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, TopicPartitionList};
 
 const KILLS: u32 = 10;
 
@@ -225,31 +223,8 @@ async fn diagnose(
         .collect();
     let group = alpha_panda::topics::TopicRegistry::new(&config.topics)
         .group_id(&config.service, config.broker);
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", &group)
-        .create()
-        .expect("offsets consumer");
-    let mut tpl = TopicPartitionList::new();
-    let mut ends = Vec::new();
-    for p in 0..TICK_PARTITIONS {
-        tpl.add_partition("market.ticks", p);
-        ends.push(
-            consumer
-                .fetch_watermarks("market.ticks", p, Duration::from_secs(5))
-                .map(|w| w.1)
-                .unwrap_or(-1),
-        );
-    }
-    let committed: Vec<String> = consumer
-        .committed_offsets(tpl, Duration::from_secs(5))
-        .map(|t| {
-            t.elements()
-                .iter()
-                .map(|e| format!("p{}={:?}", e.partition(), e.offset()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let (committed, ends): (Vec<Option<i64>>, Vec<i64>) =
+        group_offsets(bootstrap, config).into_iter().unzip();
     format!(
         "{} missing (first {:?}); a fresh reader finds signals for {found} of them; \
          the first five missing ticks are at {where_:?}; group {group} committed {committed:?}, log ends {ends:?}",

@@ -12,11 +12,9 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use alpha_panda::config::Config;
-use alpha_panda::topics::{partition_of as java_partition, TopicRegistry};
+use alpha_panda::topics::partition_of as java_partition;
 use alpha_panda_tests::broker::shared_bootstrap;
 use pipeline_support::*;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::Value;
 
 fn count_meta(v: &Value) -> u64 {
@@ -26,26 +24,49 @@ fn count_meta(v: &Value) -> u64 {
         .unwrap_or_else(|| panic!("no count in {v}"))
 }
 
+/// One counter strategy on one instrument, in a service of its own, its
+/// topics created.
+struct OneInstrument {
+    dir: tempfile::TempDir,
+    sid: String,
+    tok: u32,
+    config: Config,
+}
+
+impl OneInstrument {
+    /// `tag` names the strategy and the service.
+    async fn new(bootstrap: &str, tag: &str) -> OneInstrument {
+        let dir = temp();
+        let sid = name(tag);
+        let tok = token();
+        let plugins = dir.path().join("plugins");
+        counter_plugin(&plugins, "counter", &sid, &["paper"], &[tok], 1);
+        let service = name(&format!("svc_{tag}"));
+        let cache = dir.path().join("cache");
+        let config = config(bootstrap, "paper", &service, &plugins, &cache);
+        ensure_topics(bootstrap, &config).await;
+        OneInstrument {
+            dir,
+            sid,
+            tok,
+            config,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_restart_resumes_at_the_committed_offset() {
     let bootstrap = shared_bootstrap();
-    let dir = temp();
-    let sid = name("resume");
-    let tok = token();
-    let plugins = dir.path().join("plugins");
-    counter_plugin(&plugins, "counter", &sid, &["paper"], &[tok], 1);
-    let mut config = config(
-        &bootstrap,
-        "paper",
-        &name("svc_resume"),
-        &plugins,
-        &dir.path().join("cache"),
-    );
+    let OneInstrument {
+        dir: _dir,
+        sid,
+        tok,
+        mut config,
+    } = OneInstrument::new(&bootstrap, "resume").await;
     // No Redis: a restart that re-read committed ticks would re-emit their signals.
     config.redis.url = String::new();
     // Nothing is due for its commit before the stop: the stop commits it.
     config.delivery.commit_interval_ms = 3_600_000;
-    ensure_topics(&bootstrap, &config).await;
     let p = producer(&bootstrap);
     let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
     let mut ticks = Ticks::new(10);
@@ -223,52 +244,83 @@ fn gauge(port: u16, name: &str) -> Option<u64> {
         .map(|v| v as u64)
 }
 
+/// Two hosts of one service, each with the counter strategy on instruments
+/// that cover every partition (the `version` parameter, 1 or 2, tells them
+/// apart), each with a `/metrics` port; `b` is `a`'s config but for those.
+struct TwoHosts {
+    /// Removed with the test's end.
+    _dir: tempfile::TempDir,
+    sid: String,
+    tokens: Vec<u32>,
+    a: Config,
+    b: Config,
+    ports: (u16, u16),
+}
+
+impl TwoHosts {
+    /// At least `min_tokens` instruments; `edit` changes both configs.
+    async fn new(bootstrap: &str, tag: &str, min_tokens: usize, edit: fn(&mut Config)) -> Self {
+        let dir = temp();
+        let sid = name(tag);
+        let service = name(&format!("svc_{tag}"));
+        let mut tokens: Vec<u32> = Vec::new();
+        let mut covered = BTreeSet::new();
+        while covered.len() < TICK_PARTITIONS as usize || tokens.len() < min_tokens {
+            let t = token();
+            covered.insert(java_partition(t.to_string().as_bytes(), TICK_PARTITIONS));
+            tokens.push(t);
+        }
+        let (pa, pb) = (dir.path().join("plugins-a"), dir.path().join("plugins-b"));
+        counter_plugin(&pa, "counter", &sid, &["paper"], &tokens, 1);
+        counter_plugin(&pb, "counter", &sid, &["paper"], &tokens, 2);
+        let ports = (
+            alpha_panda_tests::free_port(),
+            alpha_panda_tests::free_port(),
+        );
+        let mut a = config(bootstrap, "paper", &service, &pa, &dir.path().join("ca"));
+        edit(&mut a);
+        a.metrics.listen = format!("127.0.0.1:{}", ports.0);
+        let mut b = a.clone();
+        b.plugins.dir = pb;
+        b.plugins.cache_dir = Some(dir.path().join("cb"));
+        b.metrics.listen = format!("127.0.0.1:{}", ports.1);
+        ensure_topics(bootstrap, &a).await;
+        TwoHosts {
+            _dir: dir,
+            sid,
+            tokens,
+            a,
+            b,
+            ports,
+        }
+    }
+
+    /// Waits until both hold partitions, and together all of them.
+    async fn until_split(&self) {
+        let started = Instant::now();
+        loop {
+            let (x, y) = (assigned(self.ports.0), assigned(self.ports.1));
+            if matches!((x, y), (Some(x), Some(y)) if x > 0 && y > 0 && x + y == TICK_PARTITIONS as u64)
+            {
+                return;
+            }
+            assert!(
+                started.elapsed() < WAIT,
+                "assignments did not settle: a {x:?}, b {y:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hosts_split_the_partitions_and_take_over() {
     let bootstrap = shared_bootstrap();
-    let dir = temp();
-    let sid = name("split");
-    let service = name("svc_split");
-    // Instruments that cover every partition of market.ticks.
-    let mut tokens: Vec<u32> = Vec::new();
-    let mut covered = BTreeSet::new();
-    while covered.len() < TICK_PARTITIONS as usize || tokens.len() < 8 {
-        let t = token();
-        covered.insert(java_partition(t.to_string().as_bytes(), TICK_PARTITIONS));
-        tokens.push(t);
-    }
-    // Same strategy in both hosts; the `version` parameter tells them apart.
-    let (pa, pb) = (dir.path().join("plugins-a"), dir.path().join("plugins-b"));
-    counter_plugin(&pa, "counter", &sid, &["paper"], &tokens, 1);
-    counter_plugin(&pb, "counter", &sid, &["paper"], &tokens, 2);
-    let (port_a, port_b) = (
-        alpha_panda_tests::free_port(),
-        alpha_panda_tests::free_port(),
-    );
-    let mut ca = config(&bootstrap, "paper", &service, &pa, &dir.path().join("ca"));
-    ca.metrics.listen = format!("127.0.0.1:{port_a}");
-    let mut cb = ca.clone();
-    cb.plugins.dir = pb;
-    cb.plugins.cache_dir = Some(dir.path().join("cb"));
-    cb.metrics.listen = format!("127.0.0.1:{port_b}");
-    ensure_topics(&bootstrap, &ca).await;
-    let a = RunningHost::start(ca);
-    let b = RunningHost::start(cb);
-
-    // Both hold partitions, and together all of them.
-    let started = Instant::now();
-    loop {
-        let (x, y) = (assigned(port_a), assigned(port_b));
-        if matches!((x, y), (Some(x), Some(y)) if x > 0 && y > 0 && x + y == TICK_PARTITIONS as u64)
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "assignments did not settle: a {x:?}, b {y:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let two = TwoHosts::new(&bootstrap, "split", 8, |_| {}).await;
+    let (sid, tokens, port_b) = (two.sid.clone(), two.tokens.clone(), two.ports.1);
+    let a = RunningHost::start(two.a.clone());
+    let b = RunningHost::start(two.b.clone());
+    two.until_split().await;
 
     let p = producer(&bootstrap);
     let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
@@ -400,28 +452,8 @@ async fn two_hosts_split_the_partitions_and_take_over() {
 /// The group's committed offset of `market.ticks` partition `p` (-1: none) and
 /// the partition's log end.
 fn committed_and_end(bootstrap: &str, config: &Config, p: i32) -> (i64, i64) {
-    let group = TopicRegistry::new(&config.topics).group_id(&config.service, config.broker);
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", &group)
-        .create()
-        .expect("offsets consumer");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition("market.ticks", p);
-    let committed = consumer
-        .committed_offsets(tpl, Duration::from_secs(5))
-        .expect("committed offsets")
-        .elements()
-        .first()
-        .map_or(-1, |e| match e.offset() {
-            Offset::Offset(o) => o,
-            _ => -1,
-        });
-    let end = consumer
-        .fetch_watermarks("market.ticks", p, Duration::from_secs(5))
-        .expect("watermarks")
-        .1;
-    (committed, end)
+    let (committed, end) = group_offsets(bootstrap, config)[p as usize];
+    (committed.unwrap_or(-1), end)
 }
 
 /// A finished batch's offsets wait for the interval, then go to the broker
@@ -429,20 +461,13 @@ fn committed_and_end(bootstrap: &str, config: &Config, p: i32) -> (i64, i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offsets_held_are_committed_when_due_with_no_tick_behind_them() {
     let bootstrap = shared_bootstrap();
-    let dir = temp();
-    let sid = name("held");
-    let tok = token();
-    let plugins = dir.path().join("plugins");
-    counter_plugin(&plugins, "counter", &sid, &["paper"], &[tok], 1);
-    let mut config = config(
-        &bootstrap,
-        "paper",
-        &name("svc_held"),
-        &plugins,
-        &dir.path().join("cache"),
-    );
+    let OneInstrument {
+        dir: _dir,
+        sid,
+        tok,
+        mut config,
+    } = OneInstrument::new(&bootstrap, "held").await;
     config.delivery.commit_interval_ms = 5_000;
-    ensure_topics(&bootstrap, &config).await;
     let part = java_partition(tok.to_string().as_bytes(), TICK_PARTITIONS);
     let p = producer(&bootstrap);
     let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
@@ -485,37 +510,17 @@ async fn offsets_held_are_committed_when_due_with_no_tick_behind_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_commits_the_offsets_held_for_the_partitions_that_go() {
     let bootstrap = shared_bootstrap();
-    let dir = temp();
-    let sid = name("revoke");
-    let service = name("svc_revoke");
-    let mut tokens: Vec<u32> = Vec::new();
-    let mut covered = BTreeSet::new();
-    while covered.len() < TICK_PARTITIONS as usize {
-        let t = token();
-        covered.insert(java_partition(t.to_string().as_bytes(), TICK_PARTITIONS));
-        tokens.push(t);
-    }
-    let (pa, pb) = (dir.path().join("plugins-a"), dir.path().join("plugins-b"));
-    counter_plugin(&pa, "counter", &sid, &["paper"], &tokens, 1);
-    counter_plugin(&pb, "counter", &sid, &["paper"], &tokens, 2);
-    let (port_a, port_b) = (
-        alpha_panda_tests::free_port(),
-        alpha_panda_tests::free_port(),
-    );
-    let mut ca = config(&bootstrap, "paper", &service, &pa, &dir.path().join("ca"));
-    ca.redis.url = String::new();
-    // Nothing would be committed in this test but by the revocation.
-    ca.delivery.commit_interval_ms = 3_600_000;
-    ca.metrics.listen = format!("127.0.0.1:{port_a}");
-    let mut cb = ca.clone();
-    cb.plugins.dir = pb;
-    cb.plugins.cache_dir = Some(dir.path().join("cb"));
-    cb.metrics.listen = format!("127.0.0.1:{port_b}");
-    ensure_topics(&bootstrap, &ca).await;
+    let two = TwoHosts::new(&bootstrap, "revoke", 0, |c| {
+        c.redis.url = String::new();
+        // Nothing would be committed in this test but by the revocation.
+        c.delivery.commit_interval_ms = 3_600_000;
+    })
+    .await;
+    let (sid, tokens) = (two.sid.clone(), two.tokens.clone());
     let p = producer(&bootstrap);
     let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
     let mut ticks = Ticks::new(13);
-    let a = RunningHost::start(ca);
+    let a = RunningHost::start(two.a.clone());
     let mut before = Vec::new();
     for _ in 0..3 {
         for &t in &tokens {
@@ -532,20 +537,8 @@ async fn a_revocation_commits_the_offsets_held_for_the_partitions_that_go() {
         reader.until(WAIT, |r| answered(&before, r)).await,
         "a answered the first ticks"
     );
-    let b = RunningHost::start(cb);
-    let started = Instant::now();
-    loop {
-        let (x, y) = (assigned(port_a), assigned(port_b));
-        if matches!((x, y), (Some(x), Some(y)) if x > 0 && y > 0 && x + y == TICK_PARTITIONS as u64)
-        {
-            break;
-        }
-        assert!(
-            started.elapsed() < WAIT,
-            "assignments did not settle: a {x:?}, b {y:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let b = RunningHost::start(two.b.clone());
+    two.until_split().await;
     // A tick behind the first on every partition: once each is answered, a
     // host that re-read its partition from the start has answered the first
     // ticks again before it.
@@ -577,22 +570,16 @@ async fn a_revocation_commits_the_offsets_held_for_the_partitions_that_go() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_host_with_offsets_held_still_applies_a_new_plugin() {
     let bootstrap = shared_bootstrap();
-    let dir = temp();
-    let sid = name("idle_held");
-    let tok = token();
-    let plugins = dir.path().join("plugins");
-    counter_plugin(&plugins, "counter", &sid, &["paper"], &[tok], 1);
+    let OneInstrument {
+        dir: _dir,
+        sid,
+        tok,
+        mut config,
+    } = OneInstrument::new(&bootstrap, "idle_held").await;
+    let plugins = config.plugins.dir.clone();
     let port = alpha_panda_tests::free_port();
-    let mut config = config(
-        &bootstrap,
-        "paper",
-        &name("svc_idle_held"),
-        &plugins,
-        &dir.path().join("cache"),
-    );
     config.delivery.commit_interval_ms = 3_600_000;
     config.metrics.listen = format!("127.0.0.1:{port}");
-    ensure_topics(&bootstrap, &config).await;
     let p = producer(&bootstrap);
     let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
     let mut ticks = Ticks::new(14);

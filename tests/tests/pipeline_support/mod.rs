@@ -25,7 +25,7 @@ use alpha_panda::kafka::admin::Admin;
 use alpha_panda::pipeline::RunSummary;
 use alpha_panda::topics::TopicRegistry;
 use alpha_panda_tests::broker::FAST_GROUP_SETTINGS;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -536,4 +536,36 @@ pub fn causations(signals: &[(&Rec, Value)]) -> BTreeMap<String, Vec<String>> {
 /// A workspace path.
 pub fn root_path(rel: &str) -> PathBuf {
     alpha_panda_tests::paths::root().join(rel)
+}
+
+/// Per `market.ticks` partition, the committed offset of the group `config`
+/// consumes in (`None`: nothing committed) and the log end (-1: unknown).
+pub fn group_offsets(bootstrap: &str, config: &Config) -> Vec<(Option<i64>, i64)> {
+    let group = TopicRegistry::new(&config.topics).group_id(&config.service, config.broker);
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", &group)
+        .create()
+        .expect("offsets consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..TICK_PARTITIONS {
+        tpl.add_partition("market.ticks", p);
+    }
+    let committed = consumer
+        .committed_offsets(tpl, Duration::from_secs(5))
+        .expect("committed offsets");
+    (0..TICK_PARTITIONS)
+        .map(|p| {
+            let c = committed
+                .find_partition("market.ticks", p)
+                .and_then(|e| match e.offset() {
+                    Offset::Offset(o) => Some(o),
+                    _ => None,
+                });
+            let end = consumer
+                .fetch_watermarks("market.ticks", p, Duration::from_secs(5))
+                .map_or(-1, |w| w.1);
+            (c, end)
+        })
+        .collect()
 }
