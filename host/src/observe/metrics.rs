@@ -49,21 +49,8 @@ pub struct Metrics {
     pub plugin_call: HistogramVec,
     /// Seconds from handing a batch's outputs to the producer to its commit.
     pub commit_seconds: Histogram,
-    /// Seconds from a batch's first message taken to its outputs handed to the
-    /// producer (decode, dedup lookup, plugin calls, envelopes): the in-host part
-    /// of the tick-to-signal latency, broker time excluded. At-least-once one
-    /// observation per strategy call that signalled, exactly-once one per batch.
-    pub batch_host: Histogram,
-    /// Seconds from a strategy call handed to its lane to its start on a
-    /// worker: waiting for the lane's earlier calls or for a free worker.
-    pub lane_wait: Histogram,
-    /// The parts of `batch_host` before and after the calls. Seconds from a
-    /// batch's first message taken to its calls handed out (decode, dedup
-    /// lookup, routing), one observation per batch.
-    pub batch_prepare: Histogram,
-    /// Seconds from a strategy call's end to the pipeline taking it back (its
-    /// outputs are encoded and handed to the producer then), one per call.
-    pub call_pickup: Histogram,
+    /// A tick's time in the host and its parts.
+    pub in_host: InHost,
     /// Per strategy: a tick taken from the consumer to its signal acknowledged by
     /// the broker (one observation per signal).
     pub tick_to_signal: HistogramVec,
@@ -76,6 +63,49 @@ pub struct Metrics {
     pub plugin_events: EventSink,
     /// What the terminal view shows besides the counters.
     pub recent: Recent,
+}
+
+/// A tick's time in the host (broker time excluded) and its parts, in order:
+/// the batch prepared, a call's wait for its lane, the call (per strategy, in
+/// [`Metrics::plugin_call`]), the pipeline taking it back.
+pub struct InHost {
+    /// Seconds from a batch's first message taken to its outputs handed to the
+    /// producer (decode, dedup lookup, plugin calls, envelopes): the in-host part
+    /// of the tick-to-signal latency. At-least-once one observation per strategy
+    /// call that signalled, exactly-once one per batch.
+    pub batch: Histogram,
+    /// Seconds from a batch's first message taken to its calls handed out
+    /// (decode, dedup lookup, routing), one observation per batch.
+    pub prepare: Histogram,
+    /// Seconds from a strategy call handed to its lane to its start on a
+    /// worker: waiting for the lane's earlier calls or for a free worker.
+    pub lane_wait: Histogram,
+    /// Seconds from a strategy call's end to the pipeline taking it back (its
+    /// outputs are encoded and handed to the producer then), one per call.
+    pub pickup: Histogram,
+}
+
+impl InHost {
+    fn registered(r: &Reg<'_>) -> Self {
+        Self {
+            batch: r.histogram(
+                "batch_host_seconds",
+                "A batch's first message taken to its outputs (a call's, at-least-once) handed to the producer",
+            ),
+            prepare: r.histogram(
+                "batch_prepare_seconds",
+                "A batch's first message taken to its calls handed out (decode, dedup, routing)",
+            ),
+            lane_wait: r.histogram(
+                "lane_wait_seconds",
+                "A strategy call handed to its lane to its start on a worker",
+            ),
+            pickup: r.histogram(
+                "call_pickup_seconds",
+                "A strategy call's end to the pipeline taking its outputs back",
+            ),
+        }
+    }
 }
 
 /// The metrics of strategy-scoped units on this host.
@@ -237,22 +267,7 @@ impl Metrics {
                 ),
                 &["strategy_id"],
             ))),
-            batch_host: r.histogram(
-                "batch_host_seconds",
-                "A batch's first message taken to its outputs (a call's, at-least-once) handed to the producer",
-            ),
-            lane_wait: r.histogram(
-                "lane_wait_seconds",
-                "A strategy call handed to its lane to its start on a worker",
-            ),
-            batch_prepare: r.histogram(
-                "batch_prepare_seconds",
-                "A batch's first message taken to its calls handed out (decode, dedup, routing)",
-            ),
-            call_pickup: r.histogram(
-                "call_pickup_seconds",
-                "A strategy call's end to the pipeline taking its outputs back",
-            ),
+            in_host: InHost::registered(&r),
             consumer_lag: r.add(ok(IntGaugeVec::new(
                 Opts::new("consumer_lag", "Messages behind the high watermark"),
                 &["topic", "partition"],
@@ -359,7 +374,7 @@ mod tests {
         m.ticks_consumed.inc_by(3);
         m.ticks_done.inc_by(2);
         m.count_signals([("a", "BUY"), ("a", "BUY"), ("b", "SELL")]);
-        m.batch_host.observe(0.001);
+        m.in_host.batch.observe(0.001);
         let text = m.render();
         for line in [
             "alpha_panda_ticks_consumed_total 3",
@@ -394,9 +409,9 @@ mod tests {
     #[test]
     fn latency_buckets_step_1_2_5_so_a_millisecond_is_a_bound() {
         let m = Metrics::new();
-        m.batch_host.observe(0.000_9);
-        m.batch_host.observe(0.001);
-        m.batch_host.observe(0.001_1);
+        m.in_host.batch.observe(0.000_9);
+        m.in_host.batch.observe(0.001);
+        m.in_host.batch.observe(0.001_1);
         let text = m.render();
         let bucket = |le: &str| {
             let prefix = format!("alpha_panda_batch_host_seconds_bucket{{le=\"{le}\"}} ");

@@ -79,9 +79,9 @@ impl Host {
         let mut next = Some(first);
         while let Some(r) = next {
             let done = self.lanes.finish(&mut self.live, r);
-            let metrics = &self.shared.metrics;
-            metrics.lane_wait.observe(done.waited.as_secs_f64());
-            metrics.call_pickup.observe(done.picked_up.as_secs_f64());
+            let in_host = &self.shared.metrics.in_host;
+            in_host.lane_wait.observe(done.waited.as_secs_f64());
+            in_host.pickup.observe(done.picked_up.as_secs_f64());
             let (calls, processed) = by_batch.entry(done.seq).or_default();
             *calls += 1;
             processed.extend_at(done.processed, |i| i);
@@ -116,7 +116,7 @@ impl Host {
             return Ok(());
         }
         let encoded = self.encode(&sent.batch.msgs, &sent.batch.keep, processed, Vec::new())?;
-        let host = &self.shared.metrics.batch_host;
+        let host = &self.shared.metrics.in_host.batch;
         host.observe(sent.batch.received.elapsed().as_secs_f64());
         sent.batch.signals += encoded.signals;
         let answered = answered_by(processed);

@@ -450,7 +450,7 @@ impl Host {
         let (processed, calls) = if lanes {
             let handed =
                 self.submit_partitions(seq, &classified.msgs, &deduped.keep, &deduped.caught);
-            let prepare = &self.shared.metrics.batch_prepare;
+            let prepare = &self.shared.metrics.in_host.prepare;
             prepare.observe(received.elapsed().as_secs_f64());
             handed
         } else {
@@ -473,7 +473,7 @@ impl Host {
             let due = self.states.due_state(clock::now(), &mut self.live);
             records.extend(due.iter().map(|r| self.state_out(r)));
             state.clear();
-            let host = &self.shared.metrics.batch_host;
+            let host = &self.shared.metrics.in_host.batch;
             host.observe(received.elapsed().as_secs_f64());
         }
         Ok(Prepared {
