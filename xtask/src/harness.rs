@@ -327,3 +327,26 @@ pub fn spawn_logged(mut cmd: Command, log: &Path) -> Result<Proc> {
         .with_context(|| format!("cannot start {cmd:?}"))?;
     Ok(Proc(child))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEXT: &str = "\
+x_bucket{le=\"0.0005\"} 10
+x_bucket{le=\"0.001\"} 95
+x_bucket{le=\"0.002\"} 99
+x_bucket{le=\"+Inf\"} 100
+";
+
+    #[test]
+    fn the_share_within_a_bound_and_the_quantiles_read_off_buckets() {
+        let b = buckets(TEXT, "x", "");
+        assert_eq!(share_within(&b, 0.001), Some(0.95));
+        assert_eq!(share_within(&b, 0.0015), None, "not a bound");
+        assert_eq!(bucket_quantile(&b, 0.5), Some(0.001));
+        assert_eq!(bucket_quantile(&b, 0.99), Some(0.002));
+        let none = buckets_since(&b, &b);
+        assert_eq!(share_within(&none, 0.001), None, "no observations");
+    }
+}

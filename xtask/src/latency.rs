@@ -73,7 +73,7 @@ struct Burst {
     within_target: Option<f64>,
     cpu_us: f64,
     runq_us: f64,
-    /// Ticks a committed batch, on average.
+    /// Ticks a batch, on average.
     batch: f64,
     idle_pct: f64,
 }
