@@ -244,10 +244,7 @@ impl BatchBuilder {
             None => Ok(()),
         }
         .and_then(|()| match &t.depth {
-            Some(d) => {
-                write_levels(&mut self.batch.data, &d.buy, "depth.buy.price")?;
-                write_levels(&mut self.batch.data, &d.sell, "depth.sell.price")
-            }
+            Some(d) => write_levels(&mut self.batch.data, &d.buy, &d.sell),
             None => Ok(()),
         });
         match written {
@@ -340,22 +337,34 @@ fn rehash(hasher: &foldhash::fast::RandomState, symbols: &[String], k: u32) -> u
     hasher.hash_one(symbols.get(k as usize).map_or("", String::as_str))
 }
 
-/// Appends a side's level records. On error the levels written so far stay (the
-/// caller truncates).
+/// Appends the buy side's level records, then the sell side's: the room for both
+/// is made at once and each record written in place (padding bytes zero). On
+/// error the levels written so far stay (the caller truncates).
 fn write_levels(
     out: &mut Vec<u8>,
+    buy: &[contract::DepthLevel],
+    sell: &[contract::DepthLevel],
+) -> Result<(), ConvertError> {
+    let start = out.len();
+    out.resize(start + (buy.len() + sell.len()) * LEVEL_SIZE, 0);
+    let (buy_out, sell_out) = out[start..].split_at_mut(buy.len() * LEVEL_SIZE);
+    write_side(buy_out, buy, "depth.buy.price")?;
+    write_side(sell_out, sell, "depth.sell.price")
+}
+
+/// One side's levels into `out`, a zeroed slot of `LEVEL_SIZE` bytes per level.
+#[inline]
+fn write_side(
+    out: &mut [u8],
     levels: &[contract::DepthLevel],
     field: &'static str,
 ) -> Result<(), ConvertError> {
-    out.reserve(levels.len() * LEVEL_SIZE);
-    for l in levels {
-        // One record on the stack, appended whole (padding bytes zero).
-        let rec = level_record(&alpha_panda_abi::tick::DepthLevel {
+    for (l, rec) in levels.iter().zip(out.chunks_exact_mut(LEVEL_SIZE)) {
+        rec.copy_from_slice(&level_record(&alpha_panda_abi::tick::DepthLevel {
             price: decimal_to_wit(l.price, field)?,
             quantity: l.quantity,
             orders: u32::try_from(l.orders).unwrap_or(u32::MAX),
-        });
-        out.extend_from_slice(&rec);
+        }));
     }
     Ok(())
 }

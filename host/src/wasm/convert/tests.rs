@@ -146,6 +146,26 @@ fn a_tick_that_does_not_fit_appends_nothing() {
 }
 
 #[test]
+fn a_bad_buy_level_appends_nothing_and_uneven_sides_keep_their_spans() {
+    let t = full_tick();
+    let mut b = BatchBuilder::new();
+    b.push(&t).unwrap();
+    let before = b.batch().clone();
+    let mut bad = full_tick();
+    bad.depth.as_mut().unwrap().buy[1].price =
+        Decimal::from_i128_with_scale(i128::from(i64::MIN) * 1000 - 1, 0);
+    assert_eq!(b.push(&bad).unwrap_err().field, "depth.buy.price");
+    let after = b.batch();
+    assert_eq!((after.count, &after.data), (before.count, &before.data));
+    assert_eq!(after.symbols, before.symbols);
+    // One buy level against the sell side's five: the levels split where they should.
+    let mut uneven = full_tick();
+    uneven.depth.as_mut().unwrap().buy.truncate(1);
+    b.push(&uneven).unwrap();
+    assert_crosses(b.batch(), &[&t, &uneven]);
+}
+
+#[test]
 fn hundreds_of_symbols_are_stored_once_each_and_read_back() {
     let t = full_tick();
     let ticks: Vec<MarketTick> = (0..2)
