@@ -123,41 +123,39 @@ fn pushing_after_batch_keeps_the_layout() {
     assert_crosses(b.batch(), &[&t]);
 }
 
-#[test]
-fn a_tick_that_does_not_fit_appends_nothing() {
+/// Pushes `bad` onto a builder holding one full tick: it must fail on `field`
+/// and leave the batch as it was. Returns the builder and its tick.
+fn refused(bad: &MarketTick, field: &str) -> (BatchBuilder, MarketTick) {
     let t = full_tick();
     let mut b = BatchBuilder::new();
     b.push(&t).unwrap();
     let before = b.batch().clone();
+    assert_eq!(b.push(bad).unwrap_err().field, field);
+    assert_eq!(b.len(), 1);
+    let after = b.batch();
+    assert_eq!((after.count, &after.data), (before.count, &before.data));
+    assert_eq!(after.symbols, before.symbols);
+    (b, t)
+}
+
+#[test]
+fn a_tick_that_does_not_fit_appends_nothing() {
     let mut bad = full_tick();
     bad.symbol = Some("NEW".into());
     // Fails after its buy levels were written.
     bad.depth.as_mut().unwrap().sell[0].price =
         Decimal::from_i128_with_scale(i128::from(i64::MAX) * 1000 + 1, 0);
-    let err = b.push(&bad).unwrap_err();
-    assert_eq!(err.field, "depth.sell.price");
-    assert_eq!(b.len(), 1);
-    let after = b.batch();
-    assert_eq!(after.count, before.count);
-    assert_eq!(after.data, before.data);
-    assert_eq!(after.symbols, before.symbols);
+    let (mut b, t) = refused(&bad, "depth.sell.price");
     b.push(&t).unwrap();
     assert_crosses(b.batch(), &[&t, &t]);
 }
 
 #[test]
 fn a_bad_buy_level_appends_nothing_and_uneven_sides_keep_their_spans() {
-    let t = full_tick();
-    let mut b = BatchBuilder::new();
-    b.push(&t).unwrap();
-    let before = b.batch().clone();
     let mut bad = full_tick();
     bad.depth.as_mut().unwrap().buy[1].price =
         Decimal::from_i128_with_scale(i128::from(i64::MIN) * 1000 - 1, 0);
-    assert_eq!(b.push(&bad).unwrap_err().field, "depth.buy.price");
-    let after = b.batch();
-    assert_eq!((after.count, &after.data), (before.count, &before.data));
-    assert_eq!(after.symbols, before.symbols);
+    let (mut b, t) = refused(&bad, "depth.buy.price");
     // One buy level against the sell side's five: the levels split where they should.
     let mut uneven = full_tick();
     uneven.depth.as_mut().unwrap().buy.truncate(1);
