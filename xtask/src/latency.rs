@@ -13,8 +13,9 @@
 //! `--baseline-env KEY=VALUE` (repeatable) the baseline runs with those
 //! variables set (and is this build unless `--baseline` names another). With
 //! `--yield-others` the broker and the feed run at nice 19, so a host thread that
-//! wakes gets a CPU before them: an estimate, on a machine they share, of the host
-//! on cores of its own.
+//! wakes gets a CPU before them; with `--pin-others CPUS` (a list as `taskset -c`
+//! takes it: `0`, `0,2`, `0-1`) they run on those CPUs only. Both estimate, on a
+//! machine they share, the host on cores of its own.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -149,16 +150,65 @@ fn stop(mut host: Host) -> Result<()> {
     )
 }
 
-/// Writes `ticks` paper ticks at `rate` a second (0: at once); at nice 19 if
-/// `nice`.
-fn feed(bin: &Path, config: &Path, rate: u64, ticks: u64, nice: bool) -> Result<()> {
-    let mut c = if nice {
-        let mut c = Command::new("nice");
-        c.args(["-n", "19"]).arg(bin);
+/// How the broker and the feed share the machine with the hosts.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Others {
+    /// At nice 19 (`--yield-others`).
+    nice: bool,
+    /// On these CPUs only (`--pin-others`, a `taskset -c` list).
+    cpus: Option<String>,
+}
+
+impl Others {
+    /// `bin`, run as the others are: under `nice` and `taskset` as asked.
+    fn command(&self, bin: &Path) -> Command {
+        let mut line: Vec<std::ffi::OsString> = Vec::new();
+        if self.nice {
+            line.extend(["nice", "-n", "19"].map(Into::into));
+        }
+        if let Some(cpus) = &self.cpus {
+            line.extend(["taskset".into(), "-c".into(), cpus.into()]);
+        }
+        line.push(bin.into());
+        let mut c = Command::new(&line[0]);
+        c.args(&line[1..]);
         c
-    } else {
-        Command::new(bin)
-    };
+    }
+
+    /// The broker's threads (all of them: the JVM starts dozens) niced and
+    /// pinned as asked.
+    fn apply_to_broker(&self, pid: u32) -> Result<()> {
+        if self.nice {
+            renice_all(pid)?;
+        }
+        if let Some(cpus) = &self.cpus {
+            let mut c = Command::new("taskset");
+            c.args(["-a", "-p", "-c", cpus, &pid.to_string()]);
+            super::status(c, &format!("taskset -a -p -c {cpus} (the broker)"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A CPU list as `taskset -c` takes it (digits, `,` and `-`), or why not.
+fn cpu_list(v: Option<&String>) -> Result<String> {
+    match v {
+        Some(l)
+            if l.split(',').all(|r| {
+                let mut ends = r.splitn(2, '-');
+                ends.all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            }) =>
+        {
+            Ok(l.clone())
+        }
+        Some(l) => bail!("--pin-others takes a CPU list such as 0, 0,2 or 0-1, not {l:?}"),
+        None => bail!("--pin-others needs a CPU list such as 0, 0,2 or 0-1"),
+    }
+}
+
+/// Writes `ticks` paper ticks at `rate` a second (0: at once), run as `others` say.
+fn feed(bin: &Path, config: &Path, rate: u64, ticks: u64, others: &Others) -> Result<()> {
+    let mut c = others.command(bin);
     c.args(["feed", "paper", "--rate", &rate.to_string()])
         .args(["--count", &ticks.to_string(), "--config"])
         .arg(config);
@@ -241,40 +291,64 @@ fn row(name: &str, run: usize, b: &Burst) -> String {
     )
 }
 
-pub fn latency(root: &Path, args: &[String]) -> Result<()> {
-    let mut nums = Vec::new();
-    let mut baseline: Option<PathBuf> = None;
-    let mut baseline_env = Vec::new();
-    let mut yield_others = false;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--baseline" => baseline = Some(host_binary("--baseline", it.next())?),
-            "--baseline-env" => baseline_env.push(env_pair(it.next())?),
-            "--yield-others" => yield_others = true,
-            n => nums.push(
-                n.parse::<u64>()
-                    .with_context(|| format!("a number, not {n:?}"))?,
-            ),
+/// The command line.
+#[derive(Debug, Default, PartialEq)]
+struct Options {
+    rate: u64,
+    ticks: u64,
+    runs: u64,
+    baseline: Option<PathBuf>,
+    baseline_env: Vec<(String, String)>,
+    others: Others,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Result<Options> {
+        let mut o = Options::default();
+        let mut nums = Vec::new();
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            match a.as_str() {
+                "--baseline" => o.baseline = Some(host_binary("--baseline", it.next())?),
+                "--baseline-env" => o.baseline_env.push(env_pair(it.next())?),
+                "--yield-others" => o.others.nice = true,
+                "--pin-others" => o.others.cpus = Some(cpu_list(it.next())?),
+                n => nums.push(
+                    n.parse::<u64>()
+                        .with_context(|| format!("a number, not {n:?}"))?,
+                ),
+            }
         }
+        (o.rate, o.ticks, o.runs) = match nums[..] {
+            [] => (50_000, 200_000, 3),
+            [r] => (r, 200_000, 3),
+            [r, t] => (r, t, 3),
+            [r, t, n] => (r, t, n),
+            _ => bail!(
+                "usage: cargo xtask latency [RATE] [TICKS] [RUNS] [--baseline BIN] \
+                 [--baseline-env KEY=VALUE]... [--yield-others] [--pin-others CPUS]"
+            ),
+        };
+        Ok(o)
     }
-    let (rate, ticks, runs) = match nums[..] {
-        [] => (50_000, 200_000, 3),
-        [r] => (r, 200_000, 3),
-        [r, t] => (r, t, 3),
-        [r, t, n] => (r, t, n),
-        _ => bail!(
-            "usage: cargo xtask latency [RATE] [TICKS] [RUNS] [--baseline BIN] \
-             [--baseline-env KEY=VALUE]... [--yield-others]"
-        ),
-    };
+}
+
+pub fn latency(root: &Path, args: &[String]) -> Result<()> {
+    let Options {
+        rate,
+        ticks,
+        runs,
+        baseline,
+        baseline_env,
+        others,
+    } = Options::parse(args)?;
     let bin = build_release(&[])?;
     let work = std::env::temp_dir().join(format!("alpha-panda-latency-{}", std::process::id()));
     let plugins = sample_plugins(root, &work)?;
     let (kafka, bootstrap) = start_kafka()?;
-    if yield_others {
+    if others != Others::default() {
         let pid = kafka.pid().context("the broker has no process")?;
-        renice_all(pid)?;
+        others.apply_to_broker(pid)?;
     }
     let base = host_toml(
         &bootstrap,
@@ -304,7 +378,7 @@ pub fn latency(root: &Path, args: &[String]) -> Result<()> {
         }
         None => {}
     }
-    feed(&bin, &feed_config, 0, WARM_BROKER, yield_others)?;
+    feed(&bin, &feed_config, 0, WARM_BROKER, &others)?;
     let mut rows = Vec::new();
     // Ticks written so far, and per contender how many of them it had answered
     // when it last stopped (cleanly, everything committed).
@@ -321,7 +395,7 @@ pub fn latency(root: &Path, args: &[String]) -> Result<()> {
             let (name, host_bin, env) = &contenders[i];
             // Its own group, which resumes where its last run stopped.
             let host = start(host_bin, env, &format!("latency_{name}"), &work, &base)?;
-            feed(&bin, &feed_config, 0, WARM_UP, yield_others)?;
+            feed(&bin, &feed_config, 0, WARM_UP, &others)?;
             written += WARM_UP;
             // The other contender's bursts and the warm-up, read before the clock starts.
             let behind = written - seen[i];
@@ -330,7 +404,7 @@ pub fn latency(root: &Path, args: &[String]) -> Result<()> {
             })?;
             let b = burst(
                 &host,
-                || feed(&bin, &feed_config, rate, ticks, yield_others),
+                || feed(&bin, &feed_config, rate, ticks, &others),
                 ticks,
             )?;
             written += ticks;
@@ -355,4 +429,69 @@ pub fn latency(root: &Path, args: &[String]) -> Result<()> {
         rows.join("\n")
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Options> {
+        let args: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        Options::parse(&args)
+    }
+
+    #[test]
+    fn the_defaults_and_the_numbers_in_order() {
+        let o = parse("").unwrap();
+        assert_eq!((o.rate, o.ticks, o.runs), (50_000, 200_000, 3));
+        assert_eq!(o.others, Others::default());
+        let o = parse("20000 100000 5 --yield-others --pin-others 0-1").unwrap();
+        assert_eq!((o.rate, o.ticks, o.runs), (20_000, 100_000, 5));
+        assert_eq!(
+            o.others,
+            Others {
+                nice: true,
+                cpus: Some("0-1".into())
+            }
+        );
+    }
+
+    #[test]
+    fn a_cpu_list_is_checked_before_anything_runs() {
+        assert_eq!(
+            parse("--pin-others 0,2").unwrap().others.cpus.unwrap(),
+            "0,2"
+        );
+        for bad in [
+            "--pin-others",
+            "--pin-others a",
+            "--pin-others 0-",
+            "--pin-others 0,,1",
+        ] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains("--pin-others"), "{bad}: {e}");
+        }
+        let e = parse("1 2 3 4").unwrap_err().to_string();
+        assert!(e.contains("--pin-others CPUS"), "{e}");
+    }
+
+    #[test]
+    fn the_others_run_under_nice_then_taskset() {
+        let o = Others {
+            nice: true,
+            cpus: Some("0".into()),
+        };
+        let c = o.command(Path::new("/bin/host"));
+        let line: Vec<_> = std::iter::once(c.get_program())
+            .chain(c.get_args())
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            line,
+            ["nice", "-n", "19", "taskset", "-c", "0", "/bin/host"]
+        );
+        let plain = Others::default().command(Path::new("/bin/host"));
+        assert_eq!(plain.get_program(), "/bin/host");
+        assert_eq!(plain.get_args().count(), 0);
+    }
 }
