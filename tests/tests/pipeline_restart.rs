@@ -9,7 +9,7 @@ mod pipeline_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use alpha_panda::config::Config;
 use alpha_panda::topics::partition_of as java_partition;
@@ -52,38 +52,71 @@ impl OneInstrument {
             config,
         }
     }
+
+    /// Starts a host on this configuration (as the test changed it), sends `n`
+    /// ticks of the instrument from a feed seeded `seed`, and waits until each
+    /// has its signal.
+    async fn start_answered(&self, bootstrap: &str, seed: u64, n: usize) -> Started {
+        let p = producer(bootstrap);
+        let mut reader = Reader::new(bootstrap, &["paper.signals.raw"], false);
+        let mut ticks = Ticks::new(seed);
+        let host = RunningHost::start(self.config.clone());
+        let mut sent = Vec::new();
+        for _ in 0..n {
+            let t = ticks.next(self.tok);
+            send_tick(&p, &t).await;
+            sent.push(t.id);
+        }
+        assert!(
+            reader
+                .until(WAIT, |r| signals_of(r, &self.sid).len() >= n)
+                .await,
+            "{} of the first {n} ticks answered",
+            signals_of(&reader.records, &self.sid).len()
+        );
+        Started {
+            host,
+            p,
+            reader,
+            ticks,
+            sent,
+        }
+    }
+}
+
+/// A host of [`OneInstrument::start_answered`], with what sends it ticks and
+/// reads its signals.
+struct Started {
+    host: RunningHost,
+    p: rdkafka::producer::FutureProducer,
+    reader: Reader,
+    ticks: Ticks,
+    /// The ids of the ticks sent so far.
+    sent: Vec<String>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_restart_resumes_at_the_committed_offset() {
     let bootstrap = shared_bootstrap();
+    let mut one = OneInstrument::new(&bootstrap, "resume").await;
+    // No Redis: a restart that re-read committed ticks would re-emit their signals.
+    one.config.redis.url = String::new();
+    // Nothing is due for its commit before the stop: the stop commits it.
+    one.config.delivery.commit_interval_ms = 3_600_000;
+    let (n, m) = (25usize, 17usize);
+    let Started {
+        host,
+        p,
+        mut reader,
+        mut ticks,
+        mut sent,
+    } = one.start_answered(&bootstrap, 10, n).await;
     let OneInstrument {
         dir: _dir,
         sid,
         tok,
-        mut config,
-    } = OneInstrument::new(&bootstrap, "resume").await;
-    // No Redis: a restart that re-read committed ticks would re-emit their signals.
-    config.redis.url = String::new();
-    // Nothing is due for its commit before the stop: the stop commits it.
-    config.delivery.commit_interval_ms = 3_600_000;
-    let p = producer(&bootstrap);
-    let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
-    let mut ticks = Ticks::new(10);
-    let (n, m) = (25usize, 17usize);
-    let mut sent = Vec::new();
-
-    let host = RunningHost::start(config.clone());
-    for _ in 0..n {
-        let t = ticks.next(tok);
-        send_tick(&p, &t).await;
-        sent.push(t.id);
-    }
-    assert!(
-        reader.until(WAIT, |r| signals_of(r, &sid).len() >= n).await,
-        "first run: {} of {n} signals",
-        signals_of(&reader.records, &sid).len()
-    );
+        config,
+    } = one;
     let first = host.stop();
     assert!(first.signals >= n as u64, "{first:?}");
 
@@ -297,19 +330,14 @@ impl TwoHosts {
 
     /// Waits until both hold partitions, and together all of them.
     async fn until_split(&self) {
-        let started = Instant::now();
-        loop {
+        eventually(|| {
             let (x, y) = (assigned(self.ports.0), assigned(self.ports.1));
-            if matches!((x, y), (Some(x), Some(y)) if x > 0 && y > 0 && x + y == TICK_PARTITIONS as u64)
-            {
-                return;
+            match (x, y) {
+                (Some(x), Some(y)) if x > 0 && y > 0 && x + y == TICK_PARTITIONS as u64 => Ok(()),
+                _ => Err(format!("assignments did not settle: a {x:?}, b {y:?}")),
             }
-            assert!(
-                started.elapsed() < WAIT,
-                "assignments did not settle: a {x:?}, b {y:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        })
+        .await;
     }
 }
 
@@ -376,15 +404,11 @@ async fn two_hosts_split_the_partitions_and_take_over() {
         tokio::time::sleep(Duration::from_millis(60)).await;
     }
     stopper.join().expect("stopping host a");
-    let started = Instant::now();
-    while assigned(port_b) != Some(TICK_PARTITIONS as u64) {
-        assert!(
-            started.elapsed() < WAIT,
-            "b did not take over: {:?}",
-            assigned(port_b)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(|| match assigned(port_b) {
+        Some(n) if n == TICK_PARTITIONS as u64 => Ok(()),
+        seen => Err(format!("b did not take over: {seen:?}")),
+    })
+    .await;
     let mut after = Vec::new();
     for &t in &tokens {
         let env = ticks.next(t);
@@ -461,47 +485,26 @@ fn committed_and_end(bootstrap: &str, config: &Config, p: i32) -> (i64, i64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offsets_held_are_committed_when_due_with_no_tick_behind_them() {
     let bootstrap = shared_bootstrap();
-    let OneInstrument {
-        dir: _dir,
-        sid,
-        tok,
-        mut config,
-    } = OneInstrument::new(&bootstrap, "held").await;
-    config.delivery.commit_interval_ms = 5_000;
-    let part = java_partition(tok.to_string().as_bytes(), TICK_PARTITIONS);
-    let p = producer(&bootstrap);
-    let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
-    let mut ticks = Ticks::new(12);
-    let host = RunningHost::start(config.clone());
-    let n = 10;
-    for _ in 0..n {
-        send_tick(&p, &ticks.next(tok)).await;
-    }
-    assert!(
-        reader.until(WAIT, |r| signals_of(r, &sid).len() >= n).await,
-        "{} of {n} signals",
-        signals_of(&reader.records, &sid).len()
-    );
+    let mut one = OneInstrument::new(&bootstrap, "held").await;
+    one.config.delivery.commit_interval_ms = 5_000;
+    let part = java_partition(one.tok.to_string().as_bytes(), TICK_PARTITIONS);
+    let Started { host, .. } = one.start_answered(&bootstrap, 12, 10).await;
+    let config = &one.config;
     // Acked a moment ago, so held, not committed: a commit per batch would
     // have moved the group to the log end by now.
-    let (committed, end) = committed_and_end(&bootstrap, &config, part);
+    let (committed, end) = committed_and_end(&bootstrap, config, part);
     assert!(
         committed < end,
         "committed {committed} of {end} within the interval"
     );
     // No tick comes after them; the host commits them once they are due.
-    let started = Instant::now();
-    loop {
-        let (committed, end) = committed_and_end(&bootstrap, &config, part);
-        if committed == end {
-            break;
-        }
-        assert!(
-            started.elapsed() < WAIT,
+    eventually(|| match committed_and_end(&bootstrap, config, part) {
+        (committed, end) if committed == end => Ok(()),
+        (committed, end) => Err(format!(
             "held offsets never committed: {committed} of {end}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        )),
+    })
+    .await;
     host.stop();
 }
 
@@ -570,27 +573,14 @@ async fn a_revocation_commits_the_offsets_held_for_the_partitions_that_go() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_host_with_offsets_held_still_applies_a_new_plugin() {
     let bootstrap = shared_bootstrap();
-    let OneInstrument {
-        dir: _dir,
-        sid,
-        tok,
-        mut config,
-    } = OneInstrument::new(&bootstrap, "idle_held").await;
-    let plugins = config.plugins.dir.clone();
+    let mut one = OneInstrument::new(&bootstrap, "idle_held").await;
+    let plugins = one.config.plugins.dir.clone();
     let port = alpha_panda_tests::free_port();
-    config.delivery.commit_interval_ms = 3_600_000;
-    config.metrics.listen = format!("127.0.0.1:{port}");
-    let p = producer(&bootstrap);
-    let mut reader = Reader::new(&bootstrap, &["paper.signals.raw"], false);
-    let mut ticks = Ticks::new(14);
-    let host = RunningHost::start(config);
-    for _ in 0..3 {
-        send_tick(&p, &ticks.next(tok)).await;
-    }
-    assert!(
-        reader.until(WAIT, |r| signals_of(r, &sid).len() >= 3).await,
-        "the first ticks answered (their offsets now held for an hour)"
-    );
+    one.config.delivery.commit_interval_ms = 3_600_000;
+    one.config.metrics.listen = format!("127.0.0.1:{port}");
+    // The first ticks answered: their offsets are now held for an hour.
+    let Started { host, .. } = one.start_answered(&bootstrap, 14, 3).await;
+    let tok = one.tok;
     counter_plugin(
         &plugins,
         "second",
@@ -599,14 +589,12 @@ async fn an_idle_host_with_offsets_held_still_applies_a_new_plugin() {
         &[tok],
         1,
     );
-    let started = Instant::now();
-    while gauge(port, "alpha_panda_plugins_loaded") != Some(2) {
-        assert!(
-            started.elapsed() < WAIT,
-            "the second plugin was not applied while idle: {:?} loaded",
-            gauge(port, "alpha_panda_plugins_loaded")
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(|| match gauge(port, "alpha_panda_plugins_loaded") {
+        Some(2) => Ok(()),
+        seen => Err(format!(
+            "the second plugin was not applied while idle: {seen:?} loaded"
+        )),
+    })
+    .await;
     host.stop();
 }

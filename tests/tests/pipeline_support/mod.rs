@@ -38,6 +38,19 @@ pub const SIGNAL_PARTITIONS: i32 = 3;
 /// The longest any wait of these tests lasts.
 pub const WAIT: Duration = Duration::from_secs(60);
 
+/// Checks `state` every 200 ms until it is `Ok`; fails with its last `Err` (what
+/// was seen instead) once [`WAIT`] has passed.
+pub async fn eventually(mut state: impl FnMut() -> Result<(), String>) {
+    let started = Instant::now();
+    loop {
+        match state() {
+            Ok(()) => return,
+            Err(seen) => assert!(started.elapsed() < WAIT, "{seen}"),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A fresh instrument token, unique within the test binary (and far from real ones).
 pub fn token() -> u32 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
