@@ -119,7 +119,7 @@ impl Host {
             self.producer.commit_transaction(TXN_TIMEOUT)?;
             metrics.commits.inc();
         } else {
-            self.held.hold(batch.offsets.clone(), clock::now());
+            self.held.hold(batch.offsets, clock::now());
             if batch.state.is_empty() {
                 self.commit_held_if_due()?;
             } else {
