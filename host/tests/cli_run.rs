@@ -2,10 +2,11 @@
 //! config) with live metrics and health, a clean stop on SIGINT, and a scaffolded
 //! plugin that builds, passes `plugin check` and emits signals in `replay`.
 
-use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use alpha_panda_tests::http::{http, http_get};
 
 const BIN: &str = env!("CARGO_BIN_EXE_alpha-panda");
 
@@ -106,24 +107,6 @@ fn embedded_run(
     }
     let child = cmd.stdout(out_io).stderr(err_io).spawn().unwrap();
     (child, out_path, err_path)
-}
-
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
-    http(port, "GET", path)
-}
-
-fn http(port: u16, method: &str, path: &str) -> Option<(u16, String)> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(s, "{method} {path} HTTP/1.1\r\nHost: x\r\n\r\n").ok()?;
-    let mut text = String::new();
-    s.read_to_string(&mut text).ok()?;
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Some((status, body))
 }
 
 /// Parses Prometheus text: every non-comment line is `name{labels} value`.

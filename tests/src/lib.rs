@@ -6,7 +6,9 @@
 //! - [`broker`]: the shared Kafka broker of a test binary, or a private one.
 //! - [`redis_server`]: the shared Redis with a unique prefix, or a private server.
 //! - [`paths`]: the workspace, the sample and test plugins.
+//! - [`http`]: a request to a host's `/metrics`, `/health` or operator endpoint.
 pub mod broker;
+pub mod http;
 pub mod paths;
 pub mod redis_server;
 
