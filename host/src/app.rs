@@ -48,13 +48,16 @@ pub enum AppError {
     Metrics { listen: String, message: String },
     #[error("cannot start a runtime: {0}")]
     Runtime(String),
+    #[error(transparent)]
+    Sched(#[from] crate::sched::SchedError),
 }
 
 /// How long the operator's side may take to stop once the pipeline has.
 const SIDE_STOP: Duration = Duration::from_secs(2);
 
 /// Runs the host on this thread until `shutdown` resolves: the pipeline on a
-/// single-threaded runtime here, the operator's side on a thread of its own.
+/// single-threaded runtime here (at `plugins.realtime_priority`, if set), the
+/// operator's side on a thread of its own.
 pub fn run_blocking(
     config: Config,
     shutdown: impl Future<Output = ()>,
@@ -70,6 +73,11 @@ pub fn run_blocking(
         .enable_all()
         .build()
         .map_err(rt_error)?;
+    // Before anything else starts: a host that may not have the priority it is
+    // configured with says so and reads nothing.
+    if config.plugins.realtime_priority > 0 {
+        crate::sched::enter("pipeline", config.plugins.realtime_priority)?;
+    }
     let result = pipeline.block_on(run(config, shutdown, side.handle().clone()));
     side.shutdown_timeout(SIDE_STOP);
     result

@@ -5,6 +5,7 @@
 //! signal → envelope → bytes). Each module uses only modules listed before it
 //! (`tests/layout.rs` checks it, and that no file or function grows too long).
 //! - [`contract`]: the wire format: envelopes, event types, payloads, child derivation.
+//! - [`sched`]: real-time scheduling of the threads a tick waits on.
 //! - [`config`]: the one typed configuration and every default.
 //! - [`clock`]: the one clock (tokio's, so tests run on paused time).
 //! - [`backoff`]: the one exponential backoff.
@@ -29,6 +30,7 @@
 //! - [`app`]: `alpha-panda run`, wiring the parts together.
 //! - [`dlq_replay`], [`scaffold`], [`import`]: the other commands.
 pub mod contract;
+pub mod sched;
 pub mod config;
 pub mod clock;
 pub mod backoff;

@@ -155,6 +155,10 @@ pub struct PluginsConfig {
     pub max_artifact_bytes: u64,
     /// Threads strategy calls run on (0 = one per core).
     pub workers: usize,
+    /// `SCHED_FIFO` priority (1 to 98) of the pipeline's thread and the strategy
+    /// workers, the epoch ticker one above; 0 = the normal scheduler. Needs
+    /// `CAP_SYS_NICE` or an `RLIMIT_RTPRIO` at least this high.
+    pub realtime_priority: u8,
     /// At-least-once: ticks read whose strategy calls or acks may be pending at
     /// once. A slow strategy delays the others only once this many wait for it;
     /// each holds its message in memory until its batch is committed.
@@ -193,6 +197,7 @@ impl Default for PluginsConfig {
             max_instances: d::MAX_INSTANCES,
             max_artifact_bytes: d::MAX_ARTIFACT_BYTES,
             workers: 0,
+            realtime_priority: 0,
             max_pending_ticks: d::MAX_PENDING_TICKS,
             allowed_sha256: Vec::new(),
             cache_dir: None,

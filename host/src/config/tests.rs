@@ -90,6 +90,7 @@ fn environment_overrides_apply_with_types() {
             ("ALPHA_PANDA__BROKER", "zerodha"),
             ("ALPHA_PANDA__PLUGINS__CALL_TIMEOUT_MS", "25"),
             ("ALPHA_PANDA__PLUGINS__PERF_MAP", "true"),
+            ("ALPHA_PANDA__PLUGINS__REALTIME_PRIORITY", "98"),
             ("ALPHA_PANDA__KAFKA__PRODUCER__LINGER_MS", "7"),
             ("UNRELATED", "x"),
         ]),
@@ -99,6 +100,12 @@ fn environment_overrides_apply_with_types() {
     assert_eq!(c.broker, BrokerNamespace::Zerodha);
     assert_eq!(c.plugins.call_timeout_ms, 25);
     assert!(c.plugins.perf_map);
+    assert_eq!(c.plugins.realtime_priority, 98, "the highest allowed");
+    assert_eq!(
+        PluginsConfig::default().realtime_priority,
+        0,
+        "off unless asked for"
+    );
     assert!(!PluginsConfig::default().perf_map, "off unless asked for");
     assert_eq!(
         c.kafka.producer.get("linger.ms").map(String::as_str),
@@ -139,6 +146,14 @@ fn invalid_values_are_refused() {
         (
             "broker = \"paper\"\n[compat]\npython_monitoring = true\n",
             "compat.python_monitoring",
+        ),
+        (
+            "broker = \"paper\"\n[plugins]\nrealtime_priority = 99\n",
+            "plugins.realtime_priority",
+        ),
+        (
+            "broker = \"paper\"\n[plugins]\nrealtime_priority = 300\n",
+            "plugins.realtime_priority",
         ),
         (
             "broker = \"paper\"\n[start]\nmax_tick_age_ms = -1\n",

@@ -38,6 +38,13 @@ impl Config {
         }
         security(&self.kafka.security)?;
         self.limits()?;
+        if self.plugins.realtime_priority > crate::sched::MAX_PRIORITY {
+            return bad(
+                "plugins.realtime_priority",
+                "must be 0 (the normal scheduler) or a SCHED_FIFO priority from 1 to 98 \
+                 (the epoch ticker runs one above it)",
+            );
+        }
         self.partitions()?;
         for hash in &self.plugins.allowed_sha256 {
             if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {

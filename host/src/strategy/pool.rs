@@ -3,8 +3,9 @@
 //! does not spin (rayon yields the CPU 32 times before it sleeps): at a steady
 //! rate every batch leaves the workers idle, and on two cores shared with the
 //! broker those spins took CPU the pipeline and the broker were waiting for.
-//! Jobs start in the order they were handed in. One pool per size, shared by
-//! every host of the process; its threads live as long as the process.
+//! Jobs start in the order they were handed in. One pool per size and
+//! real-time priority, shared by every host of the process; its threads live as
+//! long as the process.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -44,27 +45,50 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
-    /// The process's pool of `n` threads (at least one), started on first use.
-    pub fn shared(n: usize) -> std::io::Result<Arc<Pool>> {
-        static POOLS: OnceLock<Mutex<HashMap<usize, Arc<Pool>>>> = OnceLock::new();
+    /// The process's pool of `n` threads (at least one) at `SCHED_FIFO`
+    /// `priority` (0: the normal scheduler), started on first use.
+    pub fn shared(n: usize, priority: u8) -> std::io::Result<Arc<Pool>> {
+        type Pools = HashMap<(usize, u8), Arc<Pool>>;
+        static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
         let n = n.max(1);
         let pools = POOLS.get_or_init(Default::default);
         let mut pools = pools.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(p) = pools.get(&n) {
+        if let Some(p) = pools.get(&(n, priority)) {
             return Ok(p.clone());
         }
-        let pool = Arc::new(Pool::start(n)?);
-        pools.insert(n, pool.clone());
+        let pool = Arc::new(Pool::start(n, priority)?);
+        pools.insert((n, priority), pool.clone());
         Ok(pool)
     }
 
-    fn start(n: usize) -> std::io::Result<Pool> {
+    /// Starts `n` threads; each takes `priority` before it runs a job, and the
+    /// first that cannot fails the start.
+    fn start(n: usize, priority: u8) -> std::io::Result<Pool> {
         let shared = Arc::new(Shared::default());
+        let (entered, results) = std::sync::mpsc::channel();
         for i in 0..n {
             let shared = shared.clone();
+            let entered = entered.clone();
+            let name = format!("strategy-lane-{i}");
             std::thread::Builder::new()
-                .name(format!("strategy-lane-{i}"))
-                .spawn(move || work(&shared))?;
+                .name(name.clone())
+                .spawn(move || {
+                    let ok = priority == 0 || {
+                        let r = crate::sched::enter(&name, priority);
+                        let ok = r.is_ok();
+                        let _ = entered.send(r);
+                        ok
+                    };
+                    drop(entered);
+                    if ok {
+                        work(&shared);
+                    }
+                })?;
+        }
+        drop(entered);
+        // Every thread reports once when it has a priority to take.
+        for r in results {
+            r.map_err(std::io::Error::other)?;
         }
         Ok(Pool { shared, threads: n })
     }
@@ -116,7 +140,7 @@ mod tests {
 
     #[test]
     fn jobs_run_on_the_pools_threads_and_all_of_them_run() {
-        let pool = Pool::start(2).unwrap();
+        let pool = Pool::start(2, 0).unwrap();
         let (tx, rx) = channel();
         for i in 0..100 {
             let tx = tx.clone();
@@ -152,7 +176,7 @@ mod tests {
 
     #[test]
     fn a_job_wakes_a_sleeping_thread() {
-        let pool = Pool::start(2).unwrap();
+        let pool = Pool::start(2, 0).unwrap();
         let (tx, rx) = channel();
         for round in 0..3 {
             until_sleeping(&pool, 2);
@@ -169,7 +193,7 @@ mod tests {
 
     #[test]
     fn a_busy_thread_does_not_hold_up_jobs_another_can_run() {
-        let pool = Pool::start(2).unwrap();
+        let pool = Pool::start(2, 0).unwrap();
         let (release, held) = channel::<()>();
         let (tx, rx) = channel();
         // The first job holds its thread until the second has run on the other.
@@ -186,7 +210,7 @@ mod tests {
     fn a_job_that_panics_ends_the_process() {
         const CHILD: &str = "ALPHA_PANDA_POOL_PANIC_CHILD";
         if std::env::var_os(CHILD).is_some() {
-            let pool = Pool::start(1).unwrap();
+            let pool = Pool::start(1, 0).unwrap();
             pool.spawn(|| panic!("a planted panic"));
             // The abort ends this wait; returning means the process went on.
             let (_keep, never) = channel::<()>();
@@ -211,9 +235,42 @@ mod tests {
 
     #[test]
     fn pools_of_one_size_are_shared_and_sizes_start_at_one() {
-        let (a, b) = (Pool::shared(3).unwrap(), Pool::shared(3).unwrap());
+        let (a, b) = (Pool::shared(3, 0).unwrap(), Pool::shared(3, 0).unwrap());
         assert!(Arc::ptr_eq(&a, &b));
         assert_eq!(a.threads(), 3);
-        assert_eq!(Pool::shared(0).unwrap().threads(), 1);
+        assert_eq!(Pool::shared(0, 0).unwrap().threads(), 1);
+    }
+
+    /// Every job of a pool with a priority runs at it; or, where the process may
+    /// not use real-time priorities, the pool does not start and says why.
+    #[test]
+    fn a_pools_threads_run_their_jobs_at_its_priority() {
+        let may = std::thread::spawn(|| crate::sched::enter("probe", 4).is_ok())
+            .join()
+            .unwrap();
+        let pool = match Pool::start(2, 4) {
+            Ok(pool) => pool,
+            Err(e) => {
+                assert!(!may, "permitted, yet: {e}");
+                assert!(e.to_string().contains("CAP_SYS_NICE"), "{e}");
+                return;
+            }
+        };
+        assert!(may, "started without the right to");
+        let (tx, rx) = channel();
+        for _ in 0..20 {
+            let tx = tx.clone();
+            pool.spawn(move || tx.send(crate::sched::current()).unwrap());
+        }
+        drop(tx);
+        let wait = std::time::Duration::from_secs(10);
+        for _ in 0..20 {
+            let got = rx.recv_timeout(wait).expect("every job ran");
+            assert_eq!(got, (libc::SCHED_FIFO, 4));
+        }
+        let plain = Pool::start(1, 0).unwrap();
+        let (tx, rx) = channel();
+        plain.spawn(move || tx.send(crate::sched::current()).unwrap());
+        assert_eq!(rx.recv_timeout(wait).unwrap(), (libc::SCHED_OTHER, 0));
     }
 }

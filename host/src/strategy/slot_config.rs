@@ -51,7 +51,7 @@ impl SlotConfig {
                 .saturating_mul(p.recycle_memory_pct.min(100) as usize)
                 / 100,
             events: EventSink::default(),
-            workers: Workers::new(p.workers),
+            workers: Workers::with_priority(p.workers, p.realtime_priority),
         }
     }
 

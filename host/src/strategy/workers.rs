@@ -13,10 +13,13 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::pool::Pool;
 
-/// How many threads strategy calls may use (cheap to clone).
+/// How many threads strategy calls may use, and at which real-time priority
+/// (cheap to clone).
 #[derive(Clone)]
 pub struct Workers {
     pool: Option<Arc<rayon::ThreadPool>>,
+    /// `SCHED_FIFO` priority of the threads (0: the normal scheduler).
+    priority: u8,
 }
 
 impl std::fmt::Debug for Workers {
@@ -35,24 +38,34 @@ impl Workers {
     /// `n` threads, the caller's included; 0 = one per core. One thread runs calls
     /// on the caller's thread alone.
     pub fn new(n: usize) -> Self {
+        Self::with_priority(n, 0)
+    }
+
+    /// `n` threads as [`Workers::new`], at `SCHED_FIFO` `priority` (0: the
+    /// normal scheduler; `plugins.realtime_priority`).
+    pub fn with_priority(n: usize, priority: u8) -> Self {
         let n = if n == 0 {
             std::thread::available_parallelism().map_or(1, usize::from)
         } else {
             n
         };
         if n < 2 {
-            return Self { pool: None };
+            return Self {
+                pool: None,
+                priority,
+            };
         }
         // The caller works too: the pool has one thread fewer.
         Self {
-            pool: pool_of(n - 1),
+            pool: pool_of(n - 1, priority),
+            priority,
         }
     }
 
     /// A pool with as many threads as calls may use, for jobs that run apart
     /// from their caller ([`super::lanes`]); `None` if none could be started.
     pub fn detached(&self) -> Option<Arc<Pool>> {
-        Pool::shared(self.threads())
+        Pool::shared(self.threads(), self.priority)
             .map_err(|e| {
                 tracing::warn!(threads = self.threads(), error = %e, "no strategy lanes' pool: calls run on the pipeline's thread");
             })
@@ -108,22 +121,33 @@ impl Workers {
     }
 }
 
-/// The process's pool of `n` threads, started on first use.
-fn pool_of(n: usize) -> Option<Arc<rayon::ThreadPool>> {
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+/// The process's pool of `n` threads at `priority`, started on first use. A
+/// thread that cannot take its priority says so and runs on at the normal
+/// scheduler (the pipeline's thread took the same one first, or the host did
+/// not start).
+fn pool_of(n: usize, priority: u8) -> Option<Arc<rayon::ThreadPool>> {
+    type Pools = HashMap<(usize, u8), Arc<rayon::ThreadPool>>;
+    static POOLS: OnceLock<Mutex<Pools>> = OnceLock::new();
     let pools = POOLS.get_or_init(Default::default);
     let mut pools = pools.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = pools.get(&n) {
+    if let Some(p) = pools.get(&(n, priority)) {
         return Some(p.clone());
     }
     let built = rayon::ThreadPoolBuilder::new()
         .num_threads(n)
         .thread_name(|i| format!("strategy-worker-{i}"))
+        .start_handler(move |i| {
+            if priority > 0 {
+                if let Err(e) = crate::sched::enter(&format!("strategy-worker-{i}"), priority) {
+                    tracing::error!(error = %e, "a strategy worker runs at the normal scheduler");
+                }
+            }
+        })
         .build();
     match built {
         Ok(p) => {
             let p = Arc::new(p);
-            pools.insert(n, p.clone());
+            pools.insert((n, priority), p.clone());
             Some(p)
         }
         Err(e) => {
@@ -147,6 +171,39 @@ mod tests {
         assert_eq!(one[7], 49);
         assert_eq!(Workers::new(1).threads(), 1);
         assert_eq!(Workers::new(2).threads(), 2);
+    }
+
+    /// The pool's threads run at the workers' priority (where the process may
+    /// use real-time priorities; else at the normal scheduler, said in the log);
+    /// the caller's thread is left as it is.
+    #[test]
+    fn the_pools_threads_run_at_the_workers_priority() {
+        let may = std::thread::spawn(|| crate::sched::enter("probe", 6).is_ok())
+            .join()
+            .unwrap();
+        let w = Workers::with_priority(2, 6);
+        let barrier = std::sync::Barrier::new(2);
+        let got = w.run_all(vec![0, 1], |_| {
+            barrier.wait();
+            let name = std::thread::current().name().unwrap_or_default().to_owned();
+            (name, crate::sched::current())
+        });
+        let on = |prefix: &str| {
+            got.iter()
+                .find(|(n, _)| n.starts_with(prefix))
+                .map(|(_, p)| *p)
+        };
+        let expected = if may {
+            (libc::SCHED_FIFO, 6)
+        } else {
+            (libc::SCHED_OTHER, 0)
+        };
+        assert_eq!(on("strategy-worker-"), Some(expected), "{got:?}");
+        assert_eq!(
+            crate::sched::current(),
+            (libc::SCHED_OTHER, 0),
+            "the caller's"
+        );
     }
 
     #[test]

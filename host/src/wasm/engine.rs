@@ -34,6 +34,10 @@ pub struct EngineLimits {
     pub max_artifact_bytes: u64,
     /// Compiled code is named in `/tmp/perf-PID.map` for `perf` (`plugins.perf_map`).
     pub perf_map: bool,
+    /// `SCHED_FIFO` priority of the epoch ticker, one above the strategy
+    /// workers' (`plugins.realtime_priority`), so a looping call's deadline
+    /// fires even while real-time workers hold every core; 0: the normal scheduler.
+    pub ticker_priority: u8,
 }
 
 impl Default for EngineLimits {
@@ -52,6 +56,10 @@ impl EngineLimits {
             max_instances: p.max_instances,
             max_artifact_bytes: p.max_artifact_bytes,
             perf_map: p.perf_map,
+            ticker_priority: match p.realtime_priority {
+                0 => 0,
+                n => n.saturating_add(1),
+            },
         }
     }
 }
@@ -66,6 +74,55 @@ pub(crate) struct Ticker {
 }
 
 impl Ticker {
+    /// Starts the ticker's thread for `engine`, at `SCHED_FIFO` `priority` (0:
+    /// the normal scheduler); a thread that cannot take it fails the start.
+    fn start(engine: wasmtime::EngineWeak, priority: u8) -> Result<Arc<Ticker>, LoadError> {
+        let ticker = Arc::new(Ticker {
+            stop: AtomicBool::new(false),
+            active: AtomicUsize::new(0),
+            thread: OnceLock::new(),
+        });
+        let shared = ticker.clone();
+        let (entered, result) = std::sync::mpsc::sync_channel(1);
+        let handle = std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                if priority > 0 {
+                    let r = crate::sched::enter("wasm-epoch", priority);
+                    let failed = r.is_err();
+                    let _ = entered.send(r);
+                    if failed {
+                        return;
+                    }
+                }
+                drop(entered);
+                shared.run(&engine);
+            })
+            .map_err(|e| LoadError::Engine(format!("epoch thread: {e}")))?;
+        // Only a thread with a priority to take reports.
+        if let Ok(Err(e)) = result.recv() {
+            return Err(LoadError::Engine(e.to_string()));
+        }
+        let _ = ticker.thread.set(handle.thread().clone());
+        Ok(ticker)
+    }
+
+    /// The ticker's loop, until it is stopped or its engine is gone.
+    fn run(&self, engine: &wasmtime::EngineWeak) {
+        while !self.stop.load(Ordering::Acquire) {
+            if self.active.load(Ordering::Acquire) == 0 {
+                // `busy` unparks; an unpark that came first makes this return.
+                std::thread::park();
+                continue;
+            }
+            std::thread::sleep(EPOCH_PERIOD);
+            match engine.upgrade() {
+                Some(e) => e.increment_epoch(),
+                None => break,
+            }
+        }
+    }
+
     /// Marks a call as running until the guard drops.
     pub(crate) fn busy(&self) -> Busy<'_> {
         if self.active.fetch_add(1, Ordering::AcqRel) == 0 {
@@ -144,31 +201,7 @@ impl StrategyEngine {
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
-        let ticker = Arc::new(Ticker {
-            stop: AtomicBool::new(false),
-            active: AtomicUsize::new(0),
-            thread: OnceLock::new(),
-        });
-        let ticker_engine = engine.weak();
-        let shared = ticker.clone();
-        let handle = std::thread::Builder::new()
-            .name("wasm-epoch".into())
-            .spawn(move || {
-                while !shared.stop.load(Ordering::Acquire) {
-                    if shared.active.load(Ordering::Acquire) == 0 {
-                        // `busy` unparks; an unpark that came first makes this return.
-                        std::thread::park();
-                        continue;
-                    }
-                    std::thread::sleep(EPOCH_PERIOD);
-                    match ticker_engine.upgrade() {
-                        Some(e) => e.increment_epoch(),
-                        None => break,
-                    }
-                }
-            })
-            .map_err(|e| LoadError::Engine(format!("epoch thread: {e}")))?;
-        let _ = ticker.thread.set(handle.thread().clone());
+        let ticker = Ticker::start(engine.weak(), limits.ticker_priority)?;
         Ok(Self {
             engine,
             linker: Arc::new(linker),
