@@ -416,3 +416,78 @@ fn a_refused_state_is_a_restore_error_not_a_parameter_error() {
     slot.restore_state(&good)
         .expect("the slot still takes a good state after a refused one");
 }
+
+/// Every epoch ticker of this process onto CPU 0.
+fn pin_tickers_to_cpu0() {
+    for task in std::fs::read_dir("/proc/self/task")
+        .expect("this process's threads")
+        .flatten()
+    {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        let tid: libc::pid_t = task.file_name().to_string_lossy().parse().unwrap_or(0);
+        if comm.trim() == "wasm-epoch" {
+            // SAFETY: plain libc calls on a cpu_set_t owned here.
+            unsafe {
+                let mut one: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(0, &mut one);
+                libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &one);
+            }
+        }
+    }
+}
+
+/// With `plugins.realtime_priority` the strategy workers run at `SCHED_FIFO`:
+/// a looping call on one still stops at its deadline when the worker and the
+/// epoch ticker share one CPU, because the ticker runs one priority above. At
+/// the workers' priority or the normal scheduler it would not run until the loop
+/// ended, or until the kernel's real-time throttling let it, about a second on.
+#[test]
+fn a_looping_call_at_realtime_priority_is_stopped_by_the_ticker_above_it() {
+    use std::time::{Duration, Instant};
+    let deadline = Duration::from_millis(10);
+    let limits = alpha_panda::wasm::EngineLimits {
+        call_timeout: deadline,
+        ticker_priority: 8,
+        ..alpha_panda::wasm::EngineLimits::default()
+    };
+    let engine = match alpha_panda::wasm::StrategyEngine::new(limits, None) {
+        Ok(engine) => engine,
+        Err(e) => {
+            // Only a process without the right may not start a real-time ticker.
+            let may = std::thread::spawn(|| alpha_panda::sched::enter("probe", 8).is_ok())
+                .join()
+                .unwrap();
+            assert!(!may && e.to_string().contains("CAP_SYS_NICE"), "{e}");
+            return;
+        }
+    };
+    let manifest = hostile_manifest("h", "loop", -1, &[TOKEN], "");
+    let mut set = set_with(
+        &engine,
+        SlotConfig::default(),
+        &[(paths::test_wasm("hostile"), manifest)],
+    );
+    pin_tickers_to_cpu0();
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        pin_to_cpu0();
+        alpha_panda::sched::enter("worker", 7).expect("the ticker took 8");
+        let t = tick(TOKEN, "100.5", 0);
+        let started = Instant::now();
+        let out = set.process(&[&t]);
+        let faults: Vec<Fault> = out.faults.into_iter().map(|f| f.fault).collect();
+        let _ = done.send((faults, out.signals.len(), started.elapsed()));
+    });
+    let (faults, signals, took) = result
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the looping call was stopped");
+    assert_eq!(signals, 0);
+    assert!(
+        matches!(&faults[..], [Fault::Timeout(d)] if *d == deadline),
+        "{faults:?}"
+    );
+    assert!(
+        took < Duration::from_millis(500),
+        "stopped near its 10 ms deadline, not after a throttling period: {took:?}"
+    );
+}
