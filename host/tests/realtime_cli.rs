@@ -70,6 +70,31 @@ fn threads(pid: u32) -> Vec<(u32, String, u32, u32)> {
     out
 }
 
+/// The child without the right to real-time priorities: no `CAP_SYS_NICE` after
+/// its exec (root's capabilities come from the bounding set) and an
+/// `RLIMIT_RTPRIO` of 0.
+fn without_the_right(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::geteuid() == 0
+                && libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_NICE, 0, 0, 0) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            let none = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            if libc::setrlimit(libc::RLIMIT_RTPRIO, &none) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// The host refused to start: a failure naming the setting, the thread and the
 /// way to grant the right, and it read nothing.
 fn assert_refused(out: &Output) {
@@ -173,26 +198,7 @@ fn a_realtime_host_runs_its_pipeline_workers_and_ticker_on_fifo_and_nothing_else
 fn a_host_that_may_not_use_realtime_priorities_refuses_to_start_and_says_how() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let mut cmd = realtime_run(dir.path(), alpha_panda_tests::free_port());
-    // The child without the right: no CAP_SYS_NICE after its exec (root's
-    // capabilities come from the bounding set) and an RLIMIT_RTPRIO of 0.
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        cmd.pre_exec(|| {
-            if libc::geteuid() == 0
-                && libc::prctl(libc::PR_CAPBSET_DROP, CAP_SYS_NICE, 0, 0, 0) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            let none = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            if libc::setrlimit(libc::RLIMIT_RTPRIO, &none) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
+    without_the_right(&mut cmd);
     let started = Instant::now();
     let out = cmd.output().expect("the host runs");
     assert_refused(&out);
@@ -200,5 +206,55 @@ fn a_host_that_may_not_use_realtime_priorities_refuses_to_start_and_says_how() {
         started.elapsed() < Duration::from_secs(30),
         "refused at once, not after a start: {:?}",
         started.elapsed()
+    );
+}
+
+/// `plugin check` and `replay` run strategies apart from the live stream: they
+/// start no real-time thread, so a configuration written for the live host
+/// works for them without the right.
+#[test]
+fn offline_commands_ignore_the_realtime_priority() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let plugins = alpha_panda_tests::paths::copy_samples(&["momentum"], dir.path());
+    let offline = |args: &[&str]| {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env("ALPHA_PANDA__PLUGINS__DIR", &plugins)
+            .env("ALPHA_PANDA__PLUGINS__CACHE_DIR", dir.path().join("cache"))
+            .env("ALPHA_PANDA__PLUGINS__REALTIME_PRIORITY", "7");
+        without_the_right(&mut cmd);
+        let out = cmd.output().expect("the command runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {text}");
+        text
+    };
+    let wasm = plugins.join("momentum.wasm");
+    let check = offline(&["plugin", "check", &wasm.to_string_lossy()]);
+    assert!(
+        check.contains("ok:") && check.contains("momentum_1"),
+        "{check}"
+    );
+
+    let mut csv = String::from("instrument_token,timestamp,last_price\n");
+    for i in 0..30 {
+        let price = 100.0 + f64::from(i) * 0.5;
+        csv.push_str(&format!("738561,2025-08-29T04:45:{i:02}Z,{price}\n"));
+    }
+    let ticks = dir.path().join("ticks.csv");
+    std::fs::write(&ticks, csv).expect("ticks");
+    let signals = dir.path().join("signals.jsonl");
+    offline(&[
+        "replay",
+        "--ticks",
+        &ticks.to_string_lossy(),
+        "--out",
+        &signals.to_string_lossy(),
+    ]);
+    let written = std::fs::read_to_string(&signals).expect("the signals");
+    assert!(
+        written.contains("\"BUY\""),
+        "a rising price signals: {written}"
     );
 }

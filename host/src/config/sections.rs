@@ -215,6 +215,16 @@ impl PluginsConfig {
             .clone()
             .unwrap_or_else(|| PathBuf::from(d::PLUGINS_CACHE_DIR))
     }
+
+    /// The same settings for a command that runs strategies apart from the live
+    /// stream (`replay`, `plugin check`): no real-time threads, which only the
+    /// live host's latency needs and which take a privilege.
+    pub fn offline(&self) -> Self {
+        Self {
+            realtime_priority: 0,
+            ..self.clone()
+        }
+    }
 }
 
 /// Delivery guarantees.

@@ -53,11 +53,12 @@ pub fn check_plugin(
     manifest: Option<&Path>,
 ) -> Result<CheckReport, PluginError> {
     // The same engine as the host's: limits, compiled cache and allow-list.
-    let engine =
-        StrategyEngine::from_config(&config.plugins).map_err(|source| PluginError::Component {
+    let engine = StrategyEngine::from_config(&config.plugins.offline()).map_err(|source| {
+        PluginError::Component {
             path: wasm.to_owned(),
             source,
-        })?;
+        }
+    })?;
     let files = PluginFiles {
         name: wasm
             .file_stem()

@@ -46,8 +46,9 @@ pub struct ReplaySummary {
 
 /// Loads every plugin of `config.plugins.dir` that runs in `config.broker`.
 pub fn load_strategies(config: &Config) -> Result<StrategySet, ReplayError> {
-    let engine = StrategyEngine::from_config(&config.plugins)?;
-    let mut set = StrategySet::new(engine.clone(), SlotConfig::from_config(&config.plugins));
+    let plugins = config.plugins.offline();
+    let engine = StrategyEngine::from_config(&plugins)?;
+    let mut set = StrategySet::new(engine.clone(), SlotConfig::from_config(&plugins));
     for files in scan_dir(&config.plugins.dir)? {
         let loaded = load_plugin(&engine, &files)?;
         if !loaded.manifest.runs_in(config.broker) {
