@@ -99,9 +99,11 @@ impl Ticker {
                 shared.run(&engine);
             })
             .map_err(|e| LoadError::Engine(format!("epoch thread: {e}")))?;
-        // Only a thread with a priority to take reports.
-        if let Ok(Err(e)) = result.recv() {
-            return Err(LoadError::Engine(e.to_string()));
+        // A thread with a priority to take reports whether it could.
+        if priority > 0 {
+            if let Ok(Err(e)) = result.recv() {
+                return Err(LoadError::Engine(e.to_string()));
+            }
         }
         let _ = ticker.thread.set(handle.thread().clone());
         Ok(ticker)
