@@ -428,6 +428,14 @@ pub fn latency(root: &Path, args: &[String]) -> Result<()> {
         "---|".repeat(columns.len()),
         rows.join("\n")
     );
+    // What each contender was, so a report says what it compared.
+    let common: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| k.starts_with("ALPHA_PANDA__"))
+        .collect();
+    eprintln!("xtask: latency settings of both (environment): {common:?}");
+    for (name, host_bin, env) in &contenders {
+        eprintln!("xtask: latency {name}: {} {env:?}", host_bin.display());
+    }
     Ok(())
 }
 
