@@ -417,22 +417,25 @@ fn a_refused_state_is_a_restore_error_not_a_parameter_error() {
         .expect("the slot still takes a good state after a refused one");
 }
 
-/// Every epoch ticker of this process onto CPU 0.
-fn pin_tickers_to_cpu0() {
-    for task in std::fs::read_dir("/proc/self/task")
-        .expect("this process's threads")
+/// The epoch tickers of this process (their thread ids).
+fn tickers() -> Vec<libc::pid_t> {
+    let tasks = std::fs::read_dir("/proc/self/task").expect("this process's threads");
+    tasks
         .flatten()
-    {
-        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
-        let tid: libc::pid_t = task.file_name().to_string_lossy().parse().unwrap_or(0);
-        if comm.trim() == "wasm-epoch" {
-            // SAFETY: plain libc calls on a cpu_set_t owned here.
-            unsafe {
-                let mut one: libc::cpu_set_t = std::mem::zeroed();
-                libc::CPU_SET(0, &mut one);
-                libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &one);
-            }
-        }
+        .filter(|t| {
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.trim() == "wasm-epoch")
+        })
+        .filter_map(|t| t.file_name().to_string_lossy().parse().ok())
+        .collect()
+}
+
+/// Pins thread `tid` to CPU 0.
+fn pin_thread_to_cpu0(tid: libc::pid_t) {
+    // SAFETY: plain libc calls on a cpu_set_t owned here.
+    unsafe {
+        let mut one: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut one);
+        libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &one);
     }
 }
 
@@ -450,6 +453,7 @@ fn a_looping_call_at_realtime_priority_is_stopped_by_the_ticker_above_it() {
         ticker_priority: 8,
         ..alpha_panda::wasm::EngineLimits::default()
     };
+    let before = tickers();
     let engine = match alpha_panda::wasm::StrategyEngine::new(limits, None) {
         Ok(engine) => engine,
         Err(e) => {
@@ -467,7 +471,10 @@ fn a_looping_call_at_realtime_priority_is_stopped_by_the_ticker_above_it() {
         SlotConfig::default(),
         &[(paths::test_wasm("hostile"), manifest)],
     );
-    pin_tickers_to_cpu0();
+    // This engine's ticker (the other tests' engines keep theirs where they are).
+    for tid in tickers().into_iter().filter(|t| !before.contains(t)) {
+        pin_thread_to_cpu0(tid);
+    }
     let (done, result) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         pin_to_cpu0();
