@@ -1,7 +1,8 @@
 //! Routing on a real broker: ticks written the way the Python feed writes them come
-//! out as contract-shaped signals on `{broker}.signals.raw`, and hosts of two
+//! out as contract-shaped signals on `{broker}.signals.raw`, hosts of two
 //! namespaces each see every tick in their own group and write only to their own
-//! topic.
+//! topic, and a backlog is taken in small batches first, then in large ones
+//! (`plugins.latency_batch`).
 
 mod pipeline_support;
 
@@ -365,4 +366,63 @@ fn committed(bootstrap: &str, group: &str, parts: &BTreeMap<i32, i64>) -> BTreeM
             _ => None,
         })
         .collect()
+}
+
+/// `plugins.latency_batch`: ticks already queued when a host starts are taken in
+/// small batches first (a burst is answered in parts), and once small batches
+/// keep coming full (a backlog) in large ones, up to `plugins.max_batch`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_is_taken_in_small_batches_first_then_in_large_ones() {
+    const TICKS: usize = 600;
+    let bootstrap = shared_bootstrap();
+    let dir = temp();
+    let sid = name("batches");
+    let token = token();
+    counter_plugin(
+        &dir.path().join("plugins"),
+        "counter",
+        &sid,
+        &["paper"],
+        &[token],
+        1,
+    );
+    let mut config = config(
+        &bootstrap,
+        "paper",
+        &name("svc_batches"),
+        &dir.path().join("plugins"),
+        &dir.path().join("cache"),
+    );
+    config.plugins.latency_batch = 4;
+    config.plugins.max_batch = 512;
+    let port = alpha_panda_tests::free_port();
+    config.metrics.listen = format!("127.0.0.1:{port}");
+    ensure_topics(&bootstrap, &config).await;
+    // The backlog: written and acknowledged before the host starts.
+    let p = producer(&bootstrap);
+    let mut ticks = Ticks::new(17);
+    let mut sent = pipeline_support::answers::Sent::default();
+    pipeline_support::answers::send_ticks(&p, &mut ticks, &[token], TICKS, &mut sent).await;
+    let host = RunningHost::start(config);
+    let metric = |name: &str| pipeline_support::child::metric(port, name).unwrap_or(0.0);
+    let signals =
+        format!("alpha_panda_strategy_signals_total{{side=\"BUY\",strategy_id=\"{sid}\"}}");
+    eventually(|| match metric(&signals) {
+        n if n >= TICKS as f64 => Ok(()),
+        n => Err(format!("{n} of {TICKS} ticks answered")),
+    })
+    .await;
+    // (The group reads `market.ticks` from its start: the other tests' ticks are
+    // in its batches too.)
+    let small = metric("alpha_panda_batch_ticks_bucket{le=\"4\"}");
+    let all = metric("alpha_panda_batch_ticks_count");
+    assert!(
+        small >= 32.0,
+        "{small} batches of at most 4 ticks of {all}: the first ones are small"
+    );
+    assert!(
+        all - small >= 1.0 && all < (TICKS / 4) as f64,
+        "{small} batches of at most 4 ticks of {all}: then larger ones"
+    );
+    host.stop();
 }

@@ -140,6 +140,10 @@ pub struct PluginsConfig {
     pub max_metadata_bytes: usize,
     /// Ticks handed to a plugin in one call at most.
     pub max_batch: usize,
+    /// While the host keeps up with the stream, a batch takes at most this many
+    /// ticks (a burst is answered in parts); after a run of full batches (a
+    /// backlog) up to `max_batch`. 0: always up to `max_batch`.
+    pub latency_batch: usize,
     /// Snapshot an instance after this many ticks ...
     pub snapshot_every_ticks: u64,
     /// ... or after this much time, whichever comes first.
@@ -189,6 +193,7 @@ impl Default for PluginsConfig {
             max_signals_per_tick: d::MAX_SIGNALS_PER_TICK,
             max_metadata_bytes: d::MAX_METADATA_BYTES,
             max_batch: d::MAX_BATCH,
+            latency_batch: 0,
             snapshot_every_ticks: d::SNAPSHOT_EVERY_TICKS,
             snapshot_every_ms: d::SNAPSHOT_EVERY_MS,
             fault_limit: d::FAULT_LIMIT,

@@ -152,6 +152,10 @@ fn invalid_values_are_refused() {
             "plugins.realtime_priority",
         ),
         (
+            "broker = \"paper\"\n[plugins]\nmax_batch = 64\nlatency_batch = 65\n",
+            "plugins.latency_batch",
+        ),
+        (
             "broker = \"paper\"\n[plugins]\nrealtime_priority = 300\n",
             "plugins.realtime_priority",
         ),

@@ -38,6 +38,12 @@ impl Config {
         }
         security(&self.kafka.security)?;
         self.limits()?;
+        if self.plugins.latency_batch > self.plugins.max_batch {
+            return bad(
+                "plugins.latency_batch",
+                "must be at most plugins.max_batch (0: off)",
+            );
+        }
         if self.plugins.realtime_priority > crate::sched::MAX_PRIORITY {
             return bad(
                 "plugins.realtime_priority",

@@ -49,6 +49,9 @@ pub struct Metrics {
     pub plugin_call: HistogramVec,
     /// Seconds from handing a batch's outputs to the producer to its commit.
     pub commit_seconds: Histogram,
+    /// Ticks a batch took from the consumer (`plugins.latency_batch` and
+    /// `max_batch` bound it).
+    pub batch_ticks: Histogram,
     /// A tick's time in the host and its parts.
     pub in_host: InHost,
     /// Per strategy: a tick taken from the consumer to its signal acknowledged by
@@ -260,6 +263,10 @@ impl Metrics {
                 "commit_seconds",
                 "Producing a batch's outputs to its commit",
             ),
+            batch_ticks: r.add(ok(Histogram::with_opts(
+                HistogramOpts::new("batch_ticks", "Ticks a batch took from the consumer")
+                    .buckets((0..11).map(|k| f64::from(1u32 << k)).collect()),
+            ))),
             tick_to_signal: r.add(ok(HistogramVec::new(
                 Reg::opts(
                     "tick_to_signal_seconds",

@@ -28,6 +28,7 @@
 //! - [`reads`]: partitions' state read off the tick path.
 //! - [`instances`]: the strategies as the partition state machine drives them.
 //! - [`units`], [`unit_run`]: strategy-scoped units: started, stopped, run.
+mod batch_size;
 mod classify;
 mod commit;
 pub mod context;
@@ -176,6 +177,8 @@ pub struct Host {
     stale: stale::StaleBurst,
     /// At-least-once: the lanes strategy calls run on.
     lanes: Lanes,
+    /// How many ticks the next batch may take.
+    batch_size: batch_size::BatchSize,
     /// At-least-once: the commits strategy state waits for, in flight.
     state_commits: StateCommits,
     /// The number of the next batch.
@@ -302,6 +305,7 @@ impl Host {
             flight_landed: Arc::new(tokio::sync::Notify::new()),
             stale: stale::StaleBurst::default(),
             lanes,
+            batch_size: batch_size::BatchSize::from_config(&config.plugins),
             state_commits: StateCommits::default(),
             seq: 0,
         };
@@ -385,9 +389,10 @@ impl Host {
     }
 
     /// The batch that starts with `first`: what else librdkafka has queued at
-    /// once, up to `plugins.max_batch`, without waiting for more.
+    /// once, up to the batch size (`plugins.latency_batch` or `max_batch`),
+    /// without waiting for more.
     fn fetch<'c>(
-        &self,
+        &mut self,
         first: Result<BorrowedMessage<'c>, rdkafka::error::KafkaError>,
         consumer: &'c StreamConsumer<HostContext>,
     ) -> Option<Vec<BorrowedMessage<'c>>> {
@@ -401,7 +406,8 @@ impl Host {
         // Only what is queued already: waiting for more would hold the first
         // tick for the arrivals after it (at 50 000 ticks/s a batch of 512 fills
         // in 10 ms); under a backlog librdkafka's queue fills batches anyway.
-        while batch.len() < self.config.plugins.max_batch {
+        let limit = self.batch_size.limit();
+        while batch.len() < limit {
             match consumer.recv().now_or_never() {
                 Some(Ok(m)) => batch.push(m),
                 Some(Err(e)) => {
@@ -411,6 +417,9 @@ impl Host {
                 None => break,
             }
         }
+        self.batch_size.took(batch.len());
+        let ticks = &self.shared.metrics.batch_ticks;
+        ticks.observe(batch.len() as f64);
         Some(batch)
     }
 
