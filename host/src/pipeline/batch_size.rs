@@ -5,10 +5,11 @@
 //! a small one holds (caught up).
 
 /// Full batches in a row at the small size that make a backlog: a burst of up to
-/// this many small batches is answered in parts. Measured at 50 000 ticks/s
-/// (BENCHMARKS, session 34): at 8 a burst after a stall grew the batches and the
-/// tail came back; at 32 the tail is that of always-small batches.
-pub(super) const FULL_TO_GROW: u32 = 32;
+/// this many small batches is answered in parts. Measured at 50 000 ticks/s with
+/// real-time threads (BENCHMARKS, session 34): at 8 a burst after a stall grew
+/// the batches and the tail came back; at 64 the tail is that of always-small
+/// batches, and a backlog is answered as fast as with large batches only.
+pub(super) const FULL_TO_GROW: u32 = 64;
 
 /// The size of the next batch, from how the last ones filled.
 #[derive(Debug, Clone)]
