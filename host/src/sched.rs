@@ -28,6 +28,50 @@ pub enum SchedError {
     },
     #[error("plugins.realtime_priority: real-time threads need Linux (the {thread} thread)")]
     Unsupported { thread: String },
+    #[error("cannot start the {thread} thread: {source}")]
+    Spawn {
+        thread: String,
+        source: std::io::Error,
+    },
+}
+
+/// Starts a thread called `name` that takes `SCHED_FIFO` `priority` (0: stays on
+/// the normal scheduler) before it runs `f`; if it cannot, `f` never runs and
+/// the start fails with why.
+pub fn spawn(
+    name: &str,
+    priority: u8,
+    f: impl FnOnce() + Send + 'static,
+) -> Result<std::thread::JoinHandle<()>, SchedError> {
+    let (entered, result) = std::sync::mpsc::sync_channel(1);
+    let thread = name.to_owned();
+    let handle = std::thread::Builder::new()
+        .name(thread.clone())
+        .spawn(move || {
+            let r = if priority == 0 {
+                Ok(())
+            } else {
+                enter(&thread, priority)
+            };
+            let ok = r.is_ok();
+            let _ = entered.send(r);
+            if ok {
+                f();
+            }
+        })
+        .map_err(|source| SchedError::Spawn {
+            thread: name.to_owned(),
+            source,
+        })?;
+    // With a priority to take, the thread reports once, before anything else
+    // it does (without one, nobody waits for it to start).
+    match priority {
+        0 => Ok(handle),
+        _ => match result.recv() {
+            Ok(Err(e)) => Err(e),
+            _ => Ok(handle),
+        },
+    }
 }
 
 /// Puts the calling thread (called `thread` in errors) on `SCHED_FIFO` at
@@ -64,9 +108,10 @@ pub fn enter(thread: &str, _priority: u8) -> Result<(), SchedError> {
     })
 }
 
-/// The calling thread's policy and priority (`SCHED_OTHER` is 0, `SCHED_FIFO` 1).
-#[cfg(target_os = "linux")]
-pub fn current() -> (i32, i32) {
+/// The calling thread's policy and priority (`SCHED_OTHER` is 0, `SCHED_FIFO` 1),
+/// for the tests of the threads that take one.
+#[cfg(all(test, target_os = "linux"))]
+pub(crate) fn current() -> (i32, i32) {
     let mut param = libc::sched_param { sched_priority: 0 };
     // SAFETY: pid 0 is the calling thread; `param` outlives the calls.
     let policy = unsafe { libc::sched_getscheduler(0) };

@@ -65,30 +65,12 @@ impl Pool {
     /// first that cannot fails the start.
     fn start(n: usize, priority: u8) -> std::io::Result<Pool> {
         let shared = Arc::new(Shared::default());
-        let (entered, results) = std::sync::mpsc::channel();
         for i in 0..n {
             let shared = shared.clone();
-            let entered = entered.clone();
-            let name = format!("strategy-lane-{i}");
-            std::thread::Builder::new()
-                .name(name.clone())
-                .spawn(move || {
-                    let ok = priority == 0 || {
-                        let r = crate::sched::enter(&name, priority);
-                        let ok = r.is_ok();
-                        let _ = entered.send(r);
-                        ok
-                    };
-                    drop(entered);
-                    if ok {
-                        work(&shared);
-                    }
-                })?;
-        }
-        drop(entered);
-        // Every thread reports once when it has a priority to take.
-        for r in results {
-            r.map_err(std::io::Error::other)?;
+            crate::sched::spawn(&format!("strategy-lane-{i}"), priority, move || {
+                work(&shared)
+            })
+            .map_err(std::io::Error::other)?;
         }
         Ok(Pool { shared, threads: n })
     }

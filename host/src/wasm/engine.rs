@@ -83,28 +83,8 @@ impl Ticker {
             thread: OnceLock::new(),
         });
         let shared = ticker.clone();
-        let (entered, result) = std::sync::mpsc::sync_channel(1);
-        let handle = std::thread::Builder::new()
-            .name("wasm-epoch".into())
-            .spawn(move || {
-                if priority > 0 {
-                    let r = crate::sched::enter("wasm-epoch", priority);
-                    let failed = r.is_err();
-                    let _ = entered.send(r);
-                    if failed {
-                        return;
-                    }
-                }
-                drop(entered);
-                shared.run(&engine);
-            })
-            .map_err(|e| LoadError::Engine(format!("epoch thread: {e}")))?;
-        // A thread with a priority to take reports whether it could.
-        if priority > 0 {
-            if let Ok(Err(e)) = result.recv() {
-                return Err(LoadError::Engine(e.to_string()));
-            }
-        }
+        let handle = crate::sched::spawn("wasm-epoch", priority, move || shared.run(&engine))
+            .map_err(|e| LoadError::Engine(e.to_string()))?;
         let _ = ticker.thread.set(handle.thread().clone());
         Ok(ticker)
     }
