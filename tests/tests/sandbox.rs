@@ -49,18 +49,14 @@ fn thread_cpu() -> std::time::Duration {
 
 /// Pins the calling thread to CPU 0 (the previous mask is returned).
 fn pin_to_cpu0() -> libc::cpu_set_t {
-    // SAFETY: plain libc calls on cpu_set_t values owned here; pid 0 = this thread.
-    unsafe {
+    // SAFETY: plain libc call on a cpu_set_t owned here; pid 0 = this thread.
+    let old = unsafe {
         let mut old: libc::cpu_set_t = std::mem::zeroed();
         libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut old);
-        let mut one: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut one);
-        assert_eq!(
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &one),
-            0
-        );
         old
-    }
+    };
+    pin_thread_to_cpu0(0);
+    old
 }
 
 /// One tick of the `spin` mode with `iterations`, under `engine`: (faults, signals,
@@ -429,13 +425,16 @@ fn tickers() -> Vec<libc::pid_t> {
         .collect()
 }
 
-/// Pins thread `tid` to CPU 0.
+/// Pins thread `tid` to CPU 0 (0: the calling thread).
 fn pin_thread_to_cpu0(tid: libc::pid_t) {
     // SAFETY: plain libc calls on a cpu_set_t owned here.
     unsafe {
         let mut one: libc::cpu_set_t = std::mem::zeroed();
         libc::CPU_SET(0, &mut one);
-        libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &one);
+        assert_eq!(
+            libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &one),
+            0
+        );
     }
 }
 
