@@ -14,7 +14,7 @@ pub(super) const FULL_TO_GROW: u32 = 64;
 /// The size of the next batch, from how the last ones filled.
 #[derive(Debug, Clone)]
 pub(super) struct BatchSize {
-    /// `plugins.latency_batch`; 0: every batch may take `max`.
+    /// `plugins.latency_batch`, below `max`; 0: every batch may take `max`.
     small: usize,
     /// `plugins.max_batch`.
     max: usize,
@@ -30,16 +30,22 @@ impl BatchSize {
     }
 
     pub(super) fn new(latency_batch: usize, max_batch: usize) -> Self {
+        let max = max_batch.max(1);
         Self {
-            small: latency_batch,
-            max: max_batch.max(1),
+            // A small size at or over the most is no small size.
+            small: if latency_batch < max {
+                latency_batch
+            } else {
+                0
+            },
+            max,
             full_in_a_row: 0,
         }
     }
 
     /// The most ticks the next batch may take.
     pub(super) fn limit(&self) -> usize {
-        if self.small == 0 || self.small >= self.max || self.full_in_a_row >= FULL_TO_GROW {
+        if self.small == 0 || self.full_in_a_row >= FULL_TO_GROW {
             self.max
         } else {
             self.small
